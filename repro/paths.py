@@ -1,0 +1,47 @@
+"""Where things live: the data root, the cache, results and tables.
+
+Resolution order for the data root: explicit argument (``--data-root``), the environment variable
+``SBERT_REPRO_DATA``, then a per-user cache folder (``platformdirs.user_cache_dir('sbert-repro')/data``),
+which is where ``data_scripts/fetch_data.py`` puts downloads by default.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_ENV = "SBERT_REPRO_DATA"
+CACHE_ENV = "SBERT_REPRO_CACHE"
+
+
+def user_cache_dir() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    try:
+        from platformdirs import user_cache_dir as _ucd
+
+        return Path(_ucd("sbert-repro"))
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / ".cache" / "sbert-repro"
+
+
+def default_data_root() -> Path:
+    return user_cache_dir() / "data"
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path:
+    """The data root in force: ``explicit`` > $SBERT_REPRO_DATA > the per-user cache."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return default_data_root()
+
+
+def cache_dir(*parts: str) -> Path:
+    """A sub-folder of the per-user cache (created on demand)."""
+    p = user_cache_dir().joinpath(*parts)
+    p.mkdir(parents=True, exist_ok=True)
+    return p

@@ -1,0 +1,222 @@
+"""Experiments as data: a frozen, hashable :class:`RunSpec`; a run writes one JSON :class:`ResultRecord`.
+
+Records are the only thing the table builder reads, so any table can be rebuilt without rerunning anything.
+Layout: ``<results dir>/<profile>/table<N>/<row-slug>-<spec id>.json``, written atomically (temporary file +
+rename), so a crash never leaves a half-written record and a rerun skips every spec that already has a
+finished record (resume for free).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "not_run", "failed")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One experiment: what a number in a table is the outcome of.
+
+    ``row`` is the label in our table; ``paper_row`` the row of the paper's table it is compared with (None
+    for extra rows); ``substitute`` says, in words, what stands in for the paper's setup (e.g. "GloVe 6B-50d
+    instead of 840B-300d"), None when the setup is the paper's own.
+    """
+
+    table: str
+    row: str
+    model: str
+    profile: str
+    task: str
+    params: tuple = ()  # sorted (key, value) pairs; build with RunSpec.make(..., params={...})
+    paper_row: str | None = None
+    substitute: str | None = None
+    seed: int | None = None
+
+    @classmethod
+    def make(cls, *, params: Mapping[str, Any] | None = None, **kw) -> "RunSpec":
+        items = tuple(sorted((k, _freeze(v)) for k, v in (params or {}).items()))
+        return cls(params=items, **kw)
+
+    @property
+    def param_dict(self) -> dict:
+        return {k: _thaw(v) for k, v in self.params}
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["params"] = self.param_dict
+        return d
+
+    @property
+    def id(self) -> str:
+        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "RunSpec":
+        d = dict(d)
+        return cls.make(**{**d, "params": d.get("params") or {}})
+
+
+def _freeze(v):
+    if isinstance(v, dict):
+        return tuple(sorted((k, _freeze(x)) for k, x in v.items()))
+    if isinstance(v, list):
+        return tuple(_freeze(x) for x in v)
+    return v
+
+
+def _thaw(v):
+    if isinstance(v, tuple) and v and all(isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], str) for x in v):
+        return {k: _thaw(x) for k, x in v}
+    if isinstance(v, tuple):
+        return [_thaw(x) for x in v]
+    return v
+
+
+@dataclass
+class ResultRecord:
+    spec: RunSpec
+    status: str  # ok | not_run | failed
+    metrics: dict = field(default_factory=dict)  # column -> {metric name -> number}
+    reason: str | None = None  # why not run / why failed
+    details: dict = field(default_factory=dict)  # anything else worth keeping (per-subset scores, logs)
+    env: dict = field(default_factory=dict)
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": self.schema,
+            "id": self.spec.id,
+            "spec": self.spec.to_dict(),
+            "status": self.status,
+            "reason": self.reason,
+            "metrics": self.metrics,
+            "details": self.details,
+            "env": self.env,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": self.duration_s,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "ResultRecord":
+        return cls(
+            spec=RunSpec.from_dict(d["spec"]),
+            status=d["status"],
+            metrics=d.get("metrics") or {},
+            reason=d.get("reason"),
+            details=d.get("details") or {},
+            env=d.get("env") or {},
+            started_at=d.get("started_at"),
+            finished_at=d.get("finished_at"),
+            duration_s=d.get("duration_s"),
+            schema=d.get("schema", SCHEMA_VERSION),
+        )
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:60] or "row"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class ResultStore:
+    """A folder of result records."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path_for(self, spec: RunSpec) -> Path:
+        return self.root / slug(spec.profile) / f"table{slug(spec.table)}" / f"{slug(spec.row)}-{spec.id}.json"
+
+    def get(self, spec: RunSpec) -> ResultRecord | None:
+        p = self.path_for(spec)
+        if not p.is_file():
+            return None
+        return ResultRecord.from_dict(json.loads(p.read_text()))
+
+    def write(self, record: ResultRecord) -> Path:
+        p = self.path_for(record.spec)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(record.to_dict(), indent=2, sort_keys=False, default=_json_default) + "\n")
+        os.replace(tmp, p)
+        return p
+
+    def __iter__(self) -> Iterator[ResultRecord]:
+        if not self.root.is_dir():
+            return
+        for p in sorted(self.root.rglob("*.json")):
+            try:
+                d = json.loads(p.read_text())
+            except ValueError as e:
+                raise ValueError(f"{p}: not a valid result record ({e}); delete it to rerun that spec") from None
+            if isinstance(d, dict) and "spec" in d and "status" in d:
+                yield ResultRecord.from_dict(d)
+
+    def load(self, table: str | None = None, profile: str | None = None) -> list[ResultRecord]:
+        return [
+            r for r in self
+            if (table is None or r.spec.table == table) and (profile is None or r.spec.profile == profile)
+        ]
+
+
+def _json_default(o):
+    try:
+        import numpy as np
+
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: ResultStore, *, force: bool = False,
+        env: Callable[[], dict] | None = None, log: Callable[[str], None] = print) -> ResultRecord:
+    """Run ``fn(spec) -> (metrics, details)`` unless a finished record exists; always write a record.
+
+    A user-side problem (``ReproError``: model or data not available) gives a ``not_run`` record with the
+    reason; any other exception a ``failed`` record (with the error) and is re-raised after writing, so no
+    result and no failure is ever lost silently.
+    """
+    from repro.errors import ReproError
+
+    existing = store.get(spec)
+    if existing is not None and existing.status == "ok" and not force:
+        log(f"  [cached] {spec.row} ({spec.model})")
+        return existing
+    started, t0 = now_iso(), time.perf_counter()
+    rec = ResultRecord(spec=spec, status="ok", started_at=started)
+    try:
+        rec.metrics, rec.details = fn(spec)
+    except ReproError as e:
+        rec.status, rec.reason = "not_run", str(e)
+    except Exception as e:  # noqa: BLE001
+        rec.status, rec.reason = "failed", f"{type(e).__name__}: {e}"
+        rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
+        rec.env = env() if env else {}
+        store.write(rec)
+        raise
+    rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
+    rec.env = env() if env else {}
+    store.write(rec)
+    return rec

@@ -1,0 +1,72 @@
+"""The smoke profile's model: a tiny randomly initialised BERT with a WordPiece vocabulary built from the data.
+
+It has the code path of a real BERT (tokenizer, BertModel, pooling, saving) at a size that runs every pipeline
+in seconds. Built once, deterministically (fixed seed, vocabulary trained on the STSb training sentences of the
+data root), and cached under the user cache keyed by its recipe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+SMOKE_CONFIG = dict(
+    hidden_size=64,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=128,
+    max_position_embeddings=128,
+    type_vocab_size=2,
+)
+SMOKE_VOCAB_SIZE = 2000
+SMOKE_SEED = 0
+
+
+def build_tiny_bert(sentences: Iterable[str], out_dir: str | os.PathLike, vocab_size: int = SMOKE_VOCAB_SIZE,
+                    seed: int = SMOKE_SEED, **config) -> Path:
+    """Train a lower-casing WordPiece vocabulary on ``sentences`` and save a random BertModel beside it."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    wp = BertWordPieceTokenizer(lowercase=True)
+    wp.train_from_iterator(list(sentences), vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    wp.save_model(str(out))
+    tok = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    tok.model_max_length = config.get("max_position_embeddings", SMOKE_CONFIG["max_position_embeddings"])
+    tok.save_pretrained(str(out))
+    cfg = BertConfig(vocab_size=tok.vocab_size, **{**SMOKE_CONFIG, **config})
+    torch.manual_seed(seed)
+    model = BertModel(cfg, add_pooling_layer=False)
+    model.save_pretrained(str(out), safe_serialization=True)
+    return out
+
+
+def smoke_bert_path(data_root=None) -> Path:
+    """The cached smoke BERT for this data root (built on first use)."""
+    from repro.data.sts import load_stsb
+    from repro.paths import cache_dir
+
+    train = load_stsb("train", root=data_root)
+    sentences = sorted(set(train.sentences1) | set(train.sentences2))
+    recipe = json.dumps({"config": SMOKE_CONFIG, "vocab": SMOKE_VOCAB_SIZE, "seed": SMOKE_SEED,
+                         "corpus": hashlib.sha256("\n".join(sentences).encode()).hexdigest()}, sort_keys=True)
+    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+    final = cache_dir("models") / f"smoke-bert-{key}"
+    if (final / "model.safetensors").is_file():
+        return final
+    tmp = Path(tempfile.mkdtemp(prefix="smoke-bert-", dir=final.parent))
+    build_tiny_bert(sentences, tmp)
+    (tmp / "recipe.json").write_text(recipe)
+    try:
+        os.replace(tmp, final)
+    except OSError:  # another process won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final

@@ -1,0 +1,201 @@
+"""Build a table from result records: long CSV, readable Markdown, PNG."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from repro.results import ResultRecord
+from repro.tables.registry import TableDef
+
+LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
+                "ours_std", "n_runs", "paper", "paper_std", "diff", "status", "reason"]
+
+
+def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
+    """One line per (row, column): ours (mean over seeds), paper, difference; not-run rows keep their reason."""
+    ref = tdef.reference()
+    ref_map = {(g, r, c): (v, s) for g, r, c, v, s in ref[["group", "paper_row", "column", "value", "std"]]
+               .itertuples(index=False)}
+    groups: dict[tuple, list[ResultRecord]] = {}
+    for rec in records:
+        if rec.spec.table != tdef.number:
+            continue
+        key = (rec.spec.param_dict.get("group", ""), rec.spec.row, rec.spec.model, rec.spec.profile)
+        groups.setdefault(key, []).append(rec)
+
+    lines = []
+    covered = set()
+    for (group, row, model, profile), recs in groups.items():
+        ok = [r for r in recs if r.status == "ok"]
+        spec = recs[0].spec
+        if not ok:
+            reason = "; ".join(sorted({r.reason or r.status for r in recs}))
+            status = "failed" if any(r.status == "failed" for r in recs) else "not_run"
+            for col in tdef.columns:
+                pv, ps = ref_map.get((group, spec.paper_row, col), (np.nan, np.nan))
+                lines.append(_line(tdef, group, spec, col, np.nan, np.nan, 0, pv, ps, status, reason))
+            covered.add((group, spec.paper_row))
+            continue
+        per_col: dict[tuple, list[float]] = {}
+        for r in ok:
+            for g, col, v in tdef.values(r):
+                per_col.setdefault((g, col), []).append(v)
+        for (g, col), vals in per_col.items():
+            arr = np.asarray(vals, dtype=float)
+            pv, ps = ref_map.get((g, spec.paper_row, col), (np.nan, np.nan))
+            std = float(arr.std()) if len(arr) > 1 else np.nan
+            lines.append(_line(tdef, g, spec, col, float(arr.mean()), std, len(arr), pv, ps, "ok", None))
+            covered.add((g, spec.paper_row))
+    # Paper rows no record speaks for: shown with the paper's number only.
+    for (g, prow), sub in ref.groupby(["group", "paper_row"], sort=False):
+        if (g, prow) in covered:
+            continue
+        for col, pv, ps in sub[["column", "value", "std"]].itertuples(index=False):
+            lines.append({"table": tdef.number, "group": g, "row": prow, "model": "", "profile": "",
+                          "paper_row": prow, "substitute": "", "column": col, "ours": np.nan, "ours_std": np.nan,
+                          "n_runs": 0, "paper": pv, "paper_std": ps, "diff": np.nan, "status": "not_in_profile",
+                          "reason": "no record for this paper row in the results"})
+    df = pd.DataFrame(lines, columns=LONG_COLUMNS)
+    if tdef.avg_column and not df.empty:
+        df = pd.concat([df, _avg_lines(tdef, df)], ignore_index=True)
+    return df
+
+
+def _line(tdef, group, spec, col, ours, ours_std, n, paper, paper_std, status, reason):
+    diff = ours - paper if not (math.isnan(ours) or _isnan(paper)) else np.nan
+    return {"table": tdef.number, "group": group, "row": spec.row, "model": spec.model, "profile": spec.profile,
+            "paper_row": spec.paper_row or "", "substitute": spec.substitute or "", "column": col, "ours": ours,
+            "ours_std": ours_std, "n_runs": n, "paper": paper, "paper_std": paper_std, "diff": diff,
+            "status": status, "reason": reason}
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _avg_lines(tdef: TableDef, df: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (g, row, model, profile), sub in df.groupby(["group", "row", "model", "profile"], sort=False):
+        sub = sub[sub["column"].isin(tdef.columns)]
+        first = sub.iloc[0].to_dict()
+        ours = sub["ours"].mean() if sub["ours"].notna().sum() == len(tdef.columns) else np.nan
+        paper = sub["paper"].mean() if sub["paper"].notna().sum() == len(tdef.columns) else np.nan
+        first.update(column="Avg", ours=ours, ours_std=np.nan, paper=paper, paper_std=np.nan,
+                     diff=ours - paper if not (_isnan(ours) or _isnan(paper)) else np.nan)
+        out.append(first)
+    return pd.DataFrame(out, columns=LONG_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+def _fmt(x, d: int) -> str:
+    return "" if _isnan(x) else f"{x:.{d}f}"
+
+
+def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str:
+    d = tdef.decimals
+    cols = tdef.columns + (["Avg"] if tdef.avg_column else [])
+    lines = [f"# {tdef.title}", ""]
+    if profile_desc:
+        lines += [profile_desc, ""]
+    lines += ["Each cell: **ours** (paper; difference ours - paper). `-`: no number. Rebuild with "
+              "`sbert-repro tables`; the numbers come from the JSON result records only.", ""]
+    has_groups = (df["group"] != "").any()
+    header = (["Group"] if has_groups else []) + ["Row", "Model / profile"] + cols
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for (g, row, model, profile), sub in df.groupby(["group", "row", "model", "profile"], sort=False):
+        by_col = {c: r for c, r in zip(sub["column"], sub.to_dict("records"))}
+        cells = []
+        for c in cols:
+            r = by_col.get(c)
+            if r is None:
+                cells.append("-")
+                continue
+            ours = _fmt(r["ours"], d)
+            if ours and not _isnan(r["ours_std"]):
+                ours += f" ± {r['ours_std']:.{d}f}"
+            paper = _fmt(r["paper"], d)
+            if paper and not _isnan(r["paper_std"]):
+                paper += f" ± {r['paper_std']:.{d}f}"
+            if ours and paper:
+                cells.append(f"**{ours}** ({paper}; {r['diff']:+.{d}f})")
+            elif ours:
+                cells.append(f"**{ours}**")
+            elif paper:
+                cells.append(f"- ({paper})")
+            else:
+                cells.append("-")
+        who = f"{model} / {profile}" if model else "paper only"
+        label = row if not sub["paper_row"].iloc[0] or sub["paper_row"].iloc[0] == row else \
+            f"{row} (vs. paper: {sub['paper_row'].iloc[0]})"
+        lines.append("| " + " | ".join(([g] if has_groups else []) + [label, who] + cells) + " |")
+    lines.append("")
+    subs = df[(df["substitute"] != "") & (df["status"] == "ok")][["row", "substitute"]].drop_duplicates()
+    if len(subs):
+        lines += ["## Substitutes (what stands in for the paper's setup)", ""]
+        lines += [f"- **{r}**: {s}" for r, s in subs.itertuples(index=False)]
+        lines.append("")
+    nr = df[df["status"].isin(["not_run", "failed"])][["row", "model", "status", "reason"]].drop_duplicates()
+    if len(nr):
+        lines += ["## Rows not run here, and why", ""]
+        lines += [f"- **{r}** (`{m}`, {st}): {why}" for r, m, st, why in nr.itertuples(index=False)]
+        lines.append("")
+    if tdef.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in tdef.notes] + [""]
+    return "\n".join(lines)
+
+
+def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = df[(df["status"] == "ok") & df["ours"].notna()]
+    rows = list(dict.fromkeys(zip(ok["group"], ok["row"], ok["model"], ok["profile"])))
+    if not rows:
+        return None
+    cols = tdef.columns + (["Avg"] if tdef.avg_column else [])
+    n = len(rows)
+    fig, axes = plt.subplots(n, 1, figsize=(max(6, 1.1 * len(cols) + 2), 2.4 * n), squeeze=False)
+    x = np.arange(len(cols))
+    for ax, key in zip(axes[:, 0], rows):
+        sub = ok[(ok["group"] == key[0]) & (ok["row"] == key[1]) & (ok["model"] == key[2]) &
+                 (ok["profile"] == key[3])].set_index("column")
+        ours = [sub["ours"].get(c, np.nan) for c in cols]
+        paper = [sub["paper"].get(c, np.nan) for c in cols]
+        ax.bar(x - 0.2, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
+        ax.bar(x + 0.2, paper, 0.4, label="paper" + (f": {sub['paper_row'].iloc[0]}" if sub['paper_row'].iloc[0]
+                                                    else ""), color="#bbbbbb")
+        ax.set_xticks(x, cols, fontsize=8)
+        title = f"{key[0]} / {key[1]}" if key[0] else key[1]
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(tdef.unit, fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(tdef.title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path, profile_desc: str = "") -> dict:
+    """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` into ``out_dir``; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df = build_frame(tdef, records)
+    paths = {"csv": out_dir / f"{tdef.slug}.csv", "md": out_dir / f"{tdef.slug}.md"}
+    df.to_csv(paths["csv"], index=False, float_format="%.4f")
+    paths["md"].write_text(to_markdown(tdef, df, profile_desc))
+    png = to_png(tdef, df, out_dir / f"{tdef.slug}.png")
+    if png:
+        paths["png"] = png
+    return paths

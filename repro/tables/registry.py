@@ -1,0 +1,80 @@
+"""Declarations of the paper's tables: where the paper's numbers are and how records map onto them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from repro.tables.reference import load_reference_csv
+
+
+@dataclass
+class TableDef:
+    """How to build one table.
+
+    ``reference()`` returns the paper's numbers normalised to columns
+    ``group, paper_row, column, value, std`` (``group`` "" where the table has no row groups).
+    ``extract(record)`` yields ``(group, column, value)`` triples from a finished record; the default reads
+    ``record.metrics[column][metric]`` for every column.
+    """
+
+    number: str
+    title: str
+    slug: str
+    columns: list[str]
+    metric: str
+    reference: Callable[[], pd.DataFrame]
+    avg_column: bool = False
+    unit: str = ""
+    notes: list[str] = field(default_factory=list)
+    extract: Callable | None = None
+    higher_is_better: bool = True
+    decimals: int = 2
+
+    def values(self, record) -> list[tuple[str, str, float]]:
+        if self.extract is not None:
+            return list(self.extract(record))
+        out = []
+        for col in self.columns:
+            v = (record.metrics.get(col) or {}).get(self.metric)
+            if v is not None:
+                out.append((record.spec.param_dict.get("group", ""), col, float(v)))
+        return out
+
+
+TABLES: dict[str, TableDef] = {}
+
+
+def register(tdef: TableDef) -> TableDef:
+    TABLES[tdef.number] = tdef
+    return tdef
+
+
+def _table1_reference() -> pd.DataFrame:
+    df = load_reference_csv("table1_sts_unsupervised.csv")
+    df = df[df["dataset"] != "Avg"]
+    return pd.DataFrame({"group": "", "paper_row": df["model"], "column": df["dataset"],
+                         "value": df["value"], "std": df["std"]})
+
+
+register(TableDef(
+    number="1",
+    title="Table 1: unsupervised STS, Spearman rank correlation (x100) of cosine similarity",
+    slug="table1_sts_unsupervised",
+    columns=["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"],
+    metric="spearman_all",
+    reference=_table1_reference,
+    avg_column=True,
+    unit="Spearman x100",
+    notes=[
+        "STS12-16: all sub-datasets pooled into one correlation, the paper's protocol (author, "
+        "sentence-transformers issue #1165; SimCSE Table B.2). SentEval's size-weighted mean over "
+        "sub-datasets is kept in the CSV as metric `spearman_wmean`.",
+        "STSb: test split (1,379 pairs); SICK-R: test split (4,927 pairs); STS13 without the SMT subset "
+        "(its inputs are not distributed).",
+        "Avg: mean of the seven columns, only when all seven are present. The paper prints 74.89 for "
+        "SBERT-NLI-base where the mean of its seven cells is 74.86.",
+    ],
+))
