@@ -43,6 +43,8 @@ def cmd_reproduce(args) -> int:
     _echo(f"sbert-repro {__version__}: profile '{profile.name}' ({profile.description})")
     _echo(f"data root: {_data_root(args)}   results: {store.root}   tables: {args.tables_dir}")
     t0 = time.perf_counter()
+    if args.fetch_missing:
+        _fetch_missing(wanted, args)
     not_run = []
     for number in wanted:
         _echo(f"\n== Table {number}")
@@ -61,6 +63,26 @@ def cmd_reproduce(args) -> int:
         for what, why in not_run:
             _echo(f"  - {what}: {why}")
     return 0
+
+
+def _fetch_missing(tables, args) -> None:
+    """Download (sha256-checked) the datasets the chosen tables read and the data root lacks."""
+    from repro.data import manifest
+    from repro.experiments.registry import DATASETS
+
+    root = _data_root(args)
+    needed = list(dict.fromkeys(d for t in tables for d in DATASETS.get(t, ())))
+    for name in needed:
+        if not manifest.verify(name, root):
+            continue
+        _echo(f"fetching {name} into {root} ...")
+        try:
+            problems = manifest.fetch(name, root)
+        except ReproError as e:
+            _echo(f"  could not fetch {name}: {e}")
+            continue
+        for p in problems:
+            _echo(f"  {p}")
 
 
 def cmd_tables(args) -> int:
@@ -231,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rerun specs that already have a finished record")
     p.add_argument("--model-path", action="append", metavar="ID=DIR",
                    help="use local folder DIR for model ID (repeatable)")
+    p.add_argument("--fetch-missing", action="store_true",
+                   help="first download (sha256-checked) the datasets these tables need and the data root lacks")
     p.set_defaults(fn=cmd_reproduce)
 
     p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)")
@@ -260,14 +284,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-path", action="append", metavar="ID=DIR")
     p.set_defaults(fn=cmd_evaluate)
 
-    p = sub.add_parser("models", help="which models resolve here without a hub")
+    p = sub.add_parser("models", help="which models resolve here without a hub",
+                       description="List the models that resolve on this machine without a model hub (packaged "
+                                   "weights, checked by sha256), or resolve one id to its local folder. A hub id "
+                                   "such as bert-base-uncased resolves through the Hugging Face cache or the hub "
+                                   "when reachable; offline, pass --model-path ID=DIR to the run commands.")
     p.add_argument("--resolve", metavar="ID", help="print the local folder ID resolves to (or why it cannot)")
     p.set_defaults(fn=cmd_models)
 
-    p = sub.add_parser("profiles", help="list the profiles and what they run")
+    p = sub.add_parser("profiles", help="list the profiles and what they run",
+                       description="A profile names the models, data sizes and seeds of a run: smoke (tiny random "
+                                   "BERT, small slices, seconds), local (real data and the weights installable "
+                                   "offline, CPU-sized), paper (the paper's models from the hub, full data, 10 "
+                                   "seeds). This lists each profile and the rows it runs.")
     p.set_defaults(fn=cmd_profiles)
 
-    p = sub.add_parser("data", help="verify the data root against the sha256 manifests")
+    p = sub.add_parser("data", help="verify the data root against the sha256 manifests",
+                       description="Check every dataset file under the data root against its manifest (size and "
+                                   "sha256). Missing or modified files are listed with the command that fetches "
+                                   "them (python data_scripts/fetch_data.py DATASET).")
     _common(p, results=False)
     p.add_argument("action", choices=["verify"])
     p.add_argument("datasets", nargs="*", help="datasets to verify (default: all)")
@@ -290,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     except ReproError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.
+        return 0
     except KeyboardInterrupt:
         print("interrupted; finished runs are saved as records, rerun the same command to resume", file=sys.stderr)
         return 130

@@ -45,7 +45,13 @@ def build_tiny_bert(sentences: Iterable[str], out_dir: str | os.PathLike, vocab_
     cfg = BertConfig(vocab_size=tok.vocab_size, **{**SMOKE_CONFIG, **config})
     torch.manual_seed(seed)
     model = BertModel(cfg, add_pooling_layer=False)
-    model.save_pretrained(str(out), safe_serialization=True)
+    from transformers.utils import logging as tlog
+
+    tlog.disable_progress_bar()
+    try:
+        model.save_pretrained(str(out), safe_serialization=True)
+    finally:
+        tlog.enable_progress_bar()
     return out
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class PairSet:
         return [p.s2 for p in self.pairs]
 
     @property
-    def scores(self) -> np.ndarray:
+    def scores(self) -> "np.ndarray":
+        import numpy as np
+
         return np.asarray([p.score for p in self.pairs], dtype=np.float64)
 
     def head(self, n: int | None) -> "PairSet":

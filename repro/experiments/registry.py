@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Callable
 
 PIPELINES: dict[str, Callable] = {}
+DATASETS: dict[str, tuple[str, ...]] = {}  # table -> datasets (manifest names) its pipeline reads
 
 
-def pipeline(table: str):
+def pipeline(table: str, datasets: tuple[str, ...] = ()):
+    """Register ``fn`` as the pipeline of ``table``; ``datasets`` are fetched first by ``--fetch-missing``."""
+
     def deco(fn):
         PIPELINES[table] = fn
+        DATASETS[table] = tuple(datasets)
         return fn
 
     return deco

@@ -29,7 +29,7 @@ def load_tasks(profile: Profile, data_root=None):
     return [load_sts_task(name, root=data_root).head(profile.data_limit) for name in STS_TASKS]
 
 
-@pipeline(TABLE)
+@pipeline(TABLE, datasets=("sts", "stsb", "sick"))
 def run_table1(profile: Profile, store: ResultStore, *, data_root=None, device: str | None = None,
                dtype: str = "fp32", force: bool = False, rows: list[ModelRow] | None = None,
                show_progress: bool = True, echo=print) -> list[ResultRecord]:

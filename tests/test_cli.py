@@ -1,0 +1,50 @@
+"""The command line: helpful --help, one-line errors naming the culprit."""
+
+from __future__ import annotations
+
+import pytest
+
+from repro.cli import build_parser, main
+
+
+@pytest.mark.parametrize("cmd", ["reproduce", "tables", "evaluate", "models", "profiles", "data"])
+def test_every_subcommand_has_help(cmd, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([cmd, "--help"])
+    assert e.value.code == 0
+    assert len(capsys.readouterr().out) > 200
+
+
+def test_top_level_help_lists_commands(capsys):
+    build_parser().print_help()
+    out = capsys.readouterr().out
+    for cmd in ("reproduce", "tables", "evaluate", "models", "profiles"):
+        assert cmd in out
+
+
+def test_unknown_profile_lists_the_allowed_ones(capsys, tmp_path):
+    rc = main(["reproduce", "--profile", "huge", "--results-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unknown profile 'huge'" in err and "smoke, local, paper" in err
+
+
+def test_unknown_table_is_named(capsys, tmp_path):
+    rc = main(["reproduce", "--profile", "smoke", "--tables", "99", "--results-dir", str(tmp_path)])
+    assert rc == 2 and "unknown table '99'" in capsys.readouterr().err
+
+
+def test_missing_data_root_names_the_file(capsys, tmp_path):
+    rc = main(["evaluate", "--model", "smoke-glove", "--kind", "wordvec", "--profile", "smoke",
+               "--data-root", str(tmp_path / "empty"), "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "sts" in err.lower() and "Traceback" not in err
+
+
+def test_bad_model_path_flag(capsys, tmp_path):
+    rc = main(["reproduce", "--profile", "smoke", "--model-path", "no-equals-sign", "--results-dir", str(tmp_path)])
+    assert rc == 2 and "expected ID=DIR" in capsys.readouterr().err
+
+
+def test_tables_without_results_folder(capsys, tmp_path):
+    rc = main(["tables", "--results-dir", str(tmp_path / "none")])
+    assert rc == 2 and "no results folder" in capsys.readouterr().err

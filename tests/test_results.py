@@ -1,0 +1,84 @@
+"""Run specs and result records: stable ids, atomic writes, resume, not-run and failed records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from repro.errors import ModelNotAvailable
+from repro.results import ResultRecord, ResultStore, RunSpec, run
+
+
+def spec(**kw):
+    base = dict(table="1", row="Row A", model="m", profile="smoke", task="sts", params={"pooling": "mean"})
+    base.update(kw)
+    return RunSpec.make(**base)
+
+
+def test_spec_id_is_stable_and_sensitive():
+    assert spec().id == spec().id
+    assert spec().id == RunSpec.from_dict(json.loads(json.dumps(spec().to_dict()))).id
+    assert spec(params={"pooling": "max"}).id != spec().id
+    assert spec(seed=1).id != spec(seed=2).id
+    assert spec(params={"b": 1, "a": 2}).id == spec(params={"a": 2, "b": 1}).id
+    hash(spec(params={"nested": {"x": [1, 2]}}))  # hashable
+
+
+def test_record_roundtrip(tmp_path):
+    store = ResultStore(tmp_path)
+    rec = ResultRecord(spec(), "ok", metrics={"STSb": {"spearman_all": 77.1}}, details={"x": [1]})
+    p = store.write(rec)
+    assert p.parent.name == "table1" and p.parent.parent.name == "smoke"
+    back = store.get(spec())
+    assert back.to_dict() == rec.to_dict()
+    assert [r.spec.id for r in store.load(table="1")] == [spec().id]
+    assert store.load(table="2") == []
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_run_skips_finished_specs(tmp_path):
+    store, calls = ResultStore(tmp_path), []
+
+    def fn(s):
+        calls.append(s)
+        return {"STSb": {"spearman_all": 1.0}}, {}
+
+    r1 = run(spec(), fn, store, log=lambda m: None)
+    r2 = run(spec(), fn, store, log=lambda m: None)
+    assert len(calls) == 1 and r1.metrics == r2.metrics and r1.status == "ok"
+    run(spec(), fn, store, force=True, log=lambda m: None)
+    assert len(calls) == 2
+
+
+def test_user_side_problem_gives_not_run_record_and_is_retried(tmp_path):
+    store = ResultStore(tmp_path)
+
+    def missing(s):
+        raise ModelNotAvailable("bert-base-uncased: not reachable offline")
+
+    rec = run(spec(), missing, store, log=lambda m: None)
+    assert rec.status == "not_run" and "not reachable" in rec.reason
+    assert store.get(spec()).status == "not_run"
+    rec = run(spec(), lambda s: ({"STSb": {"spearman_all": 2.0}}, {}), store, log=lambda m: None)
+    assert rec.status == "ok"
+
+
+def test_crash_leaves_a_failed_record_and_reraises(tmp_path):
+    store = ResultStore(tmp_path)
+
+    def boom(s):
+        raise RuntimeError("CUDA out of memory")
+
+    with pytest.raises(RuntimeError):
+        run(spec(), boom, store, log=lambda m: None)
+    rec = store.get(spec())
+    assert rec.status == "failed" and "out of memory" in rec.reason
+
+
+def test_corrupt_record_is_named(tmp_path):
+    store = ResultStore(tmp_path)
+    p = store.write(ResultRecord(spec(), "ok"))
+    p.write_text("{not json")
+    with pytest.raises(ValueError, match=p.name):
+        store.load()

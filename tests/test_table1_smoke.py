@@ -1,0 +1,52 @@
+"""Table 1 end to end on the smoke profile: fast, deterministic, resumable, with tables written."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from repro.cli import main
+
+
+@pytest.fixture
+def dirs(tmp_path, data_root):
+    return ["--data-root", str(data_root), "--results-dir", str(tmp_path / "res"),
+            "--tables-dir", str(tmp_path / "tab")]
+
+
+def _metrics(res_dir):
+    return {p.name: json.loads(p.read_text())["metrics"] for p in sorted(res_dir.rglob("*.json"))}
+
+
+def test_smoke_table1_under_a_minute_and_deterministic(dirs, tmp_path, capsys):
+    t0 = time.perf_counter()
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0
+    assert time.perf_counter() - t0 < 60
+    first = _metrics(tmp_path / "res")
+    assert len(first) == 4 and all(first.values())
+    for name in ("table1_sts_unsupervised.csv", "table1_sts_unsupervised.md", "table1_sts_unsupervised.png"):
+        assert (tmp_path / "tab" / "smoke" / name).is_file()
+
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0  # resume: all cached
+    assert capsys.readouterr().out.count("[cached]") == 4
+
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", "--force", *dirs]) == 0
+    assert _metrics(tmp_path / "res") == first  # same spec, same numbers
+
+
+def test_tables_rebuild_from_records_only(dirs, tmp_path):
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0
+    md = tmp_path / "tab" / "smoke" / "table1_sts_unsupervised.md"
+    md.unlink()
+    assert main(["tables", "--profile", "smoke", "--tables", "1", *dirs[2:]]) == 0
+    assert "Avg. word vectors (smoke)" in md.read_text()
+
+
+def test_evaluate_a_new_model(dirs, tmp_path, smoke_bert, capsys):
+    rc = main(["evaluate", "--model", str(smoke_bert), "--pooling", "max", "--profile", "smoke", *dirs[:4]])
+    out = capsys.readouterr().out
+    assert rc == 0 and "STS12" in out and "Avg" in out
+    rec = next((tmp_path / "res" / "custom-smoke").rglob("*.json"))
+    assert json.loads(rec.read_text())["spec"]["params"]["pooling"] == "max"

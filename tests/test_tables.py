@@ -1,0 +1,78 @@
+"""Table builder: reference data, differences, seeds, not-run rows, outputs."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from repro.results import ResultRecord, RunSpec
+from repro.tables import TABLES
+from repro.tables.builder import build_frame, write_table
+from repro.tables.reference import load_reference_csv
+
+COLS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
+
+
+def rec(row, paper_row, values, seed=None, status="ok", reason=None, model="m"):
+    spec = RunSpec.make(table="1", row=row, model=model, profile="t", task="sts", paper_row=paper_row, seed=seed)
+    metrics = {c: {"spearman_all": v, "spearman_wmean": v - 1} for c, v in zip(COLS, values)} if values else {}
+    return ResultRecord(spec, status, metrics=metrics, reason=reason)
+
+
+@pytest.mark.parametrize("name,n_rows", [
+    ("table1_sts_unsupervised.csv", 72), ("table2_stsb_supervised.csv", 18), ("table5_senteval.csv", 64),
+    ("table6_ablation.csv", 20), ("table7_speed.csv", 10),
+])
+def test_reference_tables_ship_with_the_package(name, n_rows):
+    df = load_reference_csv(name)
+    assert len(df) == n_rows and "value" in df.columns
+
+
+def test_difference_against_the_paper():
+    ours = [70.0, 76.0, 73.0, 79.0, 74.0, 77.0, 73.0]
+    df = build_frame(TABLES["1"], [rec("Mine", "SBERT-NLI-base", ours)])
+    line = df[(df.row == "Mine") & (df.column == "STS12")].iloc[0]
+    assert line.paper == 70.97 and line["diff"] == pytest.approx(70.0 - 70.97)
+    assert line.spearman_wmean == pytest.approx(69.0)
+    avg = df[(df.row == "Mine") & (df.column == "Avg")].iloc[0]
+    assert avg.ours == pytest.approx(sum(ours) / 7)
+    assert avg.paper == 74.89  # the paper's printed Avg, not the mean of its cells (74.86)
+
+
+def test_mean_and_std_over_seeds():
+    recs = [rec("Mine", "SBERT-NLI-base", [v] * 7, seed=s) for s, v in enumerate([70.0, 72.0, 74.0])]
+    df = build_frame(TABLES["1"], recs)
+    line = df[(df.row == "Mine") & (df.column == "STSb")].iloc[0]
+    assert line.ours == pytest.approx(72.0) and line.n_runs == 3
+    assert line.ours_std == pytest.approx(pd.Series([70.0, 72.0, 74.0]).std(ddof=0))
+
+
+def test_not_run_rows_keep_their_reason_and_paper_rows_stay_visible(tmp_path):
+    recs = [rec("Avg. BERT embeddings", "Avg. BERT embeddings", None, status="not_run",
+                reason="bert-base-uncased: not reachable offline; pass --model-path")]
+    df = build_frame(TABLES["1"], recs)
+    nr = df[df.row == "Avg. BERT embeddings"]
+    assert set(nr.status) == {"not_run"} and nr.ours.isna().all() and (nr.paper.notna()).all()
+    assert "InferSent - Glove" in set(df.row)  # a paper row no record speaks for
+    paths = write_table(TABLES["1"], recs, tmp_path)
+    md = paths["md"].read_text()
+    assert "not reachable offline; pass --model-path" in md
+    assert "- (38.78)" in md  # paper number shown, ours missing
+
+
+def test_outputs_csv_markdown_png(tmp_path):
+    paths = write_table(TABLES["1"], [rec("Mine", "SBERT-NLI-base", [75.0] * 7)], tmp_path)
+    assert set(paths) == {"csv", "md", "png"}
+    csv = pd.read_csv(paths["csv"])
+    assert {"ours", "paper", "diff", "profile", "model", "substitute"} <= set(csv.columns)
+    assert paths["png"].stat().st_size > 1000 and paths["png"].read_bytes()[:4] == b"\x89PNG"
+    assert "**75.00** (70.97; +4.03)" in paths["md"].read_text()
+
+
+def test_no_made_up_numbers_for_missing_cells():
+    df = build_frame(TABLES["1"], [rec("Partial", "SBERT-NLI-base", [75.0, 76.0])])
+    avg = df[(df.row == "Partial") & (df.column == "Avg")].iloc[0]
+    assert math.isnan(avg.ours)  # Avg only when all seven are there
+    assert set(df[df.row == "Partial"].column) == {"STS12", "STS13", "Avg"}
