@@ -50,3 +50,14 @@ def test_evaluate_a_new_model(dirs, tmp_path, smoke_bert, capsys):
     assert rc == 0 and "STS12" in out and "Avg" in out
     rec = next((tmp_path / "res" / "custom-smoke").rglob("*.json"))
     assert json.loads(rec.read_text())["spec"]["params"]["pooling"] == "max"
+
+
+def test_hub_model_row_runs_from_a_local_folder(dirs, tmp_path, smoke_bert, capsys):
+    """The paper's `bert-base-uncased` rows: the hub path, served here by --model-path with a local folder."""
+    rc = main(["evaluate", "--model", "bert-base-uncased", "--model-path", f"bert-base-uncased={smoke_bert}",
+               "--pooling", "cls", "--layer", "-2", "--compare-with", "BERT CLS-vector", "--profile", "smoke",
+               *dirs[:4]])
+    assert rc == 0
+    rec = json.loads(next((tmp_path / "res").rglob("*.json")).read_text())
+    assert rec["spec"]["model"] == "bert-base-uncased" and rec["spec"]["paper_row"] == "BERT CLS-vector"
+    assert rec["details"]["encoder"]["layer"] == -2 and rec["env"]["versions"]["torch"]

@@ -137,7 +137,7 @@ class SentenceEncoder(nn.Module):
     def describe(self) -> dict:
         """The settings that change the numbers (goes into result records)."""
         return {
-            "model": self.source,
+            "model": self.name,
             "pooling": self.pooling.mode,
             "layer": self.layer,
             "max_seq_length": self.max_seq_length,

