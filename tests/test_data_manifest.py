@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import io
-import os
 import shutil
 import tarfile
 import zipfile
@@ -20,19 +19,10 @@ from repro.errors import ConfigError, DataError
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _real_root() -> Path:
-    env = os.environ.get("SBERT_REPRO_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
-
-
 @pytest.fixture(scope="module")
-def real_root() -> Path:
-    """The real data root, or skip (with the reason) when it lacks the files."""
-    root = _real_root()
-    missing = [d for d in DATA_DATASETS if not (root / DATASETS[d].files[0].path).is_file()]
-    if missing:
-        pytest.skip(f"real data not found under {root} (missing {', '.join(missing)}); set SBERT_REPRO_DATA")
-    return root
+def real_root(data_root) -> Path:
+    """The real data root (conftest's ``data_root``: skips with the reason when it is absent)."""
+    return data_root
 
 
 def copy_dataset(real_root: Path, dataset: str, root: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -23,26 +22,15 @@ from repro.data.sts import (
 )
 from repro.errors import ConfigError, DataError
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 # ------------------------------------------------------------------------------------------- fixtures
 
 
-def _real_root() -> Path:
-    env = os.environ.get("SBERT_REPRO_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
-
-
 @pytest.fixture(scope="module")
-def real_root() -> Path:
-    """The real data root, or skip (with the reason) when it lacks the STS files."""
-    root = _real_root()
-    needed = ["stsb/sts-test.csv", "sick/SICK_test_annotated.txt", "sts/STS16-en-test"]
-    missing = [rel for rel in needed if not (root / rel).exists()]
-    if missing:
-        pytest.skip(f"real data not found under {root} (missing {', '.join(missing)}); set SBERT_REPRO_DATA")
-    return root
+def real_root(data_root) -> Path:
+    """The real data root (conftest's ``data_root``: skips with the reason when it is absent)."""
+    return data_root
 
 
 STSB_ROW = "main-captions\tMSRvid\t2012test\t{id:04d}\t{score}\tA man is {id}.\tA person is {id}."
