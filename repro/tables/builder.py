@@ -186,7 +186,7 @@ def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
         return None
     cols = tdef.columns + (["Avg"] if tdef.avg_column else [])
     n = len(rows)
-    fig, axes = plt.subplots(n, 1, figsize=(max(6, 1.1 * len(cols) + 2), 2.4 * n), squeeze=False)
+    fig, axes = plt.subplots(n, 1, figsize=(max(8, 1.1 * len(cols) + 4), 2.4 * n + 0.6), squeeze=False)
     x = np.arange(len(cols))
     for ax, key in zip(axes[:, 0], rows):
         sub = ok[(ok["group"] == key[0]) & (ok["row"] == key[1]) & (ok["model"] == key[2]) &
@@ -194,13 +194,13 @@ def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
         ours = [sub["ours"].get(c, np.nan) for c in cols]
         paper = [sub["paper"].get(c, np.nan) for c in cols]
         ax.bar(x - 0.2, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
-        ax.bar(x + 0.2, paper, 0.4, label="paper" + (f": {sub['paper_row'].iloc[0]}" if sub['paper_row'].iloc[0]
-                                                    else ""), color="#bbbbbb")
+        if not all(_isnan(p) for p in paper):
+            ax.bar(x + 0.2, paper, 0.4, label=f"paper: {sub['paper_row'].iloc[0]}", color="#bbbbbb")
         ax.set_xticks(x, cols, fontsize=8)
         title = f"{key[0]} / {key[1]}" if key[0] else key[1]
         ax.set_title(title, fontsize=9)
         ax.set_ylabel(tdef.unit, fontsize=8)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(tdef.title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
