@@ -187,6 +187,18 @@ def cmd_data(args) -> int:
     return 2 if bad else 0
 
 
+def cmd_train(args) -> int:
+    from repro.training.command import run
+
+    return run(args, echo=_echo)
+
+
+def cmd_bench(args) -> int:
+    from repro.speed.command import run
+
+    return run(args, echo=_echo, build_tables=_build_tables)
+
+
 # --------------------------------------------------------------------------------------------- parsing
 def _data_root(args) -> Path:
     from repro.paths import data_root
@@ -307,6 +319,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["verify"])
     p.add_argument("datasets", nargs="*", help="datasets to verify (default: all)")
     p.set_defaults(fn=cmd_data)
+
+    from repro.training.command import __doc__ as train_doc, add_arguments as train_arguments
+
+    p = sub.add_parser("train", help="train SBERT (or the BERT cross-encoder) with the paper's settings",
+                       description=train_doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p, results=False)
+    train_arguments(p)
+    p.add_argument("--model-path", action="append", metavar="ID=DIR", help="use local folder DIR for model ID")
+    p.set_defaults(fn=cmd_train)
+
+    from repro.speed.command import __doc__ as bench_doc, add_arguments as bench_arguments
+
+    p = sub.add_parser("bench", help="speed benchmarks: Table 7 and the '65 hours vs 5 seconds' claim",
+                       description=bench_doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    bench_arguments(p)
+    p.set_defaults(fn=cmd_bench)
     return ap
 
 

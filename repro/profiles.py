@@ -103,6 +103,128 @@ _SMOKE_TABLE1 = (
              substitute="smoke: tiny random BERT"),
 )
 
+# Training (Tables 2 and 6; repro/training/recipes.py: PAPER_TRAINING lists every knob, missing = the paper's value).
+_MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+_SNLI_DEVTEST = ("SNLI dev+test (SentEval format, 19,666 pairs: the only NLI data in the data root) instead of "
+                 "SNLI+MultiNLI train (942k pairs)")
+_TRAINING = {
+    "smoke": {
+        "body_note": "smoke: tiny random BERT", "nli_source": "snli-senteval-devtest", "nli_note": _SNLI_DEVTEST,
+        "train_limit": 48, "dev_limit": 40, "nli_max_steps": 3, "stsb_max_steps": 6, "eval_steps": 2,
+        "checkpoint_steps": 2,
+    },
+    "local": {
+        "body_note": "all-MiniLM-L6-v2 encoder body (6 layers, 384-d, 2021, pre-trained on 1B sentence pairs; its "
+                     "own normalisation dropped) instead of bert-base-uncased",
+        "nli_source": "snli-senteval-devtest", "nli_note": _SNLI_DEVTEST,
+        "nli_max_steps": 80, "stsb_max_steps": 160, "eval_steps": 80, "checkpoint_steps": 80,
+    },
+    "paper": {"nli_source": "auto"},
+}
+# Table 2 rows: (row, paper row, sbert | cross, none | nli | stsb | nli+stsb, body); see repro/experiments/table2.py.
+_TABLE2_SMOKE = (
+    ("smoke BERT untuned", None, "sbert", "none", "smoke-bert"),
+    ("SBERT-NLI (smoke)", "SBERT-NLI-base", "sbert", "nli", "smoke-bert"),
+    ("SBERT-STSb (smoke)", "SBERT-STSb-base", "sbert", "stsb", "smoke-bert"),
+    ("BERT-STSb cross-encoder (smoke)", "BERT-STSb-base", "cross", "stsb", "smoke-bert"),
+    ("SBERT-NLI-STSb (smoke)", "SBERT-NLI-STSb-base", "sbert", "nli+stsb", "smoke-bert"),
+    ("BERT-NLI-STSb cross-encoder (smoke)", "BERT-NLI-STSb-base", "cross", "nli+stsb", "smoke-bert"),
+)
+_TABLE2_LOCAL = (
+    ("all-MiniLM-L6-v2 untuned", None, "sbert", "none", _MINILM),
+    ("SBERT-NLI (MiniLM body)", "SBERT-NLI-base", "sbert", "nli", _MINILM),
+    ("SBERT-STSb (MiniLM body)", "SBERT-STSb-base", "sbert", "stsb", _MINILM),
+    ("BERT-STSb cross-encoder (MiniLM body)", "BERT-STSb-base", "cross", "stsb", _MINILM),
+    ("SBERT-NLI-STSb (MiniLM body)", "SBERT-NLI-STSb-base", "sbert", "nli+stsb", _MINILM),
+)
+_TABLE2_PAPER = tuple(
+    (f"{name}-{size}", f"{name}-{size}", kind, recipe, f"{body}-{size}{suffix}")
+    for size in ("base", "large")
+    for name, kind, recipe, body, suffix in (
+        ("SBERT-NLI", "sbert", "nli", "bert", "-uncased"),
+        ("BERT-STSb", "cross", "stsb", "bert", "-uncased"),
+        ("SBERT-STSb", "sbert", "stsb", "bert", "-uncased"),
+        ("SRoBERTa-STSb", "sbert", "stsb", "roberta", ""),
+        ("BERT-NLI-STSb", "cross", "nli+stsb", "bert", "-uncased"),
+        ("SBERT-NLI-STSb", "sbert", "nli+stsb", "bert", "-uncased"),
+        ("SRoBERTa-NLI-STSb", "sbert", "nli+stsb", "roberta", ""),
+    )
+)
+
+# Tables 3-5 (repro/experiments/table3.py, table4.py, table5.py; each module documents its knobs).
+_AFS_UNAVAILABLE = "not implemented in this suite (needs the original InferSent release)"
+_TABLE3_SMOKE = {
+    "limit": 30, "kfold": 3, "fold_seed": 0,
+    "sbert": {"epochs": 1, "max_steps": 2, "batch_size": 8}, "cross": {"epochs": 1, "max_steps": 2, "batch_size": 8},
+    "rows": (
+        ("tf-idf", "tf-idf", "tfidf", "tfidf-unigram"),
+        ("Avg. word vectors (smoke)", "Avg. GloVe embeddings", "wordvec", "smoke-glove", ("unsupervised",),
+         "smoke: random 16-d vectors"),
+        ("InferSent - GloVe", "InferSent - GloVe", "unavailable", "InferSent", ("unsupervised",), None,
+         _AFS_UNAVAILABLE),
+        ("smoke BERT untuned", None, "transformer", "smoke-bert", ("unsupervised", "10-fold", "cross-topic"),
+         "smoke: tiny random BERT"),
+        ("SBERT-AFS (smoke)", "SBERT-AFS-base", "sbert", "smoke-bert", ("10-fold", "cross-topic"),
+         "smoke: tiny random BERT, 2 steps"),
+        ("BERT-AFS cross-encoder (smoke)", "BERT-AFS-base", "cross", "smoke-bert", ("10-fold", "cross-topic"),
+         "smoke: tiny random BERT, 2 steps"),
+    ),
+}
+_AFS_LOCAL_CPU = ("10-fold: only the first of the 10 folds of each topic is trained and scored; at most 60 steps "
+                  "of batch 16 per training run (960 training pairs seen: 10-fold about half an epoch, cross-topic "
+                  "about a quarter)")
+_AFS_LOCAL_SBERT = ("all-MiniLM-L6-v2 body (its normalisation dropped) instead of bert-base-uncased; not the "
+                    "reference recipe's 4 epochs: " + _AFS_LOCAL_CPU)
+_AFS_LOCAL_CROSS = ("all-MiniLM-L6-v2 body as a cross-encoder instead of bert-base-uncased; batch 16, not the "
+                    "authors' 3 epochs of batch 32: " + _AFS_LOCAL_CPU)
+_TABLE3_PAPER_ROWS = (
+    ("tf-idf", "tf-idf", "tfidf", "tfidf-unigram"),
+    ("Avg. GloVe embeddings", "Avg. GloVe embeddings", "wordvec", "glove-840B-300d"),
+    ("InferSent - GloVe", "InferSent - GloVe", "unavailable", "InferSent", ("unsupervised",), None, _AFS_UNAVAILABLE),
+    *((f"{name}-{size}", f"{name}-{size}", kind, f"bert-{size}-uncased", ("10-fold", "cross-topic"))
+      for size in ("base", "large") for name, kind in (("BERT-AFS", "cross"), ("SBERT-AFS", "sbert"))),
+)
+_TABLE3_LOCAL = {
+    "kfold": 10, "fold_seed": 0, "fold_limit": 1,
+    "sbert": {"epochs": 1, "max_steps": 60}, "cross": {"epochs": 1, "batch_size": 16, "max_steps": 60},
+    "rows": (
+        _TABLE3_PAPER_ROWS[0],
+        ("Avg. GloVe embeddings (6B-50d)", "Avg. GloVe embeddings", "wordvec", "glove-6B-50d", ("unsupervised",),
+         "GloVe 6B-50d (uncased, from PyPI) instead of 840B-300d"),
+        _TABLE3_PAPER_ROWS[2],
+        ("all-MiniLM-L6-v2 untuned", None, "transformer", _MINILM, ("unsupervised", "10-fold", "cross-topic"),
+         "extra row: the released model (mean pooling, normalised), not trained on AFS; 10-fold: the same first "
+         "fold of each topic as the trained rows"),
+        ("SBERT-AFS (MiniLM body)", "SBERT-AFS-base", "sbert", _MINILM, ("10-fold", "cross-topic"), _AFS_LOCAL_SBERT),
+        ("BERT-AFS cross-encoder (MiniLM body)", "BERT-AFS-base", "cross", _MINILM, ("10-fold", "cross-topic"),
+         _AFS_LOCAL_CROSS),
+        *_TABLE3_PAPER_ROWS[3:],
+    ),
+}
+_TABLE3_PAPER = {"kfold": 10, "fold_seed": 0, "rows": _TABLE3_PAPER_ROWS}
+_WIKISEC_PAPER_ROWS = tuple(
+    (f"{name}-WikiSec-{size}", f"{name}-WikiSec-{size}", "sbert", f"{body}-{size}{suffix}")
+    for name, body, suffix in (("SBERT", "bert", "-uncased"), ("SRoBERTa", "roberta", "")) for size in ("base", "large")
+)
+_TABLE4 = {
+    "smoke": {"train_limit": 64, "test_limit": 64, "dev_limit": 16, "max_steps": 4, "eval_steps": 2,
+              "rows": (("SBERT-WikiSec (smoke)", "SBERT-WikiSec-base", "sbert", "smoke-bert",
+                        "smoke: tiny random BERT, 4 steps on 64 triplets"),)},
+    "local": {"max_steps": 2000, "test_limit": 20000,
+              "rows": (("all-MiniLM-L6-v2 untuned", None, "transformer", _MINILM,
+                        "extra row: the released model, not trained on the triplets; first 20,000 test triplets"),
+                       ("SBERT-WikiSec (MiniLM body)", "SBERT-WikiSec-base", "sbert", _MINILM,
+                        "all-MiniLM-L6-v2 body; 2,000 steps of batch 16 (not one epoch of 1.8M triplets); first "
+                        "20,000 test triplets"),
+                       *_WIKISEC_PAPER_ROWS)},
+    "paper": {"rows": _WIKISEC_PAPER_ROWS},
+}
+_TABLE5 = {
+    "smoke": {"limit": 30, "kfold": 5},
+    "local": {"n_jobs": 2},
+    "paper": {},
+}
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
@@ -111,6 +233,10 @@ PROFILES: dict[str, Profile] = {
         seeds=(0,),
         table1=_SMOKE_TABLE1,
         batch_size=16,
+        settings={"training": _TRAINING["smoke"],
+                  "table2": {"seeds": (0, 1), "rows": _TABLE2_SMOKE},
+                  "table6": {"seeds": (0,), "body": "smoke-bert"},
+                  "table3": _TABLE3_SMOKE, "table4": _TABLE4["smoke"], "table5": _TABLE5["smoke"]},
     ),
     "local": Profile(
         name="local",
@@ -119,6 +245,10 @@ PROFILES: dict[str, Profile] = {
         seeds=(0,),
         table1=_LOCAL_TABLE1,
         batch_size=32,
+        settings={"training": _TRAINING["local"],
+                  "table2": {"seeds": (0, 1), "rows": _TABLE2_LOCAL},
+                  "table6": {"seeds": (0,), "body": _MINILM},
+                  "table3": _TABLE3_LOCAL, "table4": _TABLE4["local"], "table5": _TABLE5["local"]},
     ),
     "paper": Profile(
         name="paper",
@@ -127,6 +257,10 @@ PROFILES: dict[str, Profile] = {
         seeds=tuple(range(10)),
         table1=_PAPER_TABLE1,
         batch_size=32,
+        settings={"training": _TRAINING["paper"],
+                  "table2": {"seeds": tuple(range(10)), "rows": _TABLE2_PAPER},
+                  "table6": {"seeds": tuple(range(10)), "body": "bert-base-uncased"},
+                  "table3": _TABLE3_PAPER, "table4": _TABLE4["paper"], "table5": _TABLE5["paper"]},
     ),
 }
 

@@ -39,7 +39,12 @@ def build_tiny_bert(sentences: Iterable[str], out_dir: str | os.PathLike, vocab_
     wp = BertWordPieceTokenizer(lowercase=True)
     wp.train_from_iterator(list(sentences), vocab_size=vocab_size, min_frequency=1, show_progress=False)
     wp.save_model(str(out))
-    tok = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    # Built from the trained tokenizer object itself: `BertTokenizerFast(vocab_file=...)` silently yields a
+    # 5-token vocabulary under transformers 5 (everything would become [UNK]).
+    tok = BertTokenizerFast(tokenizer_object=wp._tokenizer, do_lower_case=True, unk_token="[UNK]",
+                            sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]", mask_token="[MASK]")
+    if tok.vocab_size < 100:
+        raise RuntimeError(f"smoke tokenizer has only {tok.vocab_size} entries")
     tok.model_max_length = config.get("max_position_embeddings", SMOKE_CONFIG["max_position_embeddings"])
     tok.save_pretrained(str(out))
     cfg = BertConfig(vocab_size=tok.vocab_size, **{**SMOKE_CONFIG, **config})
@@ -62,7 +67,7 @@ def smoke_bert_path(data_root=None) -> Path:
 
     train = load_stsb("train", root=data_root)
     sentences = sorted(set(train.sentences1) | set(train.sentences2))
-    recipe = json.dumps({"config": SMOKE_CONFIG, "vocab": SMOKE_VOCAB_SIZE, "seed": SMOKE_SEED,
+    recipe = json.dumps({"config": SMOKE_CONFIG, "vocab": SMOKE_VOCAB_SIZE, "seed": SMOKE_SEED, "tokenizer": 2,
                          "corpus": hashlib.sha256("\n".join(sentences).encode()).hexdigest()}, sort_keys=True)
     key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     final = cache_dir("models") / f"smoke-bert-{key}"

@@ -65,6 +65,13 @@ def test_smart_batching_keeps_input_order(smoke_encoder):
     assert smart.dtype == np.float32 and smart.shape == (len(SENTS), smoke_encoder.dim)
 
 
+def test_smoke_tokenizer_has_the_trained_vocabulary(smoke_encoder):
+    tok = smoke_encoder.tokenizer
+    assert tok.vocab_size > 1000
+    ids = tok("a man is playing a guitar")["input_ids"]
+    assert tok.unk_token_id not in ids and len(set(ids)) > 4
+
+
 def test_encode_rejects_a_bare_string(smoke_encoder):
     with pytest.raises(TypeError, match="list of sentences"):
         smoke_encoder.encode("just one string")

@@ -179,16 +179,31 @@ class SentenceEncoder(nn.Module):
         *,
         smart_batching: bool = True,
         show_progress: bool = False,
+        fast: bool = False,
+        precision: str | None = None,
+        token_budget: int | None = None,
     ) -> np.ndarray:
         """Embeddings as float32 array (n, dim), rows in input order.
 
         With ``smart_batching`` the sentences are sorted by token count (longest first), cut into batches of
         ``batch_size`` and each batch is padded only to its longest member; without it the batches follow the
         input order (each still padded to its own longest member).
+
+        ``fast=True`` takes the fast path (:mod:`repro.speed.fast`): batches of up to ``token_budget`` padded
+        tokens instead of ``batch_size`` sentences, a fused inference stack, and ``precision`` bf16 products
+        where the hardware has them (default; ``precision="fp32"`` for fp32 throughout). Embeddings stay
+        faithful (cosine >= 0.999 to this method's fp32 result, tested).
         """
         sentences = check_sentences(sentences)
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+        if fast:
+            from repro.speed.fast import fast_encode
+
+            return fast_encode(self, sentences, precision=precision, token_budget=token_budget,
+                               show_progress=show_progress)
+        if precision is not None or token_budget is not None:
+            raise ConfigError("encode(): precision= and token_budget= apply to the fast path; add fast=True")
         n = len(sentences)
         out = np.empty((n, self.dim), dtype=np.float32)
         if n == 0:

@@ -1,0 +1,109 @@
+"""Measure Table 7 (speed) and the paper's "65 hours vs 5 seconds" claim on this machine.
+
+Encodes the STS benchmark sentences with SBERT-base (bert-base-uncased shape; real weights when they are on this
+machine, else random weights of the same shape: speed does not depend on weight values) with and without smart
+batching, sentence-transformers' encode() on the same weights as the peer (same process, interleaved), our fast
+path (encode(fast=True)), averaged GloVe vectors, a BERT cross-encoder's pairs per second (extrapolated to all
+49,995,000 pairs of 10,000 sentences) and the most-similar-pair search over 10,000 sentences end to end.
+
+Writes one result record per row (results/<profile>/table7/), rebuilds Table 7
+(tables/<profile>/table7_speed.{csv,md,png}) and a report with every round, hardware and versions
+(tables/<profile>/table7_bench_<preset>_<device>.{json,md,png}).
+
+examples:
+  sbert-repro bench                          # local preset: 1,000 sentences, CPU, 2 threads
+  sbert-repro bench --full                   # all 15,487 sentences, plain end to end too (profile 'paper')
+  sbert-repro bench --preset short           # seconds per case (what CI runs through tox -e bench)
+  sbert-repro bench --device cuda --full     # the GPU column
+  sbert-repro bench --sections encode --repeats 5 --sweep
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="local",
+                   help="records and tables go under this profile (default: local; --full uses paper)")
+    p.add_argument("--preset", choices=["short", "smoke", "local", "full"],
+                   help="how much to measure (default: the profile's own: smoke->smoke, local->local, paper->full)")
+    p.add_argument("--full", action="store_true", help="the full measurement (= --profile paper --preset full)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available, else cpu)")
+    p.add_argument("--threads", type=int, default=2, help="CPU threads for the CPU column (default: 2)")
+    p.add_argument("--sections", help="comma-separated subset of encode,glove,cross,e2e (default: all)")
+    p.add_argument("--n-sentences", type=int, help="STSb sentences to encode (default: the preset's)")
+    p.add_argument("--repeats", type=int, help="timed rounds per case (default: the preset's)")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
+                   help="fast path precision (default: bf16 where the hardware multiplies bf16 natively)")
+    p.add_argument("--token-budget", type=int, help="fast path padded tokens per batch (default: 2048 CPU, "
+                                                     "32768 CUDA)")
+    p.add_argument("--weights", choices=["auto", "random", "real"], default="auto",
+                   help="SBERT-base weights: real bert-base-uncased when on this machine (auto), random, or real "
+                        "(downloads when the hub is reachable)")
+    p.add_argument("--no-peer", action="store_true", help="skip sentence-transformers (not installed)")
+    p.add_argument("--sweep", action="store_true", help="also sweep token budget x precision for the fast path")
+    p.add_argument("--tables-dir", default="tables", help="output folder (default: ./tables/<profile>/)")
+    p.add_argument("--report-dir", help="where the bench report goes (default: the tables folder of the profile)")
+    p.add_argument("--model-path", action="append", metavar="ID=DIR",
+                   help="use local folder DIR for model ID, e.g. bert-base-uncased=/models/bert-base-uncased")
+
+
+def run(args, echo=print, build_tables=None) -> int:
+    from pathlib import Path
+
+    from repro.errors import ConfigError
+    from repro.experiments.table7 import run_table7, settings_for
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    profile_name = "paper" if args.full else args.profile
+    profile = get_profile(profile_name)
+    overrides = {}
+    if args.n_sentences is not None:
+        if args.n_sentences < 2:
+            raise ConfigError(f"--n-sentences must be >= 2, got {args.n_sentences}")
+        overrides["n_sentences"] = args.n_sentences
+    if args.repeats is not None:
+        if args.repeats < 1:
+            raise ConfigError(f"--repeats must be >= 1, got {args.repeats}")
+        overrides["repeats"] = args.repeats
+    if args.precision:
+        overrides["precision"] = args.precision
+    if args.token_budget is not None:
+        if args.token_budget < 1:
+            raise ConfigError(f"--token-budget must be >= 1, got {args.token_budget}")
+        overrides["token_budget"] = args.token_budget
+    if args.weights != "auto":
+        overrides["weights"] = args.weights
+    if args.no_peer:
+        overrides["peer"] = False
+    if args.sections:
+        wanted = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+        bad = [s for s in wanted if s not in ("encode", "glove", "cross", "e2e")]
+        if bad:
+            raise ConfigError(f"--sections: unknown {', '.join(bad)}; allowed: encode, glove, cross, e2e")
+        overrides["sections"] = wanted
+    if args.preset or args.full:
+        from repro.speed.bench import preset
+
+        settings = preset("full" if args.full and not args.preset else args.preset, **overrides)
+    else:
+        settings = settings_for(profile, **overrides)
+    store = ResultStore(args.results_dir)
+    from repro.experiments.table7 import _record_profile
+
+    record_profile = _record_profile(profile, settings)
+    report_dir = Path(args.report_dir) if args.report_dir else Path(args.tables_dir) / record_profile
+    command = "sbert-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+    recs = run_table7(profile, store, data_root=args.data_root, device=args.device, force=True, echo=echo,
+                      settings=settings, threads=args.threads, report_dir=report_dir, sweep=args.sweep,
+                      command=command)
+    if build_tables is not None:
+        build_tables(store, record_profile, args.tables_dir, ["7"])
+    bad = [r for r in recs if r.status != "ok" and r.spec.row not in ("InferSent", "Universal Sentence Encoder")]
+    for r in bad:
+        echo(f"  not run: {r.spec.row}: {r.reason}")
+    return 0

@@ -1,0 +1,289 @@
+"""Training runs as data: a frozen :class:`Stage` says what to train (objective, data, starting point, settings);
+:func:`run_stage` trains it once and returns the kept model, resuming or reusing earlier work.
+
+A stage's run folder is ``<runs root>/<label>-<hash of all its settings>``; the pipelines use
+``$SBERT_REPRO_CACHE/runs/<profile>/`` (the per-user cache, see :mod:`repro.paths`), so one NLI model can serve
+Table 6 and the NLI-then-STSb rows of Table 2, and a killed ``reproduce`` picks up mid-run. A stage whose ``base``
+is another stage starts from that stage's kept model (SBERT-NLI-STSb = NLI, then STSb).
+
+Every setting is checked when the stage is built, before any model is loaded or step taken; an unknown pooling,
+concatenation, objective or data name raises a ConfigError listing the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from repro.encoders.pooling import POOLINGS
+from repro.errors import ConfigError, choose
+from repro.results import slug
+from repro.training.losses import DEFAULT_CONCAT, OBJECTIVES, concat_name
+
+KINDS = ("sbert", "cross")
+TRAIN_DATA = ("stsb-train", "nli")
+CROSS_OBJECTIVES = ("regression", "classification")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training run.
+
+    ``kind``: ``sbert`` (bi-encoder, siamese) or ``cross`` (cross-encoder); ``objective``: see
+    :data:`repro.training.losses.OBJECTIVES` (cross: regression or classification); ``data``: ``stsb-train`` or
+    ``nli`` (from ``nli_source``, see :data:`repro.data.nli.NLI_TRAIN_SOURCES`); ``base``: model id / folder, or
+    the Stage to continue from. ``data_limit`` / ``dev_limit`` cut the training / dev data to their first pairs
+    (smoke profile); ``max_steps`` caps the steps (local profile).
+    """
+
+    kind: str
+    objective: str
+    data: str
+    base: "str | Stage"
+    pooling: str = "mean"
+    concat: str = DEFAULT_CONCAT
+    nli_source: str = "auto"
+    data_limit: int | None = None
+    dev_limit: int | None = None
+    epochs: int = 1
+    max_steps: int | None = None
+    seed: int = 0
+    batch_size: int = 16
+    lr: float = 2e-5
+    max_seq_length: int = 128
+    eval_steps: int = 1000
+    checkpoint_steps: int = 500
+    keep: str = "best"
+    amp: str = "auto"
+
+    def __post_init__(self):
+        choose(self.kind, KINDS, "model kind")
+        choose(self.objective, OBJECTIVES if self.kind == "sbert" else CROSS_OBJECTIVES,
+               f"objective for a {self.kind} model")
+        choose(self.data, TRAIN_DATA, "training data")
+        choose(self.pooling, POOLINGS, "pooling")
+        object.__setattr__(self, "concat", concat_name(self.concat))
+        if self.objective == "triplet":
+            raise ConfigError("the triplet objective needs triplet data (Table 4); stages here train on pairs")
+        if self.data == "nli" and self.objective != "classification":
+            raise ConfigError(f"NLI data has class labels: use objective 'classification', not {self.objective!r}")
+        if self.data == "stsb-train" and self.objective != "regression":
+            raise ConfigError(f"STSb has scores: use objective 'regression', not {self.objective!r}")
+        from repro.data.nli import NLI_TRAIN_SOURCES
+
+        choose(self.nli_source, NLI_TRAIN_SOURCES, "NLI training source")
+        self.train_config()  # checks keep, amp, epochs, batch size
+
+    def train_config(self):
+        from repro.training.trainer import TrainConfig
+
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                           max_steps=self.max_steps, eval_steps=self.eval_steps,
+                           checkpoint_steps=self.checkpoint_steps, keep=self.keep, amp=self.amp)
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["base"] = self.base.to_dict() if isinstance(self.base, Stage) else str(self.base)
+        return d
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def name(self) -> str:
+        what = f"{self.kind}-{self.objective}-{self.data}-{self.pooling}"
+        if self.objective == "classification" and self.kind == "sbert":
+            what += f"-{self.concat}"
+        return f"{what}-seed{self.seed}"
+
+
+# ------------------------------------------------------------------------------------------------- data
+
+
+@lru_cache(maxsize=8)
+def _stsb(split: str, root: str | None):
+    from repro.data.sts import load_stsb
+
+    return load_stsb(split, root=root)
+
+
+@lru_cache(maxsize=4)
+def _nli(source: str, root: str | None):
+    from repro.data.nli import load_nli_train
+
+    return load_nli_train(source, root)
+
+
+def training_examples(stage: Stage, data_root=None) -> list:
+    from repro.training.data import nli_examples, sts_examples
+
+    root = str(data_root) if data_root is not None else None
+    if stage.data == "stsb-train":
+        return sts_examples(_stsb("train", root).head(stage.data_limit))
+    return nli_examples(_nli(stage.nli_source, root).head(stage.data_limit))
+
+
+def stsb_dev_evaluator(limit: int | None = None, data_root=None, batch_size: int = 32) -> Callable:
+    """``evaluate(model) -> Spearman x 100`` of the model's similarity on STSb dev (the paper's dev score)."""
+    from repro.evaluation.sts import spearman_x100
+    from repro.training.losses import pair_similarity
+
+    dev = _stsb("dev", str(data_root) if data_root is not None else None).head(limit)
+
+    def evaluate(model) -> float:
+        return spearman_x100(pair_similarity(model, dev.sentences1, dev.sentences2, batch_size), dev.scores)
+
+    return evaluate
+
+
+# ------------------------------------------------------------------------------------------------ models
+
+
+def build_model(stage: Stage, base_path, device: str | None = None):
+    """The trainable module of ``stage``, starting from the model folder ``base_path``."""
+    if stage.kind == "cross":
+        from repro.training.cross_encoder import CrossEncoder
+
+        return CrossEncoder(base_path, num_labels=3 if stage.objective == "classification" else 1,
+                            max_seq_length=stage.max_seq_length, device=device)
+    from repro.encoders.transformer import SentenceEncoder
+    from repro.training.losses import build_objective
+
+    # The encoder body only: our pooling, no normalisation (SBERT has none), the paper's 128 tokens.
+    encoder = SentenceEncoder(base_path, pooling=stage.pooling, max_seq_length=stage.max_seq_length,
+                              normalize=False, device=device)
+    return build_objective(stage.objective, encoder, concat=stage.concat, num_labels=3)
+
+
+def load_trained(stage: Stage, model_dir, device: str | None = None):
+    """A finished stage's model for evaluation: a SentenceEncoder or a CrossEncoder (see ``pair_similarity``)."""
+    if stage.kind == "cross":
+        from repro.training.cross_encoder import CrossEncoder
+
+        return CrossEncoder(model_dir, num_labels=1, max_seq_length=stage.max_seq_length, device=device)
+    from repro.encoders.transformer import SentenceEncoder
+
+    return SentenceEncoder(model_dir, device=device)
+
+
+def resolve_base(base, data_root=None):
+    """A local folder for a starting model: hub id, folder or ``smoke-bert`` (built from the data root)."""
+    from repro.models import SMOKE_BERT, resolve_model
+
+    if base == SMOKE_BERT:
+        from repro.smoke import smoke_bert_path
+
+        return smoke_bert_path(data_root)
+    return resolve_model(base)
+
+
+# --------------------------------------------------------------------------------------------------- run
+
+
+def run_dir_for(stage: Stage, runs_root) -> Path:
+    return Path(runs_root) / f"{slug(stage.name)}-{stage.key}"
+
+
+def run_stage(stage: Stage, runs_root, *, data_root=None, device: str | None = None, echo: Callable = print,
+              progress: bool = True, on_step: Callable | None = None):
+    """Train ``stage`` (and the stages it starts from) unless finished; returns its TrainResult."""
+    from repro.training.trainer import _read_done, seed_everything, train
+
+    run_dir = run_dir_for(stage, runs_root)
+    done = _read_done(run_dir)
+    if done is not None:
+        echo(f"  [{stage.name}] finished run reused: {run_dir}")
+        return done
+    if isinstance(stage.base, Stage):
+        base_path = run_stage(stage.base, runs_root, data_root=data_root, device=device, echo=echo,
+                              progress=progress).model_dir
+    else:
+        base_path = resolve_base(stage.base, data_root)
+    examples = training_examples(stage, data_root)  # a data problem stops here, before a model is loaded
+    # A cross-encoder's NLI head has no similarity to rank: that stage keeps its last model (no dev score).
+    scored = not (stage.kind == "cross" and stage.objective == "classification")
+    evaluate = stsb_dev_evaluator(stage.dev_limit, data_root) if scored else None
+    seed_everything(stage.seed)  # the new head's initialisation is part of the seeded run
+    model = build_model(stage, base_path, device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "stage.json").write_text(json.dumps({"name": stage.name, "stage": stage.to_dict(),
+                                                    "base_path": str(base_path)}, indent=1) + "\n")
+    echo(f"  [{stage.name}] training on {len(examples)} examples -> {run_dir}")
+    return train(model, examples, stage.train_config(), run_dir, evaluate, name=stage.name, echo=echo,
+                 progress=progress, on_step=on_step)
+
+
+# ------------------------------------------------------------------------------------ from profile settings
+# ``Profile.settings["training"]`` (repro/profiles.py) holds the knobs below; a missing key means the paper's value.
+PAPER_TRAINING = {
+    "nli_source": "auto",  # see repro.data.nli.NLI_TRAIN_SOURCES
+    "nli_epochs": 1,
+    "nli_max_steps": None,
+    "stsb_epochs": 4,
+    "stsb_max_steps": None,
+    "train_limit": None,  # first N training pairs (smoke)
+    "dev_limit": None,  # first N STSb dev pairs (smoke)
+    "eval_steps": 1000,
+    "checkpoint_steps": 500,
+    "batch_size": 16,
+    "amp": "auto",
+    "nli_seed": 0,  # the seed of the one NLI model that NLI-then-STSb rows continue
+    "body_note": None,  # what stands in for the paper's model, in words (tables)
+    "nli_note": None,  # what stands in for SNLI + MultiNLI train, in words (tables)
+}
+STSB_TRAIN_PAIRS = 5749
+
+
+def _t(training: dict, key: str):
+    return training.get(key, PAPER_TRAINING[key])
+
+
+def _common(training: dict) -> dict:
+    return {"data_limit": _t(training, "train_limit"), "dev_limit": _t(training, "dev_limit"),
+            "eval_steps": _t(training, "eval_steps"), "checkpoint_steps": _t(training, "checkpoint_steps"),
+            "batch_size": _t(training, "batch_size"), "amp": _t(training, "amp")}
+
+
+def nli_stage(training: dict, base, *, pooling: str = "mean", concat: str = DEFAULT_CONCAT, seed: int = 0,
+              kind: str = "sbert") -> Stage:
+    """SBERT-NLI (paper §3.1): 3-way softmax over ``concat`` on NLI, 1 epoch."""
+    return Stage(kind=kind, objective="classification", data="nli", base=base, pooling=pooling, concat=concat,
+                 nli_source=_t(training, "nli_source"), epochs=_t(training, "nli_epochs"),
+                 max_steps=_t(training, "nli_max_steps"), seed=seed, **_common(training))
+
+
+def stsb_stage(training: dict, base, *, pooling: str = "mean", seed: int = 0, kind: str = "sbert") -> Stage:
+    """SBERT-STSb (paper §4.2): regression objective on STSb train, 4 epochs."""
+    return Stage(kind=kind, objective="regression", data="stsb-train", base=base, pooling=pooling,
+                 epochs=_t(training, "stsb_epochs"),
+                 max_steps=_t(training, "stsb_max_steps"), seed=seed, **_common(training))
+
+
+def describe_training(training: dict, recipe: str) -> str:
+    """In words, how a profile's training differs from the paper's (empty when it does not)."""
+    if recipe == "none":
+        return ""
+    parts = []
+    if _t(training, "body_note"):
+        parts.append(_t(training, "body_note"))
+    bs = _t(training, "batch_size")
+    if "nli" in recipe:
+        nli = _t(training, "nli_note")
+        steps = _t(training, "nli_max_steps")
+        if nli or steps:
+            parts.append("NLI: " + ", ".join(x for x in (nli, f"{steps} steps of batch {bs}" if steps else "") if x))
+    if "stsb" in recipe:
+        steps, epochs = _t(training, "stsb_max_steps"), _t(training, "stsb_epochs")
+        if steps:
+            full = -(-STSB_TRAIN_PAIRS // bs) * epochs
+            parts.append(f"STSb: {steps} steps of batch {bs} (the paper's {epochs} epochs: {full} steps)")
+    if _t(training, "train_limit"):
+        parts.append(f"first {_t(training, 'train_limit')} training pairs only")
+    if _t(training, "dev_limit"):
+        parts.append(f"dev score on the first {_t(training, 'dev_limit')} STSb dev pairs")
+    return "; ".join(parts)

