@@ -53,6 +53,9 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
     # each training run wrote its JSON log; records keep the dev-score history
     rec = next(r for r in t6 if r.spec.row == "MAX" and r.spec.param_dict["column"] == "STSb")
     assert rec.details["history"] and any("dev" in h for h in rec.details["history"])
+    assert rec.details["model_dir"].startswith("$SBERT_REPRO_CACHE/runs/smoke/")  # no machine paths in records
+    assert rec.details["model_dir"].endswith("/best")
+    assert rec.details["dev_spearman"] == rec.metrics["STSb"]["spearman"]
     assert rec.metrics["STSb"]["spearman"] == max(h["dev"] for h in rec.details["history"] if "dev" in h)
 
     assert main(["reproduce", "--profile", "smoke", "--tables", "2,6", *dirs]) == 0  # resume: nothing reruns

@@ -26,7 +26,8 @@ from repro.profiles import Profile
 from repro.results import ResultRecord, ResultStore, RunSpec, run
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
-from repro.training.recipes import Stage, describe_training, load_trained, nli_stage, run_stage, stsb_stage
+from repro.training.recipes import (Stage, describe_training, load_trained, nli_stage, run_details, run_stage,
+                                    stsb_stage)
 
 TABLE = "2"
 TASK = "stsb-test"
@@ -116,10 +117,7 @@ def run_table2(profile: Profile, store: ResultStore, *, data_root=None, device: 
                 result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo,
                                    progress=progress)
                 model = load_trained(stage, result.model_dir, device=device)
-                details["training"] = {"run_dir": str(result.model_dir.parent), "model_dir": str(result.model_dir),
-                                       "dev_spearman": result.score, "best_step": result.best_step,
-                                       "steps": result.steps, "train_seconds": result.train_seconds,
-                                       "resumed_at": result.resumed_at, "history": result.history}
+                details["training"] = run_details(result)
             from repro.training.losses import pair_similarity
 
             pred = pair_similarity(model, test.sentences1, test.sentences2, batch_size=profile.batch_size)

@@ -21,7 +21,7 @@ from repro.results import ResultRecord, ResultStore, RunSpec, run
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 from repro.training.losses import CONCATENATIONS
-from repro.training.recipes import Stage, describe_training, nli_stage, run_stage, stsb_stage
+from repro.training.recipes import Stage, describe_training, nli_stage, run_details, run_stage, stsb_stage
 
 TABLE = "6"
 TASK = "stsb-dev"
@@ -71,10 +71,7 @@ def run_table6(profile: Profile, store: ResultStore, *, data_root=None, device: 
             result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo, progress=progress)
             if result.score is None:
                 raise RuntimeError(f"{stage.name}: the run has no dev score")
-            details = {"run_dir": str(result.model_dir.parent), "model_dir": str(result.model_dir),
-                       "best_step": result.best_step, "steps": result.steps, "train_seconds": result.train_seconds,
-                       "resumed_at": result.resumed_at, "history": result.history}
-            return {column: {"spearman": result.score}}, details
+            return {column: {"spearman": result.score}}, run_details(result)
 
         rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
                   log=echo)

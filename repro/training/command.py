@@ -65,6 +65,7 @@ def run(args, echo=print) -> int:
 
         test = load_stsb("test", root=args.data_root)
         model = load_trained(stage, result.model_dir, device=args.device)
-        echo(f"STSb test Spearman {spearman_x100(pair_similarity(model, test.sentences1, test.sentences2), test.scores):.2f}")
+        rho = spearman_x100(pair_similarity(model, test.sentences1, test.sentences2), test.scores)
+        echo(f"STSb test Spearman {rho:.2f}")
     echo(f"log: {result.log_path}")
     return 0

@@ -185,6 +185,23 @@ def resolve_base(base, data_root=None):
 # --------------------------------------------------------------------------------------------------- run
 
 
+def portable_path(path) -> str:
+    """``path`` with the user cache written as ``$SBERT_REPRO_CACHE`` (result records carry no machine paths)."""
+    from repro.paths import CACHE_ENV, user_cache_dir
+
+    try:
+        return f"${CACHE_ENV}/{Path(path).resolve().relative_to(user_cache_dir().resolve()).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
+def run_details(result) -> dict:
+    """What a result record keeps of a training run: where it lives, its dev scores and losses over time."""
+    return {"run_dir": portable_path(result.model_dir.parent), "model_dir": portable_path(result.model_dir),
+            "dev_spearman": result.score, "best_step": result.best_step, "steps": result.steps,
+            "train_seconds": result.train_seconds, "resumed_at": result.resumed_at, "history": result.history}
+
+
 def run_dir_for(stage: Stage, runs_root) -> Path:
     return Path(runs_root) / f"{slug(stage.name)}-{stage.key}"
 
