@@ -8,6 +8,7 @@ which is where ``data_scripts/fetch_data.py`` puts downloads by default.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 DATA_ENV = "SBERT_REPRO_DATA"
@@ -45,3 +46,20 @@ def cache_dir(*parts: str) -> Path:
     p = user_cache_dir().joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (fsync + rename): readers see the old
+    file or the whole new one, never a partial write."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

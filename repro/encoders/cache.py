@@ -19,17 +19,18 @@ entry that cannot be read back (damaged, wrong shape) is recomputed and replaced
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from repro.encoders.base import check_sentences
+from repro.paths import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -197,30 +198,10 @@ class CachedEncoder:
     def _store(path: Path, vecs: np.ndarray, model_key: dict, n: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"model_key": model_key, "n_sentences": n, "dim": int(vecs.shape[1]), "dtype": str(vecs.dtype)}
-        _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str).encode())
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy.part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, vecs, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str).encode())
+        buf = io.BytesIO()
+        np.save(buf, vecs, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
 
 
 def cached(encoder, enabled: bool = True, **kwargs) -> CachedEncoder:

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from repro.errors import ConfigError, ModelNotAvailable, choose
 from repro.evaluation.afs import (Fold, cosine_scorer, evaluate_folds, evaluate_unsupervised, folds_for,
                                   untrained)
 from repro.experiments.registry import pipeline
+from repro.paths import atomic_write_bytes
 from repro.paths import cache_dir
 from repro.profiles import ModelRow, Profile
 from repro.results import ResultRecord, ResultStore, RunSpec, run, slug
@@ -163,17 +163,7 @@ def _examples(pairs: PairSet, symmetric: bool):
 
 
 def _write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, json.dumps(obj).encode())
 
 
 def trained_fit(row: AFSRow, profile: Profile, group: str, data_root=None, device=None, echo=print,
