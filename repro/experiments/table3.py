@@ -24,9 +24,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
