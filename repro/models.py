@@ -7,7 +7,6 @@ how to provide it, at once: no hang, no traceback.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -17,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from repro.errors import ModelNotAvailable
-from repro.paths import cache_dir
+from repro.paths import cache_dir, file_sha256
 
 SMOKE_BERT = "smoke-bert"  # built on the fly, see repro.smoke
 
@@ -68,14 +67,6 @@ def canonical_id(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _verified_sha256(path: Path) -> str:
     """sha256 of ``path``, memoised in the cache by (path, size, mtime) so 90 MB is hashed once."""
     st = path.stat()
@@ -87,7 +78,7 @@ def _verified_sha256(path: Path) -> str:
         memo = {}
     if key in memo:
         return memo[key]
-    digest = _sha256(path)
+    digest = file_sha256(path)
     memo[key] = digest
     tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(memo))

@@ -7,6 +7,7 @@ which is where ``data_scripts/fetch_data.py`` puts downloads by default.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -41,11 +42,47 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path:
     return default_data_root()
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def cache_dir(*parts: str) -> Path:
     """A sub-folder of the per-user cache (created on demand)."""
     p = user_cache_dir().joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def cached_build(prefix: str, recipe: str, build, ready: tuple[str, ...] = ("model.safetensors",)) -> Path:
+    """A folder ``<cache>/models/<prefix>-<sha256(recipe)[:12]>`` made once by ``build(tmp_folder)``.
+
+    The folder is built under a temporary name and renamed into place, so a crash never leaves a half-built
+    folder that looks finished; ``recipe.json`` records what it was built from; ``ready`` are the files whose
+    presence means a finished build. Two processes racing both build; the first rename wins.
+    """
+    import shutil
+
+    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+    final = cache_dir("models") / f"{prefix}-{key}"
+    if all((final / f).is_file() for f in ready):
+        return final
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=final.parent))
+    try:
+        build(tmp)
+        (tmp / "recipe.json").write_text(recipe)
+        os.replace(tmp, final)
+    except OSError:
+        if not all((final / f).is_file() for f in ready):
+            raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

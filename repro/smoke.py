@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -63,21 +61,10 @@ def build_tiny_bert(sentences: Iterable[str], out_dir: str | os.PathLike, vocab_
 def smoke_bert_path(data_root=None) -> Path:
     """The cached smoke BERT for this data root (built on first use)."""
     from repro.data.sts import load_stsb
-    from repro.paths import cache_dir
+    from repro.paths import cached_build
 
     train = load_stsb("train", root=data_root)
     sentences = sorted(set(train.sentences1) | set(train.sentences2))
     recipe = json.dumps({"config": SMOKE_CONFIG, "vocab": SMOKE_VOCAB_SIZE, "seed": SMOKE_SEED, "tokenizer": 2,
                          "corpus": hashlib.sha256("\n".join(sentences).encode()).hexdigest()}, sort_keys=True)
-    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    final = cache_dir("models") / f"smoke-bert-{key}"
-    if (final / "model.safetensors").is_file():
-        return final
-    tmp = Path(tempfile.mkdtemp(prefix="smoke-bert-", dir=final.parent))
-    build_tiny_bert(sentences, tmp)
-    (tmp / "recipe.json").write_text(recipe)
-    try:
-        os.replace(tmp, final)
-    except OSError:  # another process won the race
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    return cached_build("smoke-bert", recipe, lambda tmp: build_tiny_bert(sentences, tmp))

@@ -263,70 +263,18 @@ def _faithfulness(encoder, stsb, precision: str) -> tuple[float, float, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.needs_weights
 @pytest.mark.needs_data
 @pytest.mark.parametrize("precision", ["bf16", "fp32"])
-def test_fast_path_faithful_on_minilm_stsb(minilm_path, stsb_test, precision):
+@pytest.mark.parametrize("model", [pytest.param("minilm_path", marks=pytest.mark.needs_weights), "smoke_bert"])
+def test_fast_path_faithful_on_stsb(request, model, stsb_test, precision):
+    """all-MiniLM-L6-v2 (real weights) and the smoke BERT (random weights, its own WordPiece vocabulary): the fast
+    path's embeddings have cosine >= 0.999 to the fp32 reference and the same STSb Spearman to 0.1."""
     from repro.encoders.transformer import SentenceEncoder
 
-    enc = SentenceEncoder(minilm_path, device="cpu")
+    enc = SentenceEncoder(request.getfixturevalue(model), device="cpu")
+    assert enc.tokenizer.vocab_size > 1000  # a real vocabulary (transformers 5 once gave the smoke BERT 5 entries)
     cos_min, rho_ref, rho_fast = _faithfulness(enc, stsb_test, precision)
     assert cos_min >= 0.999
     assert abs(rho_fast - rho_ref) <= 0.1
-    assert rho_ref > 75  # the real model, really loaded (all-MiniLM-L6-v2 scores ~82 on STSb test)
-
-
-@pytest.mark.slow
-@pytest.mark.needs_data
-@pytest.mark.parametrize("precision", ["bf16", "fp32"])
-def test_fast_path_faithful_on_the_smoke_bert(smoke_bert, stsb_test, precision):
-    from repro.encoders.transformer import SentenceEncoder
-
-    enc = SentenceEncoder(smoke_bert, device="cpu")
-    cos_min, rho_ref, rho_fast = _faithfulness(enc, stsb_test, precision)
-    assert cos_min >= 0.999
-    assert abs(rho_fast - rho_ref) <= 0.1
-
-
-@pytest.fixture(scope="module")
-def smoke_sized_encoder(data_root, tmp_path_factory):
-    """The smoke BERT's recipe (config, WordPiece vocabulary trained on STSb train, seed 0), its tokenizer built
-    from the vocabulary file in a way that works under transformers 4 and 5."""
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel
-
-    from repro.data.sts import load_stsb
-    from repro.encoders.transformer import SentenceEncoder
-    from repro.smoke import SMOKE_CONFIG, SMOKE_SEED, SMOKE_VOCAB_SIZE
-
-    train = load_stsb("train", root=data_root)
-    wp = BertWordPieceTokenizer(lowercase=True)
-    wp.train_from_iterator(sorted(set(train.sentences1) | set(train.sentences2)), vocab_size=SMOKE_VOCAB_SIZE,
-                           min_frequency=1, show_progress=False)
-    out = tmp_path_factory.mktemp("smoke-sized")
-    wp.save_model(str(out))
-    tok = _wordpiece_tokenizer(out / "vocab.txt")
-    torch.manual_seed(SMOKE_SEED)
-    model = BertModel(BertConfig(vocab_size=tok.vocab_size, **SMOKE_CONFIG), add_pooling_layer=False)
-    return SentenceEncoder(model, tokenizer=tok, device="cpu", name="smoke-sized")
-
-
-@pytest.mark.slow
-@pytest.mark.needs_data
-@pytest.mark.parametrize("precision", ["bf16", "fp32"])
-def test_fast_path_faithful_on_a_smoke_sized_bert_with_its_vocabulary(smoke_sized_encoder, stsb_test, precision):
-    assert smoke_sized_encoder.tokenizer.vocab_size > 1000
-    cos_min, rho_ref, rho_fast = _faithfulness(smoke_sized_encoder, stsb_test, precision)
-    assert cos_min >= 0.999
-    assert abs(rho_fast - rho_ref) <= 0.1
-
-
-def _wordpiece_tokenizer(vocab_file):
-    from transformers import BertTokenizerFast
-
-    tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
-    if tok.vocab_size < 100:  # transformers 5: the class takes vocab= (a path or a dict)
-        from transformers import BertTokenizer
-
-        tok = BertTokenizer(vocab=str(vocab_file), do_lower_case=True)
-    return tok
+    if model == "minilm_path":
+        assert rho_ref > 75  # the real model, really loaded (all-MiniLM-L6-v2 scores ~82 on STSb test)

@@ -40,7 +40,7 @@ from typing import BinaryIO
 
 from repro.data.io import FETCH_SCRIPT
 from repro.errors import ConfigError, DataError
-from repro.paths import data_root
+from repro.paths import data_root, file_sha256
 
 CHUNK = 1 << 20
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
@@ -630,15 +630,6 @@ def get_dataset(name: str) -> Dataset:
 
 
 # ------------------------------------------------------------------------------------------------ hashing
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_file(root: str | Path, entry: FileEntry) -> str | None:

@@ -214,26 +214,25 @@ def _read_jsonl(path: Path, lines: Iterator[tuple[int, str]], name: str) -> NLIS
     return NLISet(name, pairs, (path,))
 
 
+def _load_release(corpus: str, label: str, split: str, splits, counts: dict, root, strict: bool) -> NLISet:
+    """One split of SNLI/MultiNLI 1.0 as released (``<corpus>_1.0/<corpus>_1.0_<split>.jsonl``)."""
+    choose(split, splits, f"{label} split")
+    base = data_root(root)
+    path, lines = _release_lines(base, corpus, f"{corpus}_1.0", f"{corpus}_1.0_{split}.jsonl")
+    out = _read_jsonl(path, lines, f"{label}/{split}")
+    if strict:
+        _check_count(f"{label} {split}", counts[split], len(out), path, corpus, base)
+    return out
+
+
 def load_snli(split: str, root: str | Path | None = None, strict: bool = True) -> NLISet:
     """SNLI 1.0 ``train``/``dev``/``test`` as released (jsonl), pairs without a gold label skipped."""
-    choose(split, SNLI_SPLITS, "SNLI split")
-    base = data_root(root)
-    path, lines = _release_lines(base, "snli", "snli_1.0", f"snli_1.0_{split}.jsonl")
-    out = _read_jsonl(path, lines, f"SNLI/{split}")
-    if strict:
-        _check_count(f"SNLI {split}", SNLI_PAIRS[split], len(out), path, "snli", base)
-    return out
+    return _load_release("snli", "SNLI", split, SNLI_SPLITS, SNLI_PAIRS, root, strict)
 
 
 def load_multinli(split: str, root: str | Path | None = None, strict: bool = True) -> NLISet:
     """MultiNLI 1.0 ``train``/``dev_matched``/``dev_mismatched`` as released (jsonl)."""
-    choose(split, MULTINLI_SPLITS, "MultiNLI split")
-    base = data_root(root)
-    path, lines = _release_lines(base, "multinli", "multinli_1.0", f"multinli_1.0_{split}.jsonl")
-    out = _read_jsonl(path, lines, f"MultiNLI/{split}")
-    if strict:
-        _check_count(f"MultiNLI {split}", MULTINLI_PAIRS[split], len(out), path, "multinli", base)
-    return out
+    return _load_release("multinli", "MultiNLI", split, MULTINLI_SPLITS, MULTINLI_PAIRS, root, strict)
 
 
 # ---------------------------------------------------------------------------------------------- AllNLI.tsv.gz

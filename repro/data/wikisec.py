@@ -18,7 +18,6 @@ on every later use; pass ``--sha256`` to pin a known digest of the zip.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import tempfile
 import zipfile
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from repro.errors import DataError, choose
-from repro.paths import data_root
+from repro.paths import data_root, file_sha256
 
 WIKISEC_SPLITS = ("train", "validation", "test")
 WIKISEC_FOLDER = "wikisec"
@@ -126,14 +125,6 @@ def load_wikisec(split: str, root=None, limit: int | None = None, strict: bool =
 
 
 # ------------------------------------------------------------------------------------------------ checksums
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def read_sums(folder: Path) -> dict[str, str]:
     sums = {}
     f = folder / SUMS_FILE
@@ -155,7 +146,7 @@ def verify_wikisec(folder: str | os.PathLike, only: tuple[str, ...] | None = Non
         if name.endswith(".zip") or (only is not None and name not in only):
             continue
         path = folder / name
-        if path.is_file() and _sha256(path) != digest:
+        if path.is_file() and file_sha256(path) != digest:
             raise DataError(f"sha256 differs from the one recorded at install time in {folder / SUMS_FILE} "
                             f"(file modified or damaged); {how_to_get()}", path)
 
@@ -173,7 +164,7 @@ def install_wikisec(archive: str | os.PathLike, root=None, expect_sha256: str | 
     target = data_root(root) / WIKISEC_FOLDER
     sums: dict[str, str] = {}
     if archive.is_file():
-        zip_sha = _sha256(archive)
+        zip_sha = file_sha256(archive)
         if expect_sha256 and zip_sha != expect_sha256:
             raise DataError(f"sha256 {zip_sha}, expected {expect_sha256} (damaged download or another version)",
                             archive)

@@ -38,6 +38,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from repro.data.senteval import LabeledPairs, LabeledSentences, SentEvalTask
+from repro.encoders.base import encode_unique
 from repro.errors import ConfigError, choose
 
 log = logging.getLogger(__name__)
@@ -180,15 +181,7 @@ def _embed(vectors: dict, sentences: Sequence[str]) -> np.ndarray:
 
 def encode_task(encoder, task: SentEvalTask, batch_size: int = 32, show_progress: bool = False) -> dict:
     """{sentence: vector} for every distinct sentence of ``task`` (one ``encode`` call)."""
-    unique = list(dict.fromkeys(task.sentences()))
-    kwargs = {"show_progress": True} if show_progress else {}
-    try:
-        vecs = encoder.encode(unique, batch_size=batch_size, **kwargs)
-    except TypeError:
-        vecs = encoder.encode(unique, batch_size=batch_size)
-    vecs = np.asarray(vecs)
-    if vecs.shape[0] != len(unique):
-        raise ValueError(f"encoder returned {vecs.shape[0]} vectors for {len(unique)} sentences")
+    unique, vecs = encode_unique(encoder, task.sentences(), batch_size, show_progress)
     return dict(zip(unique, vecs))
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from repro.encoders.base import encode_unique
+
 DISTANCES = ("euclidean", "cosine", "manhattan")
 
 
@@ -48,13 +50,7 @@ def evaluate_triplets(encoder, anchors: Sequence[str], positives: Sequence[str],
     """Encode each distinct sentence once; accuracy under every distance in :data:`DISTANCES`."""
     if not (len(anchors) == len(positives) == len(negatives)):
         raise ValueError("anchors, positives and negatives must have the same length")
-    unique = list(dict.fromkeys([*anchors, *positives, *negatives]))
-    kwargs = {"show_progress": True} if show_progress else {}
-    try:
-        vecs = encoder.encode(unique, batch_size=batch_size, **kwargs)
-    except TypeError:
-        vecs = encoder.encode(unique, batch_size=batch_size)
-    vecs = np.asarray(vecs)
+    unique, vecs = encode_unique(encoder, [*anchors, *positives, *negatives], batch_size, show_progress)
     index = {s: i for i, s in enumerate(unique)}
     a = vecs[[index[s] for s in anchors]]
     p = vecs[[index[s] for s in positives]]

@@ -41,3 +41,24 @@ def _optional(module: str) -> None:
 
     if importlib.util.find_spec(module) is not None:
         importlib.import_module(module)
+
+
+def run_row(spec, work, store, *, device: str | None = None, force: bool = False, echo=print,
+            summary: Callable | None = None, label: str = ""):
+    """Run one table row: ``repro.results.run`` with this machine's versions and hardware in the record.
+
+    Echoes one line: ``summary(record)`` when the row finished, else its status and reason (``label`` prefixes
+    both). Returns the record.
+    """
+    from repro.env import hardware, versions
+    from repro.results import run
+
+    rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
+              log=echo)
+    prefix = f"  {label}: " if label else "  "
+    if rec.status == "ok":
+        if summary is not None:
+            echo(prefix + summary(rec))
+    else:
+        echo(f"{prefix}{rec.status.replace('_', ' ')}: {rec.reason}")
+    return rec

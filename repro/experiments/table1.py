@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from repro.data.sts import STS_TASKS, load_sts_task
-from repro.env import hardware, versions
 from repro.evaluation.sts import evaluate_sts
 from repro.experiments.encoders import build_encoder
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.profiles import ModelRow, Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run
+from repro.results import ResultRecord, ResultStore, RunSpec
 
 log = logging.getLogger(__name__)
 TABLE = "1"
@@ -49,9 +48,5 @@ def run_table1(profile: Profile, store: ResultStore, *, data_root=None, device: 
                        "encoder": encoder.describe() if hasattr(encoder, "describe") else {}}
             return metrics, details
 
-        rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
-                  log=echo)
-        if rec.status != "ok":
-            echo(f"  not run: {rec.reason}")
-        records.append(rec)
+        records.append(run_row(spec, work, store, device=device, force=force, echo=echo))
     return records

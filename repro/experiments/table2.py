@@ -17,13 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from repro.data.sts import load_stsb
-from repro.env import hardware, versions
 from repro.errors import ConfigError, choose
 from repro.evaluation.sts import pearson_x100, spearman_x100
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.paths import cache_dir
 from repro.profiles import Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run
+from repro.results import ResultRecord, ResultStore, RunSpec
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 from repro.training.recipes import (Stage, describe_training, load_trained, nli_stage, run_details, run_stage,
@@ -125,11 +124,7 @@ def run_table2(profile: Profile, store: ResultStore, *, data_root=None, device: 
             echo(f"  STSb test Spearman {rho:.2f}")
             return {"STSb": {"spearman": rho, "pearson": r, "n_pairs": len(test)}}, details
 
-        rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
-                  log=echo)
-        if rec.status != "ok":
-            echo(f"  not run: {rec.reason}")
-        records.append(rec)
+        records.append(run_row(spec, work, store, device=device, force=force, echo=echo))
     return records
 
 

@@ -33,15 +33,14 @@ import numpy as np
 from repro.data.afs import AFSCorpus, load_afs
 from repro.data.records import PairSet
 from repro.encoders.cache import cached
-from repro.env import hardware, versions
 from repro.errors import ConfigError, ModelNotAvailable, choose
 from repro.evaluation.afs import (Fold, cosine_scorer, evaluate_folds, evaluate_unsupervised, folds_for,
                                   untrained)
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.paths import atomic_write_bytes
 from repro.paths import cache_dir
 from repro.profiles import ModelRow, Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run, slug
+from repro.results import ResultRecord, ResultStore, RunSpec, slug
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 
@@ -290,13 +289,8 @@ def run_table3(profile: Profile, store: ResultStore, *, data_root=None, device: 
             details["encoder"] = desc
             return _metrics(res), details
 
-        rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
-                  log=echo)
-        if rec.status == "ok":
-            echo(f"  r {rec.metrics['r']['x100']:.2f}  rho {rec.metrics['rho']['x100']:.2f}")
-        else:
-            echo(f"  {rec.status}: {rec.reason}")
-        records.append(rec)
+        records.append(run_row(spec, work, store, device=device, force=force, echo=echo,
+                               summary=lambda r: f"r {r.metrics['r']['x100']:.2f}  rho {r.metrics['rho']['x100']:.2f}"))
     return records
 
 

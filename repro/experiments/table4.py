@@ -23,13 +23,12 @@ import json
 from dataclasses import dataclass
 
 from repro.data.wikisec import load_wikisec
-from repro.env import hardware, versions
-from repro.errors import ConfigError, ModelNotAvailable, ReproError, choose
+from repro.errors import ConfigError, ModelNotAvailable, choose
 from repro.evaluation.triplets import evaluate_triplets
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.paths import cache_dir
 from repro.profiles import Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run, slug
+from repro.results import ResultRecord, ResultStore, RunSpec, slug
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 
@@ -162,14 +161,9 @@ def run_table4(profile: Profile, store: ResultStore, *, data_root=None, device: 
                      "cosine": {"accuracy": res["accuracy_cosine"]},
                      "Manhattan": {"accuracy": res["accuracy_manhattan"]}}, details)
 
-        rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
-                  log=echo)
-        if rec.status == "ok":
-            echo(f"  accuracy: Euclidean {rec.metrics['Euclidean']['accuracy']:.4f}, "
-                 f"cosine {rec.metrics['cosine']['accuracy']:.4f}")
-        else:
-            echo(f"  {rec.status}: {rec.reason}")
-        records.append(rec)
+        records.append(run_row(spec, work, store, device=device, force=force, echo=echo,
+                               summary=lambda r: f"accuracy: Euclidean {r.metrics['Euclidean']['accuracy']:.4f}, "
+                                                 f"cosine {r.metrics['cosine']['accuracy']:.4f}"))
     return records
 
 

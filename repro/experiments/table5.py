@@ -21,13 +21,12 @@ import time
 
 from repro.data.senteval import SENTEVAL_TASKS, load_senteval_task
 from repro.encoders.cache import cached
-from repro.env import hardware, versions
 from repro.errors import ReproError
 from repro.evaluation.senteval import SENTEVAL_SEED, LogRegConfig, encode_task, evaluate_task
 from repro.experiments.encoders import build_encoder
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.profiles import ModelRow, Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run
+from repro.results import ResultRecord, ResultStore, RunSpec
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 
@@ -81,6 +80,11 @@ def spec_for(row: ModelRow, task: str, profile: Profile, cfg: LogRegConfig) -> R
 
 
 @pipeline(TABLE, datasets=DATASETS)
+def _task_line(m: dict, seconds: float) -> str:
+    extra = f", F1 {m['f1']:.2f}" if "f1" in m else ""
+    return f"acc {m['acc']:.2f}{extra} ({seconds:.0f} s)"
+
+
 def run_table5(profile: Profile, store: ResultStore, *, data_root=None, device: str | None = None,
                force: bool = False, echo=print, rows: list[ModelRow] | None = None,
                tasks: tuple[str, ...] = SENTEVAL_TASKS, show_progress: bool = True) -> list[ResultRecord]:
@@ -118,10 +122,8 @@ def run_table5(profile: Profile, store: ResultStore, *, data_root=None, device: 
                 def unavailable(spec: RunSpec, e=e):
                     raise e
 
-                rec = run(spec_for(row, "all", profile, cfg), unavailable, store, force=force,
-                          env=lambda: {"versions": versions(), "hardware": hardware(device)}, log=echo)
-                echo(f"  not run: {rec.reason}")
-                records.append(rec)
+                records.append(run_row(spec_for(row, "all", profile, cfg), unavailable, store, device=device,
+                                       force=force, echo=echo))
                 continue
         for task_name in tasks:
             task = loaded[task_name]
@@ -141,15 +143,8 @@ def run_table5(profile: Profile, store: ResultStore, *, data_root=None, device: 
                            "result": res}
                 return metrics, details
 
-            rec = run(spec, work, store, force=force,
-                      env=lambda: {"versions": versions(), "hardware": hardware(device)}, log=echo)
-            if rec.status == "ok":
-                m = rec.metrics[task_name]
-                extra = f", F1 {m['f1']:.2f}" if "f1" in m else ""
-                echo(f"  {task_name}: acc {m['acc']:.2f}{extra} ({rec.duration_s:.0f} s)")
-            else:
-                echo(f"  {task_name}: {rec.status}: {rec.reason}")
-            records.append(rec)
+            records.append(run_row(spec, work, store, device=device, force=force, echo=echo, label=task_name,
+                                   summary=lambda r, t=task_name: _task_line(r.metrics[t], r.duration_s)))
     echo(f"[table 5] done in {time.perf_counter() - t_start:.0f} s")
     return records
 

@@ -12,12 +12,11 @@ trained, ``settings["table6"]`` the body and seeds.
 
 from __future__ import annotations
 
-from repro.env import hardware, versions
 from repro.errors import ConfigError
-from repro.experiments.registry import pipeline
+from repro.experiments.registry import pipeline, run_row
 from repro.paths import cache_dir
 from repro.profiles import Profile
-from repro.results import ResultRecord, ResultStore, RunSpec, run
+from repro.results import ResultRecord, ResultStore, RunSpec
 from repro.tables.reference import load_reference_csv
 from repro.tables.registry import TableDef, register
 from repro.training.losses import CONCATENATIONS
@@ -73,13 +72,8 @@ def run_table6(profile: Profile, store: ResultStore, *, data_root=None, device: 
                 raise RuntimeError(f"{stage.name}: the run has no dev score")
             return {column: {"spearman": result.score}}, run_details(result)
 
-        rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
-                  log=echo)
-        if rec.status == "ok":
-            echo(f"  STSb dev Spearman {rec.metrics[column]['spearman']:.2f}")
-        else:
-            echo(f"  not run: {rec.reason}")
-        records.append(rec)
+        records.append(run_row(spec, work, store, device=device, force=force, echo=echo,
+                               summary=lambda r, c=column: f"STSb dev Spearman {r.metrics[c]['spearman']:.2f}"))
     return records
 
 

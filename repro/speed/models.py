@@ -68,32 +68,24 @@ def bert_base_tokenizer():
 
 def random_bert_base_path(seed: int = RANDOM_SEED) -> Path:
     """A cached sentence-transformers folder: BertModel(BertConfig()) with seeded random weights, mean pooling."""
-    from repro.paths import cache_dir
+    from repro.paths import cached_build
 
     recipe = json.dumps({"config": "BertConfig()", "seed": seed, "vocab": VOCAB_SOURCE, "pooling": "mean",
                          "max_seq_length": MAX_SEQ_LENGTH, "v": 1}, sort_keys=True)
-    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    final = cache_dir("models") / f"sbert-base-random-{key}"
-    if (final / "model.safetensors").is_file() and (final / "modules.json").is_file():
-        return final
-    import torch
-    from transformers import BertConfig, BertModel
 
-    from repro.encoders.transformer import SentenceEncoder
+    def build(tmp: Path) -> None:
+        import torch
+        from transformers import BertConfig, BertModel
 
-    tok = bert_base_tokenizer()
-    torch.manual_seed(seed)
-    model = BertModel(BertConfig(), add_pooling_layer=False)
-    enc = SentenceEncoder(model, tokenizer=tok, pooling="mean", max_seq_length=MAX_SEQ_LENGTH, device="cpu",
-                          name="sbert-base-random")
-    tmp = Path(tempfile.mkdtemp(prefix="sbert-base-random-", dir=final.parent))
-    enc.save(tmp)
-    (tmp / "recipe.json").write_text(recipe)
-    try:
-        os.replace(tmp, final)
-    except OSError:  # another process won the race
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+        from repro.encoders.transformer import SentenceEncoder
+
+        tok = bert_base_tokenizer()
+        torch.manual_seed(seed)
+        model = BertModel(BertConfig(), add_pooling_layer=False)
+        SentenceEncoder(model, tokenizer=tok, pooling="mean", max_seq_length=MAX_SEQ_LENGTH, device="cpu",
+                        name="sbert-base-random").save(tmp)
+
+    return cached_build("sbert-base-random", recipe, build, ready=("model.safetensors", "modules.json"))
 
 
 def st_folder(model_path: Path, pooling: str = "mean") -> Path:
