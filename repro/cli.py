@@ -269,11 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first download (sha256-checked) the datasets these tables need and the data root lacks")
     p.set_defaults(fn=cmd_reproduce)
 
-    p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)")
+    p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)",
+                       description="Rebuild the tables of PROFILE from the JSON result records alone (nothing is "
+                                   "rerun): for each table a CSV (one line per row and column: ours, the paper's "
+                                   "number, the difference, std over seeds, status and reason), a Markdown table and "
+                                   "a PNG plot, written to TABLES_DIR/<profile>/.")
     _common(p)
-    p.add_argument("--profile", default="local")
+    p.add_argument("--profile", default="local", help="smoke | local | paper, or a custom-* name (default: local)")
     p.add_argument("--tables", help="comma-separated table numbers (default: all)")
-    p.add_argument("--tables-dir", default=DEFAULT_TABLES)
+    p.add_argument("--tables-dir", default=DEFAULT_TABLES,
+                   help="output folder; files go to TABLES_DIR/<profile>/ (default: ./tables)")
     p.set_defaults(fn=cmd_tables)
 
     p = sub.add_parser("evaluate", help="evaluate any model with the paper's STS protocol (Table 1 columns)",

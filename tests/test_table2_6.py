@@ -105,6 +105,10 @@ def test_nli_then_stsb_rows_continue_one_nli_model():
     assert s0.base == s1.base and s0.base.data == "nli" and s0.base.seed == 0  # one NLI model
     assert (s0.seed, s1.seed, s0.data, s0.objective) == (0, 1, "stsb-train", "regression")
     assert s0.key != s1.key and s0.base.key == s1.base.key
+    plain = stages_for(Row("p", "SBERT-STSb-base", "sbert", "stsb", "sentence-transformers/all-MiniLM-L6-v2"),
+                       training, 0)
+    assert plain.name == "sbert-regression-stsb-train-mean-seed0"
+    assert s0.name == "sbert-regression-stsb-train-mean-after-nli-seed0"  # run folders tell the two apart
 
 
 @pytest.mark.slow

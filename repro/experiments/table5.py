@@ -16,6 +16,8 @@ split; smoke), ``kfold`` (SentEval's 10), ``solver`` (``liblinear`` | ``lbfgs``)
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import time
 
@@ -57,8 +59,10 @@ def rows_for(profile: Profile) -> list[ModelRow]:
     s = settings(profile)
     if "rows" in s:
         return list(s["rows"])
-    paper_rows = set(_reference()["paper_row"])
-    rows = [r for r in profile.table1 if r.paper_row in paper_rows]
+    # The paper spells some rows differently from table to table ('InferSent - Glove' / 'InferSent - GloVe').
+    paper_rows = {r.casefold(): r for r in _reference()["paper_row"]}
+    rows = [dataclasses.replace(r, paper_row=paper_rows[r.paper_row.casefold()]) for r in profile.table1
+            if r.paper_row and r.paper_row.casefold() in paper_rows]
     if not any(r.paper_row == FASTTEXT_ROW.paper_row for r in rows):
         rows.insert(1, FASTTEXT_ROW)
     return rows

@@ -74,16 +74,20 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
     df = pd.DataFrame(lines, columns=LONG_COLUMNS + [m for m in tdef.extra_metrics])
     if tdef.avg_column and not df.empty:
         df = pd.concat([df, _avg_lines(tdef, df, ref_map)], ignore_index=True)
-    return _order(df, list(dict.fromkeys(ref["paper_row"])))
+    return _order(df, list(dict.fromkeys(ref["paper_row"])), list(dict.fromkeys(ref["group"])))
 
 
-def _order(df: pd.DataFrame, paper_rows: list[str]) -> pd.DataFrame:
-    """Paper row order; our rows right after (or instead of) the paper row they are compared with; extras last."""
+def _order(df: pd.DataFrame, paper_rows: list[str], groups: list[str] = ()) -> pd.DataFrame:
+    """The paper's group order, then its row order within the group; our rows right after (or instead of) the
+    paper row they are compared with; rows the paper does not have last in their group."""
+    g_rank = {g: i for i, g in enumerate(groups)}
     rank = {r: i for i, r in enumerate(paper_rows)}
+    group_key = df["group"].map(lambda g: g_rank.get(g, len(g_rank)))
     key = df["paper_row"].map(lambda r: rank.get(r, len(rank)))
     ours_first = (df["status"] == "not_in_profile").astype(int)
-    df = df.assign(_k=key, _o=ours_first, _i=np.arange(len(df)))
-    return df.sort_values(["_k", "_o", "_i"], kind="stable").drop(columns=["_k", "_o", "_i"]).reset_index(drop=True)
+    df = df.assign(_g=group_key, _k=key, _o=ours_first, _i=np.arange(len(df)))
+    return (df.sort_values(["_g", "_k", "_o", "_i"], kind="stable").drop(columns=["_g", "_k", "_o", "_i"])
+            .reset_index(drop=True))
 
 
 def _line(tdef, group, spec, col, ours, ours_std, n, paper, paper_std, status, reason):

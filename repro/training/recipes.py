@@ -99,6 +99,8 @@ class Stage:
         what = f"{self.kind}-{self.objective}-{self.data}-{self.pooling}"
         if self.objective == "classification" and self.kind == "sbert":
             what += f"-{self.concat}"
+        if isinstance(self.base, Stage):  # e.g. STSb regression continued from an NLI model
+            what += f"-after-{self.base.data}"
         return f"{what}-seed{self.seed}"
 
 
