@@ -15,10 +15,11 @@ from repro.tables.reference import load_reference_csv
 COLS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
 
 
-def rec(row, paper_row, values, seed=None, status="ok", reason=None, model="m"):
-    spec = RunSpec.make(table="1", row=row, model=model, profile="t", task="sts", paper_row=paper_row, seed=seed)
+def rec(row, paper_row, values, seed=None, status="ok", reason=None, model="m", params=None, finished_at=None):
+    spec = RunSpec.make(table="1", row=row, model=model, profile="t", task="sts", paper_row=paper_row, seed=seed,
+                        params=params)
     metrics = {c: {"spearman_all": v, "spearman_wmean": v - 1} for c, v in zip(COLS, values)} if values else {}
-    return ResultRecord(spec, status, metrics=metrics, reason=reason)
+    return ResultRecord(spec, status, metrics=metrics, reason=reason, finished_at=finished_at)
 
 
 @pytest.mark.parametrize("name,n_rows", [
@@ -47,6 +48,33 @@ def test_mean_and_std_over_seeds():
     line = df[(df.row == "Mine") & (df.column == "STSb")].iloc[0]
     assert line.ours == pytest.approx(72.0) and line.n_runs == 3
     assert line.ours_std == pytest.approx(pd.Series([70.0, 72.0, 74.0]).std(ddof=0))
+
+
+def test_records_of_other_settings_are_never_averaged_as_seeds():
+    """A record left over from older settings (here 60 vs 180 training steps) must not be averaged with the new one
+    as if it were another seed: the builder names both files; other seeds of one setting still average."""
+    from repro.errors import ReproError
+
+    old = rec("Mine", "SBERT-NLI-base", [70.0] * 7, params={"training": {"max_steps": 60, "seed": 0}})
+    new = rec("Mine", "SBERT-NLI-base", [74.0] * 7, params={"training": {"max_steps": 180, "seed": 0}})
+    with pytest.raises(ReproError, match=r"2 records made with 2 different settings.*mine-") as e:
+        build_frame(TABLES["1"], [old, new])
+    assert old.spec.id in str(e.value) and new.spec.id in str(e.value)
+    seeds = [rec("Mine", "SBERT-NLI-base", [v] * 7, seed=s, params={"training": {"max_steps": 180, "seed": s}})
+             for s, v in enumerate([70.0, 74.0])]
+    line = build_frame(TABLES["1"], seeds).query("row == 'Mine' and column == 'STSb'").iloc[0]
+    assert line.ours == pytest.approx(72.0) and line.n_runs == 2
+
+
+def test_latest_settings_win_where_the_table_says_so():
+    from dataclasses import replace
+
+    tdef = replace(TABLES["1"], on_conflict="latest")
+    old = rec("Mine", "SBERT-NLI-base", [70.0] * 7, params={"preset": "short"}, finished_at="2026-11-27T09:00:00")
+    new = rec("Mine", "SBERT-NLI-base", [74.0] * 7, params={"preset": "local"}, finished_at="2026-11-27T10:00:00")
+    for order in ([old, new], [new, old]):
+        line = build_frame(tdef, order).query("row == 'Mine' and column == 'STSb'").iloc[0]
+        assert line.ours == pytest.approx(74.0) and line.n_runs == 1
 
 
 def test_not_run_rows_keep_their_reason_and_paper_rows_stay_visible(tmp_path):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from repro.results import ResultRecord
+from repro.errors import ReproError
+from repro.results import ResultRecord, slug
 from repro.tables.registry import TableDef
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
@@ -45,13 +47,12 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
             continue
         per_col: dict[tuple, list[float]] = {}
         extras: dict[tuple, dict[str, list[float]]] = {}
-        for r in ok:
-            for g, col, v in tdef.values(r):
-                per_col.setdefault((g, col), []).append(v)
-                for m in tdef.extra_metrics:
-                    x = (r.metrics.get(col) or {}).get(m)
-                    if x is not None:
-                        extras.setdefault((g, col), {}).setdefault(m, []).append(float(x))
+        for r, g, col, v in _cell_values(tdef, ok):
+            per_col.setdefault((g, col), []).append(v)
+            for m in tdef.extra_metrics:
+                x = (r.metrics.get(col) or {}).get(m)
+                if x is not None:
+                    extras.setdefault((g, col), {}).setdefault(m, []).append(float(x))
         for (g, col), vals in per_col.items():
             arr = np.asarray(vals, dtype=float)
             pv, ps = ref_map.get((g, spec.paper_row, col), (np.nan, np.nan))
@@ -75,6 +76,44 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
     if tdef.avg_column and not df.empty:
         df = pd.concat([df, _avg_lines(tdef, df, ref_map)], ignore_index=True)
     return _order(df, list(dict.fromkeys(ref["paper_row"])), list(dict.fromkeys(ref["group"])))
+
+
+def _strip_seeds(x):
+    if isinstance(x, dict):
+        return {k: _strip_seeds(v) for k, v in x.items() if k != "seed"}
+    if isinstance(x, (list, tuple)):
+        return [_strip_seeds(v) for v in x]
+    return x
+
+
+def settings_key(spec) -> str:
+    """What a record's numbers depend on apart from the seed: its task and its parameters without any seed."""
+    return json.dumps({"task": spec.task, "params": _strip_seeds(spec.param_dict)}, sort_keys=True, default=str)
+
+
+def _cell_values(tdef: TableDef, ok: list[ResultRecord]) -> list[tuple]:
+    """(record, group, column, value) for the finished records of one row; records of one cell that differ in
+    more than their seed are never averaged: an error naming them, or the newest settings (``on_conflict``)."""
+    cells: dict[tuple, dict[str, list]] = {}
+    for r in ok:
+        for g, col, v in tdef.values(r):
+            cells.setdefault((g, col), {}).setdefault(settings_key(r.spec), []).append((r, g, col, v))
+    out = []
+    for (g, col), by_key in cells.items():
+        if len(by_key) > 1:
+            if tdef.on_conflict != "latest":
+                spec = next(iter(by_key.values()))[0][0].spec
+                files = sorted(f"{slug(x[0].spec.row)}-{x[0].spec.id}.json" for v in by_key.values() for x in v)
+                raise ReproError(
+                    f"Table {tdef.number}, row {spec.row!r} ({spec.profile}), column {col!r}: {len(files)} records "
+                    f"made with {len(by_key)} different settings (not just other seeds) would be averaged: "
+                    f"{', '.join(files)} in <results>/{slug(spec.profile)}/table{slug(tdef.number)}/. Delete the "
+                    "stale ones (their settings no longer match the pipeline) and rebuild, or rerun the pipeline.")
+            newest = max(by_key.values(), key=lambda v: max(x[0].finished_at or "" for x in v))
+            by_key = {"": newest}
+        for v in by_key.values():
+            out.extend(v)
+    return out
 
 
 def _order(df: pd.DataFrame, paper_rows: list[str], groups: list[str] = ()) -> pd.DataFrame:

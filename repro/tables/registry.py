@@ -33,6 +33,9 @@ class TableDef:
     higher_is_better: bool = True
     decimals: int = 2
     extra_metrics: list[str] = field(default_factory=list)  # more metrics kept as CSV columns
+    # Records of one cell made with different settings (not just other seeds): "error" (the builder refuses to
+    # average them and names the files) or "latest" (the newest settings win; for measurements such as speed).
+    on_conflict: str = "error"
 
     def values(self, record) -> list[tuple[str, str, float]]:
         if self.extract is not None:
