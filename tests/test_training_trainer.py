@@ -174,16 +174,17 @@ def test_best_checkpoint_kept_and_loadable_by_sentence_transformers(smoke_bert, 
     assert again.score == res.score and again.model_dir == res.model_dir
 
 
-def test_nan_loss_stops_with_where_it_happened(smoke_bert, examples, evaluate, tmp_path):
+@pytest.mark.parametrize("value,word", [(float("nan"), "nan"), (float("inf"), "inf")])
+def test_nan_loss_stops_with_where_it_happened(smoke_bert, examples, evaluate, tmp_path, value, word):
     bad = list(examples)
-    bad[13] = PairExample(bad[13].s1, bad[13].s2, float("nan"))
+    bad[13] = PairExample(bad[13].s1, bad[13].s2, value)
     order = [b for e in range(2) for b in epoch_batches(len(bad), 8, CONFIG.seed, e)]
     step = next(i for i, b in enumerate(order, 1) if 13 in b)
-    with pytest.raises(TrainingDiverged, match=rf"loss is nan at step {step}/10 \(epoch 1, batch {step}/5, "
+    with pytest.raises(TrainingDiverged, match=rf"loss is {word} at step {step}/10 \(epoch 1, batch {step}/5, "
                                                rf"examples \[.*\b13\b.*\]\).*amp=fp32") as err:
         train(objective(smoke_bert), bad, CONFIG, tmp_path, evaluate, progress=False, echo=lambda m: None)
     assert isinstance(err.value, ReproError)
-    assert "loss is nan" in json.loads((tmp_path / "log.json").read_text())["error"]
+    assert f"loss is {word}" in json.loads((tmp_path / "log.json").read_text())["error"]
 
 
 def test_bf16_autocast_path_and_fp16_needs_a_gpu(smoke_bert, examples, evaluate, tmp_path):
