@@ -58,6 +58,14 @@ def cache_dir(*parts: str) -> Path:
     return p
 
 
+def portable_path(path) -> str:
+    """``path`` with the user cache written as ``$SBERT_REPRO_CACHE`` (result records carry no machine paths)."""
+    try:
+        return f"${CACHE_ENV}/{Path(path).resolve().relative_to(user_cache_dir().resolve()).as_posix()}"
+    except ValueError:
+        return str(path)
+
+
 def cached_build(prefix: str, recipe: str, build, ready: tuple[str, ...] = ("model.safetensors",)) -> Path:
     """A folder ``<cache>/models/<prefix>-<sha256(recipe)[:12]>`` made once by ``build(tmp_folder)``.
 

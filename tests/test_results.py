@@ -82,3 +82,32 @@ def test_corrupt_record_is_named(tmp_path):
     p.write_text("{not json")
     with pytest.raises(ValueError, match=p.name):
         store.load()
+
+
+def test_committed_records_carry_no_machine_paths():
+    """Records in the repository's results/ must read the same on every machine: cache paths are written as
+    $SBERT_REPRO_CACHE/..., never as this machine's absolute paths."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    files = sorted(root.rglob("*.json"))
+    if not files:
+        pytest.skip("no committed records")
+    absolute = re.compile(r"^(/|[A-Za-z]:\\)(home|root|Users|tmp|work|var|mnt)\b")
+    bad = []
+
+    def walk(x, where):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, f"{where}[{i}]")
+        elif isinstance(x, str) and absolute.match(x):
+            bad.append(f"{where}: {x}")
+
+    for f in files:
+        walk(json.loads(f.read_text()), f.relative_to(root).as_posix())
+    assert not bad, "machine paths in committed records:\n" + "\n".join(bad[:20])

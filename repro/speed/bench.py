@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from repro.errors import ConfigError, ReproError, choose
+from repro.paths import portable_path
 from repro.speed.timing import Timing, environment, hardware_label, loadavg, measure_interleaved
 
 PAPER_BATCH_SIZE = 32  # not stated in the paper; sentence-transformers' default and ours
@@ -349,7 +350,7 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
         all_sentences = stsb_sentences(data_root)
         model = speed_model(settings.model, settings.weights, data_root=data_root)
         report["model"] = {"label": model.label, "weights": model.weights, "substitute": model.substitute,
-                           "path": str(model.path)}
+                           "path": portable_path(model.path)}
         echo(f"speed suite '{settings.name}' on {report['hardware']} ({device}); model: {model.label}")
         need_encoder = bool({"encode", "cross", "e2e"} & set(sections))
         encoder = load_encoder(model, device) if need_encoder else None

@@ -21,6 +21,7 @@ from typing import Callable
 
 from repro.encoders.pooling import POOLINGS
 from repro.errors import ConfigError, choose
+from repro.paths import portable_path
 from repro.results import slug
 from repro.training.losses import DEFAULT_CONCAT, OBJECTIVES, concat_name
 
@@ -185,16 +186,6 @@ def resolve_base(base, data_root=None):
 
 
 # --------------------------------------------------------------------------------------------------- run
-
-
-def portable_path(path) -> str:
-    """``path`` with the user cache written as ``$SBERT_REPRO_CACHE`` (result records carry no machine paths)."""
-    from repro.paths import CACHE_ENV, user_cache_dir
-
-    try:
-        return f"${CACHE_ENV}/{Path(path).resolve().relative_to(user_cache_dir().resolve()).as_posix()}"
-    except ValueError:
-        return str(path)
 
 
 def run_details(result) -> dict:
