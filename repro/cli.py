@@ -56,6 +56,7 @@ def cmd_reproduce(args) -> int:
             not_run.append((f"Table {number}", str(e)))
             continue
         not_run += [(f"Table {number}: {r.spec.row}", r.reason) for r in recs if r.status != "ok"]
+        _report_stale(store, profile.name, number, recs)
     _build_tables(store, profile.name, args.tables_dir, wanted)
     _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
     if not_run:
@@ -63,6 +64,19 @@ def cmd_reproduce(args) -> int:
         for what, why in not_run:
             _echo(f"  - {what}: {why}")
     return 0
+
+
+def _report_stale(store, profile: str, number: str, recs) -> None:
+    """Name the records of this table that the pipeline did not produce: made with other settings (an older
+    profile, another version of the suite). They are kept (results are never deleted for you); the table builder
+    refuses to average finished ones with the current ones."""
+    current = {r.spec.id for r in recs}
+    stale = [r for r in store.load(table=number, profile=profile) if r.spec.id not in current]
+    if stale:
+        where = store.path_for(stale[0].spec).parent
+        _echo(f"  note: {len(stale)} record(s) in {where}/ come from other settings than this run's: "
+              + ", ".join(sorted(f"{store.path_for(r.spec).name} ({r.status})" for r in stale)[:8])
+              + (" ..." if len(stale) > 8 else "") + "; delete them if they are no longer wanted")
 
 
 def _fetch_missing(tables, args) -> None:

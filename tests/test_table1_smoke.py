@@ -61,3 +61,26 @@ def test_hub_model_row_runs_from_a_local_folder(dirs, tmp_path, smoke_bert, caps
     rec = json.loads(next((tmp_path / "res").rglob("*.json")).read_text())
     assert rec["spec"]["model"] == "bert-base-uncased" and rec["spec"]["paper_row"] == "BERT CLS-vector"
     assert rec["details"]["encoder"]["layer"] == -2 and rec["env"]["versions"]["torch"]
+
+
+def test_records_of_other_settings_are_named_and_never_averaged(dirs, tmp_path, capsys):
+    """A record left from other settings: reproduce names it, and the builder refuses to average it with the
+    current record (exit 2, a message naming the file) instead of printing a silently wrong mean."""
+    import dataclasses
+
+    from repro.results import ResultStore, RunSpec
+
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0
+    store = ResultStore(tmp_path / "res")
+    rec = next(r for r in store.load(table="1") if r.status == "ok")
+    d = rec.spec.to_dict()
+    d["params"] = {**rec.spec.param_dict, "max_seq_length": 64}
+    old = dataclasses.replace(rec, spec=RunSpec.make(**d))
+    path = store.write(old)
+    capsys.readouterr()
+    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 2
+    out = capsys.readouterr()
+    assert f"{path.name} (ok)" in out.out and "come from other settings" in out.out
+    assert "different settings" in out.err and path.name in out.err
+    path.unlink()
+    assert main(["tables", "--profile", "smoke", "--tables", "1", *dirs[2:]]) == 0

@@ -83,12 +83,12 @@ def spec_for(row: ModelRow, task: str, profile: Profile, cfg: LogRegConfig) -> R
     )
 
 
-@pipeline(TABLE, datasets=DATASETS)
 def _task_line(m: dict, seconds: float) -> str:
     extra = f", F1 {m['f1']:.2f}" if "f1" in m else ""
     return f"acc {m['acc']:.2f}{extra} ({seconds:.0f} s)"
 
 
+@pipeline(TABLE, datasets=DATASETS)
 def run_table5(profile: Profile, store: ResultStore, *, data_root=None, device: str | None = None,
                force: bool = False, echo=print, rows: list[ModelRow] | None = None,
                tasks: tuple[str, ...] = SENTEVAL_TASKS, show_progress: bool = True) -> list[ResultRecord]:
