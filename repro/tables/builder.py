@@ -198,8 +198,8 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
             else:
                 cells.append("-")
         who = f"{model} / {profile}" if model else "paper only"
-        label = row if not sub["paper_row"].iloc[0] or sub["paper_row"].iloc[0] == row else \
-            f"{row} (vs. paper: {sub['paper_row'].iloc[0]})"
+        prow = sub["paper_row"].iloc[0]
+        label = row if not prow or prow.casefold() == row.casefold() else f"{row} (vs. paper: {prow})"
         lines.append("| " + " | ".join(([g] if has_groups else []) + [label, who] + cells) + " |")
     lines.append("")
     subs = df[(df["substitute"] != "") & (df["status"] == "ok")][["row", "substitute"]].drop_duplicates()
