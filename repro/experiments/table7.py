@@ -82,6 +82,8 @@ def _extract(record):
 TABLE7 = register(TableDef(
     number=TABLE,
     on_conflict="latest",  # a new measurement on the same hardware replaces the last one
+    plot_columns=["CPU", "GPU"],  # the ratios to the peer are in the CSV and Markdown
+    plot_log=True,
     title="Table 7: computation speed (sentences per second; higher is better)",
     slug="table7_speed",
     columns=COLUMNS,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -227,25 +228,35 @@ def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
     rows = list(dict.fromkeys(zip(ok["group"], ok["row"], ok["model"], ok["profile"])))
     if not rows:
         return None
-    cols = tdef.columns + (["Avg"] if tdef.avg_column else [])
+    cols = list(tdef.plot_columns or tdef.columns + (["Avg"] if tdef.avg_column else []))
     n = len(rows)
-    fig, axes = plt.subplots(n, 1, figsize=(max(8, 1.1 * len(cols) + 4), 2.4 * n + 0.6), squeeze=False)
+    height = 2.4 * n + 0.6
+    fig, axes = plt.subplots(n, 1, figsize=(max(8, 1.1 * len(cols) + 4), height), squeeze=False)
     x = np.arange(len(cols))
     for ax, key in zip(axes[:, 0], rows):
-        sub = ok[(ok["group"] == key[0]) & (ok["row"] == key[1]) & (ok["model"] == key[2]) &
-                 (ok["profile"] == key[3])].set_index("column")
+        sub = df[(df["group"] == key[0]) & (df["row"] == key[1]) & (df["model"] == key[2]) &
+                 (df["profile"] == key[3])].set_index("column")  # the paper's cells too where ours are empty
         ours = [sub["ours"].get(c, np.nan) for c in cols]
         paper = [sub["paper"].get(c, np.nan) for c in cols]
-        ax.bar(x - 0.2, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
-        if not all(_isnan(p) for p in paper):
-            ax.bar(x + 0.2, paper, 0.4, label=f"paper: {sub['paper_row'].iloc[0]}", color="#bbbbbb")
+        if all(_isnan(p) for p in paper):  # a row the paper does not have: our bars alone, centred
+            ax.bar(x, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
+        else:
+            ax.bar(x - 0.2, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
+            prow = str(sub["paper_row"].iloc[0])
+            ax.bar(x + 0.2, paper, 0.4, color="#bbbbbb",
+                   label="paper" if prow.casefold() == key[1].casefold() else f"paper: {textwrap.shorten(prow, 40)}")
+        if tdef.plot_log:  # bars from a round decade below the smallest value, so heights compare honestly
+            ax.set_yscale("log")
+            vals = [v for v in ours + paper if not _isnan(v) and v > 0]
+            if vals:
+                ax.set_ylim(bottom=10 ** math.floor(math.log10(min(vals))), top=max(vals) * 3)
         ax.set_xticks(x, cols, fontsize=8)
         title = f"{key[0]} / {key[1]}" if key[0] else key[1]
-        ax.set_title(title, fontsize=9)
+        ax.set_title(textwrap.fill(title, 80), fontsize=9)
         ax.set_ylabel(tdef.unit, fontsize=8)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle(tdef.title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # keep the first panel's title clear of the suptitle
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

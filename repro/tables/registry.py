@@ -36,6 +36,8 @@ class TableDef:
     # Records of one cell made with different settings (not just other seeds): "error" (the builder refuses to
     # average them and names the files) or "latest" (the newest settings win; for measurements such as speed).
     on_conflict: str = "error"
+    plot_columns: list[str] | None = None  # columns the PNG shows (default: all, and Avg)
+    plot_log: bool = False  # logarithmic value axis (numbers spanning orders of magnitude, e.g. speed)
 
     def values(self, record) -> list[tuple[str, str, float]]:
         if self.extract is not None:
