@@ -217,6 +217,9 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
         store.write(rec)
         raise
     rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
+    if (rec.status == "not_run" and existing is not None and existing.status == "not_run"
+            and existing.reason == rec.reason):
+        return existing  # tried again, same reason: the record on disk already says it (no churn in results/)
     rec.env = env() if env else {}
     store.write(rec)
     return rec

@@ -60,6 +60,16 @@ def test_user_side_problem_gives_not_run_record_and_is_retried(tmp_path):
     rec = run(spec(), missing, store, log=lambda m: None)
     assert rec.status == "not_run" and "not reachable" in rec.reason
     assert store.get(spec()).status == "not_run"
+    path = store.path_for(spec())
+    before = path.read_bytes()
+    again = run(spec(), missing, store, log=lambda m: None)  # retried; same reason: the file is left as it was
+    assert again.status == "not_run" and path.read_bytes() == before
+
+    def other(s):
+        raise ModelNotAvailable("bert-base-uncased: not in the local cache")
+
+    assert run(spec(), other, store, log=lambda m: None).reason.endswith("not in the local cache")
+    assert store.get(spec()).reason.endswith("not in the local cache")  # a new reason is written
     rec = run(spec(), lambda s: ({"STSb": {"spearman_all": 2.0}}, {}), store, log=lambda m: None)
     assert rec.status == "ok"
 
