@@ -150,11 +150,11 @@ class ResultStore:
         return ResultRecord.from_dict(json.loads(p.read_text()))
 
     def write(self, record: ResultRecord) -> Path:
+        from repro.paths import atomic_write_bytes
+
         p = self.path_for(record.spec)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record.to_dict(), indent=2, sort_keys=False, default=_json_default) + "\n")
-        os.replace(tmp, p)
+        atomic_write_bytes(p, (json.dumps(record.to_dict(), indent=2, sort_keys=False, default=_json_default)
+                               + "\n").encode())
         return p
 
     def __iter__(self) -> Iterator[ResultRecord]:

@@ -55,14 +55,9 @@ _ACTIVATIONS = {
 # ============================================================================================ hardware
 @lru_cache(maxsize=1)
 def cpu_flags() -> frozenset:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+    from repro.env import cpuinfo_field
+
+    return frozenset((cpuinfo_field("flags") or "").split())
 
 
 def cpu_has_fast_bf16() -> bool:
