@@ -6,7 +6,9 @@
     sbert-repro models | profiles | data verify
 
 Every command takes ``--data-root`` (default: $SBERT_REPRO_DATA, else the per-user cache). Errors that are the
-user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2.
+user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2; ``reproduce``
+exits with 3 when it finished but a selected table or row could not run for a reason the user must fix (data
+missing or broken), and lists them at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 from repro import __version__
-from repro.errors import ReproError
+from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ReproError, must_fix
 
 DEFAULT_RESULTS = "results"
 DEFAULT_TABLES = "tables"
@@ -36,7 +38,10 @@ def cmd_reproduce(args) -> int:
     from repro.profiles import get_profile
     from repro.results import ResultStore
 
+    from repro.env import check_device
+
     profile = get_profile(args.profile)
+    check_device(args.device)
     pipelines = load_all()
     wanted = _table_list(args.tables, pipelines)
     store = ResultStore(args.results_dir)
@@ -45,7 +50,7 @@ def cmd_reproduce(args) -> int:
     t0 = time.perf_counter()
     if args.fetch_missing:
         _fetch_missing(wanted, args)
-    not_run = []
+    not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         _echo(f"\n== Table {number}")
         try:
@@ -53,17 +58,29 @@ def cmd_reproduce(args) -> int:
                                      echo=_echo)
         except ReproError as e:
             _echo(f"  table {number} not run: {e}")
-            not_run.append((f"Table {number}", str(e)))
+            (to_fix if must_fix(e) else not_run).append((f"Table {number}", str(e)))
             continue
-        not_run += [(f"Table {number}: {r.spec.row}", r.reason) for r in recs if r.status != "ok"]
+        for r in recs:
+            if r.status != "ok":
+                (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.spec.row}", r.reason))
         _report_stale(store, profile.name, number, recs)
     _build_tables(store, profile.name, args.tables_dir, wanted)
     _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
     if not_run:
-        _echo(f"\n{len(not_run)} row(s) could not be run here:")
+        _echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
         for what, why in not_run:
             _echo(f"  - {what}: {why}")
+    if to_fix:
+        _echo(f"\n{len(to_fix)} table(s)/row(s) could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
+        for what, why in to_fix:
+            _echo(f"  - {what}: {why}")
+        return EXIT_NOT_RUN
     return 0
+
+
+def _needs_fixing(record) -> bool:
+    """A row that did not finish for a reason the user must fix (data, settings), not by design."""
+    return record.status == "failed" or bool(record.must_fix)
 
 
 def _report_stale(store, profile: str, number: str, recs) -> None:
@@ -108,8 +125,22 @@ def cmd_tables(args) -> int:
     from repro.experiments.registry import load_all
 
     load_all()  # table definitions register with their pipelines
+    _check_has_records(store, args.profile)
     _build_tables(store, args.profile, args.tables_dir, _table_list(args.tables, None))
     return 0
+
+
+def _check_has_records(store, profile: str) -> None:
+    """ReproError unless the results folder holds records of ``profile`` (an unknown or unrun profile would give
+    tables with no rows)."""
+    from repro.profiles import PROFILES
+
+    have = sorted({r.spec.profile for r in store})
+    if profile in have:
+        return
+    what = "unknown profile" if profile not in PROFILES and not profile.startswith("custom-") else "profile"
+    raise ReproError(f"--profile {profile}: {what} with no result records in {store.root}; profiles with records "
+                     f"there: {', '.join(have) or 'none'} (run `sbert-repro reproduce --profile {profile}` first)")
 
 
 def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
@@ -136,6 +167,7 @@ def cmd_evaluate(args) -> int:
     from repro.results import ResultStore
 
     base = get_profile(args.profile)
+    _check_evaluate_args(args)
     profile = base.with_overrides(name=f"custom-{base.name}" if not args.profile_name else args.profile_name)
     row = ModelRow(args.row or f"{args.model} ({args.pooling or 'default'} pooling)", args.model, kind=args.kind,
                    pooling=args.pooling, layer=args.layer, max_seq_length=args.max_seq_length,
@@ -154,6 +186,27 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print(json.dumps(rec.to_dict(), indent=2))
     return 0
+
+
+def _check_evaluate_args(args) -> None:
+    """Out-of-range settings stop here, before any model is loaded or record written (exit 2)."""
+    from repro.env import check_device
+    from repro.errors import ModelNotAvailable
+    from repro.models import check_model_settings, transformer_config
+
+    check_device(args.device)
+    if args.max_seq_length is not None and args.max_seq_length < 1:
+        raise ReproError(f"--max-seq-length {args.max_seq_length}: allowed 1..the model's maximum positions")
+    if args.kind != "transformer":
+        return
+    from repro.training.recipes import resolve_base
+
+    try:
+        folder = resolve_base(args.model, args.data_root)  # also checks the weight files (truncated: exit 2)
+    except ModelNotAvailable:
+        return  # recorded as not run, with the reason, by the run itself
+    check_model_settings(transformer_config(folder), layer=args.layer, max_seq_length=args.max_seq_length,
+                         model=args.model)
 
 
 def cmd_models(args) -> int:
@@ -202,8 +255,10 @@ def cmd_data(args) -> int:
 
 
 def cmd_train(args) -> int:
+    from repro.env import check_device
     from repro.training.command import run
 
+    check_device(args.device)
     return run(args, echo=_echo)
 
 
@@ -269,14 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run the pipelines of a profile and build the tables",
                        description="Run every table pipeline available for PROFILE (finished runs are skipped: "
-                                   "a rerun resumes), then rebuild the tables. Rows that cannot run here (a model "
-                                   "not reachable offline, data missing) are listed with the reason.")
+                                   "a rerun resumes), then rebuild the tables. Rows that cannot run here are listed at "
+                                   "the end with the reason. Exit status: 0 when every selected table ran (rows "
+                                   "not run by design, e.g. a model not reachable offline, still give 0); 3 when a "
+                                   "table or row could not run for a reason to fix (data missing or broken); 2 for "
+                                   "a bad setting (unknown profile, out-of-range value) before any work.")
     _common(p)
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
     p.add_argument("--tables", help="comma-separated table numbers, e.g. 1,2 (default: all available)")
-    p.add_argument("--tables-dir", default=DEFAULT_TABLES, help="output folder (default: ./tables/<profile>/)")
+    p.add_argument("--tables-dir", default=DEFAULT_TABLES,
+                   help="output folder; files go to TABLES_DIR/<profile>/ (default: ./tables)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
-    p.add_argument("--force", action="store_true", help="rerun specs that already have a finished record")
+    p.add_argument("--force", action="store_true",
+                   help="rerun specs that already have a finished record (an unreadable record is written anew); "
+                        "finished training runs in $SBERT_REPRO_CACHE/runs are still reused: point "
+                        "SBERT_REPRO_CACHE at an empty folder to train everything again")
     p.add_argument("--model-path", action="append", metavar="ID=DIR",
                    help="use local folder DIR for model ID (repeatable)")
     p.add_argument("--fetch-missing", action="store_true",
@@ -372,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.fn(args)
     except ReproError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except BrokenPipeError:  # output piped into head & co.
         return 0
     except KeyboardInterrupt:

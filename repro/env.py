@@ -52,3 +52,29 @@ def hardware(device: str | None = None) -> dict:
         hw["gpu"] = torch.cuda.get_device_name(0)
         hw["cuda"] = torch.version.cuda
     return hw
+
+
+def check_device(device: str | None, setting: str = "--device") -> None:
+    """ConfigError unless ``device`` (None, cpu, cuda, cuda:N, mps) can be used with this torch on this machine."""
+    if device is None:
+        return
+    from repro.errors import ConfigError
+
+    import torch
+
+    kind, _, index = str(device).partition(":")
+    if kind == "cpu" and not index:
+        return
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise ConfigError(f"{setting} {device}: {why} (torch {torch.__version__}); allowed here: cpu")
+        n = torch.cuda.device_count()
+        if index and (not index.isdigit() or int(index) >= n):
+            raise ConfigError(f"{setting} {device}: allowed cuda:0..cuda:{n - 1} (or cuda, cpu)")
+        return
+    if kind == "mps" and not index:
+        if getattr(torch.backends, "mps", None) is None or not torch.backends.mps.is_available():
+            raise ConfigError(f"{setting} {device}: MPS is not available here; allowed here: cpu")
+        return
+    raise ConfigError(f"{setting} {device!r}: unknown device; allowed: cpu, cuda, cuda:N, mps")

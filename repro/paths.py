@@ -71,12 +71,22 @@ def cached_build(prefix: str, recipe: str, build, ready: tuple[str, ...] = ("mod
 
     The folder is built under a temporary name and renamed into place, so a crash never leaves a half-built
     folder that looks finished; ``recipe.json`` records what it was built from; ``ready`` are the files whose
-    presence means a finished build. Two processes racing both build; the first rename wins.
+    presence means a finished build. Two processes never build one folder at once: the second waits for the
+    first (:mod:`repro.locks`) and then uses its folder.
     """
-    import shutil
+    from repro.locks import locked
 
     key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
     final = cache_dir("models") / f"{prefix}-{key}"
+    if all((final / f).is_file() for f in ready):
+        return final
+    with locked(final, what=f"cached build {final.name}"):
+        return _build_locked(final, prefix, recipe, build, ready)
+
+
+def _build_locked(final: Path, prefix: str, recipe: str, build, ready: tuple[str, ...]) -> Path:
+    import shutil
+
     if all((final / f).is_file() for f in ready):
         return final
     tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=final.parent))

@@ -94,6 +94,9 @@ class ResultRecord:
     finished_at: str | None = None
     duration_s: float | None = None
     schema: int = SCHEMA_VERSION
+    # Not stored: set by `run` for a not_run record of this process, whether the user must fix its reason
+    # (repro.errors.must_fix); None for records read from disk.
+    must_fix: bool | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {
@@ -143,11 +146,20 @@ class ResultStore:
     def path_for(self, spec: RunSpec) -> Path:
         return self.root / slug(spec.profile) / f"table{slug(spec.table)}" / f"{slug(spec.row)}-{spec.id}.json"
 
-    def get(self, spec: RunSpec) -> ResultRecord | None:
+    def get(self, spec: RunSpec, *, unreadable_as_missing: bool = False) -> ResultRecord | None:
+        """The record of ``spec``, None when there is none. An unreadable record raises :class:`RecordError`
+        naming the file, or counts as missing with ``unreadable_as_missing`` (``--force``: it is written anew)."""
+        from repro.errors import RecordError
+
         p = self.path_for(spec)
         if not p.is_file():
             return None
-        return ResultRecord.from_dict(json.loads(p.read_text()))
+        try:
+            return read_record(p)
+        except RecordError:
+            if unreadable_as_missing:
+                return None
+            raise
 
     def write(self, record: ResultRecord) -> Path:
         from repro.paths import atomic_write_bytes
@@ -161,18 +173,35 @@ class ResultStore:
         if not self.root.is_dir():
             return
         for p in sorted(self.root.rglob("*.json")):
-            try:
-                d = json.loads(p.read_text())
-            except ValueError as e:
-                raise ValueError(f"{p}: not a valid result record ({e}); delete it to rerun that spec") from None
-            if isinstance(d, dict) and "spec" in d and "status" in d:
-                yield ResultRecord.from_dict(d)
+            rec = read_record(p, strict=False)
+            if rec is not None:
+                yield rec
 
     def load(self, table: str | None = None, profile: str | None = None) -> list[ResultRecord]:
         return [
             r for r in self
             if (table is None or r.spec.table == table) and (profile is None or r.spec.profile == profile)
         ]
+
+
+def read_record(path: Path, strict: bool = True) -> ResultRecord | None:
+    """Read one record file. Unreadable (truncated, not JSON, missing keys): :class:`RecordError` naming the file
+    and the fix. ``strict=False``: JSON that is not a record at all (no ``spec``/``status``) gives None."""
+    from repro.errors import RecordError
+
+    fix = ("delete it (the spec is then rerun) or rerun with --force to write it anew")
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RecordError(f"not a valid result record ({type(e).__name__}: {e}); {fix}", path) from None
+    if not isinstance(d, dict) or "spec" not in d or "status" not in d:
+        if not strict:
+            return None
+        raise RecordError(f"not a result record (no 'spec'/'status'); {fix}", path)
+    try:
+        return ResultRecord.from_dict(d)
+    except (KeyError, TypeError, ValueError) as e:
+        raise RecordError(f"incomplete result record ({type(e).__name__}: {e}); {fix}", path) from None
 
 
 def _json_default(o):
@@ -198,9 +227,17 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
     reason; any other exception a ``failed`` record (with the error) and is re-raised after writing, so no
     result and no failure is ever lost silently.
     """
-    from repro.errors import ReproError
+    from repro.locks import locked
 
-    existing = store.get(spec)
+    # One process runs a spec at a time; another one waits, then finds the finished record (or reruns a not-run).
+    with locked(store.path_for(spec), what=f"record {store.path_for(spec).name}", echo=log):
+        return _run_locked(spec, fn, store, force=force, env=env, log=log)
+
+
+def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log) -> ResultRecord:
+    from repro.errors import ReproError, must_fix
+
+    existing = store.get(spec, unreadable_as_missing=force)
     if existing is not None and existing.status == "ok" and not force:
         log(f"  [cached] {spec.row} ({spec.model})")
         return existing
@@ -209,7 +246,7 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
     try:
         rec.metrics, rec.details = fn(spec)
     except ReproError as e:
-        rec.status, rec.reason = "not_run", str(e)
+        rec.status, rec.reason, rec.must_fix = "not_run", str(e), must_fix(e)
     except Exception as e:  # noqa: BLE001
         rec.status, rec.reason = "failed", f"{type(e).__name__}: {e}"
         rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
@@ -219,6 +256,7 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
     rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
     if (rec.status == "not_run" and existing is not None and existing.status == "not_run"
             and existing.reason == rec.reason):
+        existing.must_fix = rec.must_fix
         return existing  # tried again, same reason: the record on disk already says it (no churn in results/)
     rec.env = env() if env else {}
     store.write(rec)

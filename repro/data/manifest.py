@@ -69,6 +69,7 @@ class FileEntry:
     pinned: bool = True
     derive: tuple[str, str] | None = None
     note: str = ""
+    first_use: bool = False  # no sha256 can be pinned: the one of the first install is recorded and checked after
 
 
 @dataclass(frozen=True)
@@ -621,6 +622,23 @@ DATASETS.update({
 })
 
 
+# ------------------------------------------------------------------ GloVe 840B-300d (optional download)
+# The paper's word vectors (Table 1 "Avg. GloVe embeddings"; read by repro/encoders/wordvec.py as glove-840B-300d).
+# No verified copy exists here to pin a sha256 from: the one of the first download is recorded beside the file
+# (glove/glove.840B.300d.txt.sha256) and every later verify checks it.
+GLOVE_840B_URL = "https://nlp.stanford.edu/data/glove.840B.300d.zip"
+DATASETS["glove840b"] = Dataset(
+    "glove840b",
+    "GloVe 840B-300d word vectors (Pennington et al., 2014): glove.840B.300d.txt from the Stanford release",
+    (FileEntry("glove/glove.840B.300d.txt", 0, "", members=("glove.840B.300d.txt",), pinned=False, first_use=True,
+               note="about 5.6 GB unzipped; sha256 recorded at first download (not pinned)"),),
+    (Source(GLOVE_840B_URL, "glove.840B.300d.zip", "zip", "member glove.840B.300d.txt -> glove/glove.840B.300d.txt"),),
+    "Public Domain Dedication and License v1.0 (ODC PDDL); cite Pennington et al. 2014",
+    note="2 GB download; its sha256 cannot be pinned here (no verified copy): the first download's is recorded "
+    "in glove/glove.840B.300d.txt.sha256 and checked after",
+)
+
+
 def get_dataset(name: str) -> Dataset:
     """The manifest of ``name``; ConfigError listing the known names otherwise."""
     try:
@@ -637,6 +655,8 @@ def check_file(root: str | Path, entry: FileEntry) -> str | None:
     path = Path(root) / entry.path
     if not path.is_file():
         return f"{path}: missing"
+    if entry.first_use:
+        return _check_first_use(path)
     if not entry.pinned:
         return None
     size = path.stat().st_size
@@ -645,6 +665,22 @@ def check_file(root: str | Path, entry: FileEntry) -> str | None:
     sha = file_sha256(path)
     if sha != entry.sha256:
         return f"{path}: sha256 {sha}, expected {entry.sha256} (modified or a different version)"
+    return None
+
+
+FIRST_USE_SUFFIX = ".sha256"
+
+
+def _check_first_use(path: Path) -> str | None:
+    """A file whose checksum was recorded at its first install (``<file>.sha256``: "sha256  size") still has it."""
+    record = path.with_name(path.name + FIRST_USE_SUFFIX)
+    try:
+        sha, size = record.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None  # installed by hand: nothing recorded to compare with
+    if path.stat().st_size != int(size) or file_sha256(path) != sha:
+        return (f"{path}: differs from the copy installed first ({record} says sha256 {sha[:16]}..., "
+                f"{int(size):,} bytes); fetch it again or delete {record} if the new copy is the one you want")
     return None
 
 
@@ -831,7 +867,9 @@ def _install_entry(entry: FileEntry, members: list[_Member], root: Path) -> str 
             continue
         try:
             with m.opener() as fh:
-                atomic_write(target, _read_chunks(fh), entry.sha256 if entry.pinned else None)
+                sha, size = atomic_write(target, _read_chunks(fh), entry.sha256 if entry.pinned else None)
+            if entry.first_use:  # record what was installed, so later verifies detect a change
+                atomic_write(target.with_name(target.name + FIRST_USE_SUFFIX), [f"{sha}  {size}\n".encode()])
             return None
         except ChecksumMismatch as exc:
             tried.append(f"{m.origin} has sha256 {exc.sha256[:16]}...")
@@ -942,7 +980,8 @@ def fetch(
 def describe(dataset: str) -> str:
     """A few lines on ``dataset``: title, files, sources and caveats (for ``fetch_data.py --list``)."""
     ds = get_dataset(dataset)
-    lines = [f"{ds.name}: {ds.title}", f"  files: {len(ds.files)} ({sum(e.size for e in ds.files):,} bytes)"]
+    size = f"{sum(e.size for e in ds.files):,} bytes" if all(e.pinned for e in ds.files) else "sizes not pinned"
+    lines = [f"{ds.name}: {ds.title}", f"  files: {len(ds.files)} ({size})"]
     lines += [f"  source: {s.url} [{s.kind}] {s.note}".rstrip() for s in ds.sources]
     lines.append(f"  license: {ds.license}")
     if ds.note:

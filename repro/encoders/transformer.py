@@ -117,10 +117,15 @@ class SentenceEncoder(nn.Module):
         self.name = name or self.source
         self.pooling = Pooling(pooling or st.get("pooling", "mean"))
         self.layer = int(layer)
+        if max_seq_length is not None and int(max_seq_length) < 1:
+            raise ConfigError(f"max_seq_length {max_seq_length}: must be >= 1")
         self.max_seq_length = int(max_seq_length or st.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
         limit = getattr(self.transformer.config, "max_position_embeddings", None)
         if limit and self.max_seq_length > limit:
             raise ConfigError(f"max_seq_length {self.max_seq_length} exceeds the model's {limit} positions")
+        n_layers = getattr(self.transformer.config, "num_hidden_layers", None)
+        if n_layers is not None and not -(n_layers + 1) <= self.layer <= n_layers:
+            raise ConfigError(f"layer {self.layer}: the model has {n_layers} layers; allowed -{n_layers + 1}..{n_layers}")
         self.normalize = bool(st.get("normalize", False) if normalize is None else normalize)
         self.dtype_name = choose(dtype, DTYPES, "dtype")
         self.device_name = device or ("cuda" if torch.cuda.is_available() else "cpu")

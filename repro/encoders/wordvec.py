@@ -82,8 +82,9 @@ class AverageWordEmbeddings:
             path = _root(data_root) / "glove" / "glove.840B.300d.txt"
             if not path.is_file():
                 raise ModelNotAvailable(
-                    f"glove-840B-300d: {path} not found; download {GLOVE_840B_URL} (2 GB), unzip it into "
-                    f"{path.parent}/, or pass a GloVe text file by path"
+                    f"glove-840B-300d: {path} not found; run `python data_scripts/fetch_data.py glove840b` "
+                    f"(downloads {GLOVE_840B_URL}, 2 GB), or unzip it into {path.parent}/ yourself, or pass a "
+                    f"GloVe text file by path"
                 )
             return cls.from_text_file(path, name="glove-840B-300d")
         if name_or_path == "smoke-glove":

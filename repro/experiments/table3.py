@@ -187,6 +187,12 @@ def trained_fit(row: AFSRow, profile: Profile, group: str, data_root=None, devic
         pred_file = run_dir / "predictions.json"
 
         def scorer(s1, s2):
+            from repro.locks import locked
+
+            with locked(run_dir, what=f"AFS fold {run_dir.parent.name}/{run_dir.name}"):  # train + predict once
+                return _predict(s1, s2)
+
+        def _predict(s1, s2):
             if pred_file.is_file():
                 saved = json.loads(pred_file.read_text())
                 if saved.get("s1") == list(s1) and saved.get("s2") == list(s2):

@@ -213,8 +213,9 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         lines += ["## Rows not run here, and why", ""]
         lines += [f"- **{r}** (`{m}`, {st}): {why}" for r, m, st, why in nr.itertuples(index=False)]
         lines.append("")
-    if tdef.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in tdef.notes] + [""]
+    notes = [n for n in (note(df) if callable(note) else note for note in tdef.notes) if n]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
 
 

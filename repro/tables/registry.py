@@ -28,7 +28,7 @@ class TableDef:
     reference: Callable[[], pd.DataFrame]
     avg_column: bool = False
     unit: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list = field(default_factory=list)  # str, or note(frame) -> str | None for notes made from the records
     extract: Callable | None = None
     higher_is_better: bool = True
     decimals: int = 2
@@ -64,6 +64,16 @@ def _table1_reference() -> pd.DataFrame:
                          "value": df["value"], "std": df["std"]})
 
 
+def _sizes_note(df: pd.DataFrame, columns: dict[str, str]) -> str:
+    """'STSb: test split (1,379 pairs); ...' with the pair counts the records of these columns report
+    (``n_pairs``): the profile's data sizes, not the full datasets'."""
+    parts = []
+    for col, what in columns.items():
+        n = sorted({int(v) for v in df.loc[df["column"] == col, "n_pairs"].dropna()}) if "n_pairs" in df else []
+        parts.append(f"{col}: {what}" + (f" ({' / '.join(f'{v:,}' for v in n)} pairs)" if n else ""))
+    return "; ".join(parts)
+
+
 register(TableDef(
     number="1",
     title="Table 1: unsupervised STS, Spearman rank correlation (x100) of cosine similarity",
@@ -78,8 +88,8 @@ register(TableDef(
         "STS12-16: all sub-datasets pooled into one correlation, the paper's protocol (author, "
         "sentence-transformers issue #1165; SimCSE Table B.2). SentEval's size-weighted mean over "
         "sub-datasets is kept in the CSV as metric `spearman_wmean`.",
-        "STSb: test split (1,379 pairs); SICK-R: test split (4,927 pairs); STS13 without the SMT subset "
-        "(its inputs are not distributed).",
+        lambda df: _sizes_note(df, {"STSb": "test split", "SICK-R": "test split"})
+        + "; STS13 without the SMT subset (its inputs are not distributed).",
         "Avg: ours is the mean of the seven columns (only when all seven are present); the paper's is its "
         "printed Avg (74.89 for SBERT-NLI-base, where the mean of its seven cells is 74.86).",
     ],

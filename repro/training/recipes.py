@@ -202,7 +202,7 @@ def run_dir_for(stage: Stage, runs_root) -> Path:
 def run_stage(stage: Stage, runs_root, *, data_root=None, device: str | None = None, echo: Callable = print,
               progress: bool = True, on_step: Callable | None = None):
     """Train ``stage`` (and the stages it starts from) unless finished; returns its TrainResult."""
-    from repro.training.trainer import _read_done, seed_everything, train
+    from repro.training.trainer import _read_done
 
     run_dir = run_dir_for(stage, runs_root)
     done = _read_done(run_dir)
@@ -214,6 +214,21 @@ def run_stage(stage: Stage, runs_root, *, data_root=None, device: str | None = N
                               progress=progress).model_dir
     else:
         base_path = resolve_base(stage.base, data_root)
+    from repro.locks import locked
+
+    # Another process training this run folder: wait for it, then reuse its run (never trained twice).
+    with locked(run_dir, what=f"run folder {run_dir.name}", echo=echo):
+        done = _read_done(run_dir)
+        if done is not None:
+            echo(f"  [{stage.name}] finished run reused: {run_dir}")
+            return done
+        return _train_stage(stage, run_dir, base_path, data_root=data_root, device=device, echo=echo,
+                            progress=progress, on_step=on_step)
+
+
+def _train_stage(stage: Stage, run_dir: Path, base_path, *, data_root, device, echo, progress, on_step):
+    from repro.training.trainer import seed_everything, train
+
     examples = training_examples(stage, data_root)  # a data problem stops here, before a model is loaded
     # A cross-encoder's NLI head has no similarity to rank: that stage keeps its last model (no dev score).
     scored = not (stage.kind == "cross" and stage.objective == "classification")

@@ -74,6 +74,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        if not float(self.lr) > 0.0:
+            raise ConfigError(f"learning rate (--lr) must be > 0, got {self.lr}")
         if not 0.0 <= self.warmup_ratio <= 1.0:
             raise ConfigError(f"warmup_ratio must be in [0, 1], got {self.warmup_ratio}")
 
@@ -122,7 +124,17 @@ def train(objective, examples: Sequence, config: TrainConfig, run_dir: str | os.
     ``evaluate(objective) -> float`` is the dev score (higher is better); ``on_step(step)`` is called after every
     step (tests use it to interrupt a run).
     """
+    from repro.locks import locked
+
     run_dir = Path(run_dir)
+    # One process trains a run folder at a time; another one waits here and then reuses the finished run.
+    with locked(run_dir, what=f"run folder {run_dir.name}", echo=echo):
+        return _train_locked(objective, examples, config, run_dir, evaluate, name=name, echo=echo,
+                             progress=progress, on_step=on_step)
+
+
+def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: Path, evaluate: Callable | None,
+                  *, name: str, echo: Callable, progress: bool, on_step: Callable[[int], None] | None) -> TrainResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     if (done := _read_done(run_dir)) is not None:
         return done
