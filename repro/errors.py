@@ -45,13 +45,10 @@ class DataError(ReproError):
 
 
 class ModelNotAvailable(ReproError):
-    """A model id cannot be resolved to weights on this machine (by design offline: not a failure)."""
+    """A model id cannot be resolved to weights on this machine, or a row is not implemented in this suite (by
+    design: listed as not run, not a failure)."""
 
     must_fix = False
-
-
-class NotInSuite(ModelNotAvailable):
-    """A row this suite does not implement (listed as not run, like an unreachable model)."""
 
 
 class BrokenModel(DataError):
