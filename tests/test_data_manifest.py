@@ -66,7 +66,9 @@ def test_manifest_shape():
         assert ds.sources, ds.name
         assert ds.fetchable or ds.manual, ds.name
         for entry in ds.files:
-            assert entry.path.startswith(ds.name + "/") and len(entry.sha256) == 64 and entry.size > 0
+            assert entry.path.startswith(ds.name + "/")
+            # first_use: no sha256 can be pinned (glove840b): the first install's is recorded and checked after
+            assert entry.first_use or (len(entry.sha256) == 64 and entry.size > 0)
     assert "wikisec" in DATASETS and not DATASETS["wikisec"].files
     urls = {s.url for d in DATASETS.values() for s in d.sources}
     assert "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz" in urls

@@ -308,8 +308,8 @@ def test_glove840b_is_a_known_dataset_with_first_use_checksum(tmp_path):
     (src / "glove.840B.300d.txt").write_text("the 0.1 0.2\n")
     root = tmp_path / "root"
     assert manifest.install_from_archive("glove840b", src, root) == []
-    target = root / "glove" / "glove.840B.300d.txt"
-    recorded = (root / "glove" / "glove.840B.300d.txt.sha256").read_text().split()
+    target = root / "glove840b" / "glove.840B.300d.txt"
+    recorded = (root / "glove840b" / "glove.840B.300d.txt.sha256").read_text().split()
     assert recorded == [hashlib.sha256(b"the 0.1 0.2\n").hexdigest(), str(target.stat().st_size)]
     assert manifest.verify("glove840b", root) == []
     target.write_text("the 0.1 0.3\n")

