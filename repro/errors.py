@@ -55,7 +55,7 @@ class BrokenModel(DataError):
     """A model's files are there but unreadable (truncated weights, checksum mismatch): re-download them."""
 
 
-class RecordError(DataError):
+class RecordError(DataError, ValueError):
     """A result record under the results folder cannot be read (truncated, not JSON, not a record)."""
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from repro import models
 from repro.cli import main
-from repro.errors import ModelNotAvailable
+from repro.errors import BrokenModel, ModelNotAvailable
 
 
 @pytest.fixture
@@ -75,7 +75,8 @@ def test_packaged_copy_with_wrong_checksum_is_refused(minilm_path, monkeypatch):
     copy = models.KNOWN_LOCAL["sentence-transformers/all-MiniLM-L6-v2"]
     bad = models.LocalCopy(copy.hub_id, copy.package, copy.subdir, copy.pip, {"model.safetensors": "0" * 64})
     monkeypatch.setitem(models.KNOWN_LOCAL, copy.hub_id, bad)
-    with pytest.raises(ModelNotAvailable, match="sha256"):
+    # broken weights are the user's to fix (reinstall), not "unavailable by design": BrokenModel, a DataError
+    with pytest.raises(BrokenModel, match="sha256.*Reinstall"):
         models.resolve_model("sentence-transformers/all-MiniLM-L6-v2")
 
 
