@@ -1,0 +1,177 @@
+"""Submit the units of a plan to Slurm as job arrays, through submitit (``--executor slurm``).
+
+One job array per dependency level; each array starts after the previous one has ended (``afterany``: a unit
+whose own dependency did not finish fails fast with a clear message, and its record says so, instead of the
+whole grid hanging on one failure). Every task runs ``command_for(unit)`` in a subprocess. A task that is
+preempted or reaches its time limit is requeued by submitit and reruns the same command, which resumes from the
+run's own checkpoint. Logs: ``log_dir/<job id>_<task>_log.{out,err}``. A last job (``final``) can run after
+everything, e.g. to build the tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from repro.errors import ConfigError, ReproError
+from repro.executors import CommandFor, Outcome, Unit, levels
+
+
+class UnitTask:
+    """The callable a Slurm task runs: one unit's command line. Requeued on preemption / time-out (submitit's
+    ``checkpoint`` protocol) with the same command, which resumes from its checkpoint."""
+
+    def __init__(self, argv: list, env: dict | None = None):
+        self.argv, self.env = list(argv), dict(env or {})
+
+    #: how long a task whose command was killed by a signal waits to be killed too (Slurm preempting or
+    #: requeueing the job signals the whole job, then kills it after KillWait) before it counts as a failure
+    signal_grace_s = 120.0
+
+    def __call__(self) -> int:
+        env = {**os.environ, **self.env}
+        rc = subprocess.call(self.argv, env=env)
+        if rc < 0:
+            # Killed by a signal: Slurm is preempting / requeueing / cancelling this job, and the requeued task runs
+            # the command again (it resumes from its checkpoint). Writing a failure now would be read as the
+            # task's final result, so wait to be killed with the job; only if that does not happen is it a failure.
+            time.sleep(self.signal_grace_s)
+        if rc != 0:
+            raise RuntimeError(f"{' '.join(map(str, self.argv))} exited {rc}")
+        return rc
+
+    def checkpoint(self, *args, **kwargs):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(UnitTask(self.argv, self.env))
+
+
+class _NoAccountingNoise(logging.Filter):
+    """Clusters without accounting (slurmdbd) make every ``sacct`` call of submitit's status watcher fail; it
+    then falls back to the result files, which is all we need. Keep that one warning out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Bypassing sacct error" not in record.getMessage()
+
+
+def _submitit():
+    try:
+        import submitit
+    except ImportError:
+        raise ReproError("--executor slurm needs submitit: pip install 'sbert-repro[slurm]' (or pip install "
+                         "submitit)") from None
+    logging.getLogger("submitit").addFilter(_NoAccountingNoise())
+    return submitit
+
+
+class SlurmExecutor:
+    """Options map to Slurm's: ``partition``, ``time_min`` (per task), ``gpus_per_task``, ``cpus_per_task``,
+    ``mem_gb``, ``array_parallelism`` (tasks of one array running at once), ``additional`` (any other sbatch
+    option, e.g. {"account": "nlp"}). ``wait``: block until every job has ended and report the outcome."""
+
+    def __init__(self, log_dir="slurm-logs", partition: str | None = None, time_min: int = 240,
+                 gpus_per_task: int = 0, cpus_per_task: int = 2, mem_gb: int = 16, array_parallelism: int = 64,
+                 additional: dict | None = None, wait: bool = True, env: dict | None = None,
+                 echo: Callable[[str], None] = print, max_requeues: int = 3):
+        for name, value in (("time_min", time_min), ("cpus_per_task", cpus_per_task), ("mem_gb", mem_gb),
+                            ("array_parallelism", array_parallelism)):
+            if value < 1:
+                raise ConfigError(f"slurm {name}={value}: must be 1 or more")
+        if gpus_per_task < 0:
+            raise ConfigError(f"slurm gpus_per_task={gpus_per_task}: must be 0 or more")
+        self.log_dir = Path(log_dir)
+        self.params = {"timeout_min": time_min, "cpus_per_task": cpus_per_task, "mem_gb": mem_gb,
+                       "slurm_array_parallelism": array_parallelism, "tasks_per_node": 1, "nodes": 1}
+        if partition:
+            self.params["slurm_partition"] = partition
+        if gpus_per_task:
+            self.params["gpus_per_node"] = gpus_per_task
+        self.additional = dict(additional or {})
+        self.wait, self.env, self.echo, self.max_requeues = wait, dict(env or {}), echo, max_requeues
+        self.jobs: dict[str, object] = {}
+
+    def _executor(self, dependency: str | None):
+        submitit = _submitit()
+        ex = submitit.AutoExecutor(folder=str(self.log_dir / "%j"), cluster="slurm",
+                                   slurm_max_num_timeout=self.max_requeues)
+        params = dict(self.params)
+        if dependency:
+            params["slurm_dependency"] = dependency
+        ex.update_parameters(**params, slurm_additional_parameters=dict(self.additional))
+        return ex
+
+    def submit(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> list:
+        """Submit every level as one array; returns the submitit jobs (in unit order, then ``final``)."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        prev: list = []
+        all_jobs: list = []
+        for i, level in enumerate(levels(units)):
+            dep = ("afterany:" + ":".join(sorted({j.job_id.split("_")[0] for j in prev}))) if prev else None
+            ex = self._executor(dep)
+            with ex.batch():
+                jobs = [ex.submit(UnitTask(command_for(u), self.env)) for u in level]
+            for u, j in zip(level, jobs):
+                self.jobs[u.id] = j
+            array = jobs[0].job_id.split("_")[0] if jobs else "-"
+            self.echo(f"[slurm] level {i}: {len(level)} unit(s) as array {array}"
+                      + (f" after {dep.split(':', 1)[1]}" if dep else ""))
+            prev, all_jobs = jobs, all_jobs + jobs
+        if final is not None:
+            dep = ("afterany:" + ":".join(sorted({j.job_id.split("_")[0] for j in all_jobs}))) if all_jobs else None
+            job = self._executor(dep).submit(UnitTask(final, self.env))
+            self.jobs["final"] = job
+            self.echo(f"[slurm] final step as job {job.job_id}")
+            all_jobs.append(job)
+        self.echo(f"[slurm] logs: {self.log_dir}/")
+        return all_jobs
+
+    def run(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> Outcome:
+        self.submit(units, command_for, final=final)
+        out = Outcome()
+        if not self.wait:
+            return out
+        failed_ids: set[str] = set()
+        for uid, job in self.jobs.items():
+            try:
+                job.result()
+                out.done.append(uid)
+            except Exception as e:  # noqa: BLE001 - submitit re-raises the task's error with its log
+                failed_ids.add(uid)
+                out.failed[uid] = _failure_line(e)
+                log = getattr(getattr(job, "paths", None), "stderr", None)
+                self.echo(f"[slurm] {uid} failed: {out.failed[uid]}" + (f" (log: {log})" if log else ""))
+        return out
+
+
+def _failure_line(e: Exception) -> str:
+    """The telling line of a failed task's error (submitit wraps it with the remote traceback and log paths)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    telling = [ln for ln in lines if "exited" in ln or "Error" in ln]
+    return (telling[-1] if telling else lines[0] if lines else type(e).__name__)[:300]
+
+
+def slurm_available() -> str | None:
+    """None when ``sbatch`` and a responding controller are here; else why not (for skips and errors)."""
+    from shutil import which
+
+    if which("sbatch") is None:
+        return "no sbatch on PATH (Slurm is not installed)"
+    try:
+        r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"sinfo did not answer: {e}"
+    if r.returncode != 0:
+        return f"sinfo failed: {r.stderr.strip() or r.returncode}"
+    if not any(s.startswith(("idle", "mixed", "alloc")) for s in r.stdout.split()):
+        return f"no Slurm node is up (sinfo: {r.stdout.strip() or 'nothing'})"
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(slurm_available() or "slurm: available")
+    sys.exit(0)

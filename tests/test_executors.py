@@ -1,0 +1,162 @@
+"""Executors: dependency order, workers, failures, and the real single-node Slurm that .ci/slurm-up starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from repro.errors import ConfigError
+from repro.executors import Unit, get_executor, levels
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A unit's command: append "<id> start <t>" and "<id> end <t>" to a journal, optionally fail or sleep.
+_UNIT = r"""
+import json, sys, time, os
+journal, uid, sleep, fail = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] == "1"
+def note(what):
+    with open(journal, "a") as f:
+        f.write(json.dumps({"id": uid, "what": what, "t": time.time(), "gpu": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                            "task": os.environ.get("SLURM_ARRAY_TASK_ID")}) + "\n")
+note("start"); time.sleep(sleep)
+if fail:
+    sys.exit(3)
+note("end")
+"""
+
+
+def _command(journal: Path, sleep=0.0, fail=()):
+    def command_for(u: Unit):
+        return [sys.executable, "-c", _UNIT, str(journal), u.id, str(sleep), "1" if u.id in fail else "0"]
+    return command_for
+
+
+def _journal(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+GRID = [Unit("nli-0"), Unit("nli-1"), Unit("stsb-after-nli-0", deps=("nli-0",)),
+        Unit("stsb-after-nli-1", deps=("nli-1",)), Unit("eval", deps=("stsb-after-nli-0", "stsb-after-nli-1"))]
+
+
+def test_levels_follow_dependencies():
+    lv = [[u.id for u in level] for level in levels(GRID)]
+    assert lv == [["nli-0", "nli-1"], ["stsb-after-nli-0", "stsb-after-nli-1"], ["eval"]]
+    with pytest.raises(ConfigError, match="cycle"):
+        levels([Unit("a", deps=("b",)), Unit("b", deps=("a",))])
+    with pytest.raises(ConfigError, match="duplicate"):
+        levels([Unit("a"), Unit("a")])
+
+
+def test_processes_respect_dependencies_and_run_in_parallel(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(GRID, _command(journal, sleep=0.5))
+    assert out.ok and sorted(out.done) == sorted(u.id for u in GRID)
+    ev = _journal(journal)
+    t = {(e["id"], e["what"]): e["t"] for e in ev}
+    for u in GRID:
+        for d in u.deps:
+            assert t[(u.id, "start")] >= t[(d, "end")], f"{u.id} started before {d} ended"
+    # the two NLI units overlapped: two workers really ran at once
+    assert t[("nli-1", "start")] < t[("nli-0", "end")]
+    assert sum(e["what"] == "end" for e in ev) == len(GRID)  # each unit ran once
+
+
+def test_a_failed_unit_skips_its_dependents_only(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(GRID, _command(journal, fail={"nli-0"}))
+    assert out.failed == {"nli-0": "exit 3"}
+    assert out.skipped == {"stsb-after-nli-0": "nli-0", "eval": "stsb-after-nli-0"}
+    assert sorted(out.done) == ["nli-1", "stsb-after-nli-1"]
+    assert not out.ok
+
+
+def test_one_worker_per_gpu(tmp_path):
+    journal = tmp_path / "j.jsonl"
+    units = [Unit(f"u{i}") for i in range(4)]
+    out = get_executor("processes", gpus=["0", "1"], echo=lambda s: None).run(units, _command(journal, sleep=0.3))
+    assert out.ok
+    gpus = [e["gpu"] for e in _journal(journal) if e["what"] == "start"]
+    assert sorted(set(gpus)) == ["0", "1"]
+    with pytest.raises(ConfigError, match="one worker per GPU"):
+        get_executor("processes", workers=3, gpus=["0", "1"])
+    with pytest.raises(ConfigError, match="--workers 0"):
+        get_executor("processes", workers=0)
+    with pytest.raises(ConfigError, match="unknown --executor"):
+        get_executor("kubernetes")
+
+
+# ------------------------------------------------------------------------------------------------ real Slurm
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running single-node Slurm (started by .ci/slurm-up where this user may); skip with the reason if not."""
+    pytest.importorskip("submitit", reason="submitit not installed (the [slurm] extra)")
+    from repro.executors.slurm import slurm_available
+
+    why = slurm_available()
+    if why is not None and os.geteuid() == 0:
+        r = subprocess.run(["bash", str(REPO / ".ci" / "slurm-up")], capture_output=True, text=True, timeout=300)
+        why = slurm_available() if r.returncode == 0 else (r.stderr.strip().splitlines() or ["slurm-up failed"])[-1]
+    if why is not None:
+        pytest.skip(f"no Slurm cluster here: {why}")
+    return True
+
+
+@pytest.mark.slurm
+def test_slurm_job_arrays_in_dependency_order(slurm_cluster, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    lines = []
+    ex = get_executor("slurm", log_dir=tmp_path / "logs", time_min=5, cpus_per_task=1, mem_gb=1, echo=lines.append)
+    final = [sys.executable, "-c", _UNIT, str(journal), "final", "0", "0"]
+    out = ex.run(GRID, _command(journal), final=final)
+    assert out.ok, out
+    ev = _journal(journal)
+    t = {(e["id"], e["what"]): e["t"] for e in ev}
+    for u in GRID:
+        for d in u.deps:
+            assert t[(u.id, "start")] >= t[(d, "end")]
+    assert t[("final", "start")] >= max(t[(u.id, "end")] for u in GRID)
+    assert all(e["task"] is not None for e in ev if e["id"].startswith(("nli", "stsb")))  # ran as array tasks
+    assert sum(1 for line in lines if "as array" in line) == 3  # one array per level
+    assert any((tmp_path / "logs").rglob("*_log.out"))  # logs in one folder
+
+
+@pytest.mark.slurm
+def test_slurm_failure_is_reported(slurm_cluster, tmp_path):
+    journal = tmp_path / "j.jsonl"
+    ex = get_executor("slurm", log_dir=tmp_path / "logs", time_min=5, cpus_per_task=1, mem_gb=1, echo=lambda s: None)
+    out = ex.run([Unit("good"), Unit("bad")], _command(journal, fail={"bad"}))
+    assert "bad" in out.failed and "exited 3" in out.failed["bad"]
+    assert out.done == ["good"]
+
+
+@pytest.mark.slurm
+def test_slurm_requeued_task_runs_again(slurm_cluster, tmp_path):
+    """A task that Slurm requeues (as on preemption) runs its command again; the unit's own checkpoint makes the
+    second start resume (here: the journal shows two starts and one end)."""
+    journal = tmp_path / "j.jsonl"
+    ex = get_executor("slurm", log_dir=tmp_path / "logs", time_min=5, cpus_per_task=1, mem_gb=1, echo=lambda s: None,
+                      wait=False)
+    jobs = ex.submit([Unit("long")], _command(journal, sleep=6))
+    job_id = jobs[0].job_id
+    deadline = time.time() + 60
+    while not any(e["what"] == "start" for e in _journal(journal)) and time.time() < deadline:
+        time.sleep(0.5)
+    subprocess.run(["scontrol", "requeue", job_id], check=True, capture_output=True)
+    # Slurm holds a requeued batch job back for about two minutes; a test need not wait for that
+    for _ in range(60):
+        state = subprocess.run(["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True).stdout
+        if state.strip() == "PENDING":
+            subprocess.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"], capture_output=True)
+            break
+        time.sleep(0.5)
+    jobs[0].result()
+    ev = _journal(journal)
+    assert [e["what"] for e in ev].count("start") == 2
+    assert [e["what"] for e in ev].count("end") == 1
