@@ -235,11 +235,16 @@ def test_fast_options_need_fast_and_valid_values(tiny_encoder):
         tiny_encoder.encode("a bare string", fast=True)
 
 
-def test_default_precision_follows_the_cpu(monkeypatch):
+def test_default_precision_follows_the_cpu(monkeypatch, tmp_path):
+    """No bf16 flag: fp32. A bf16 flag: whatever the calibration measures (tests/test_speed_calibrate.py)."""
+    from repro.speed import calibrate
+
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path))
     fast.cpu_flags.cache_clear()
     monkeypatch.setattr(fast, "cpu_flags", lambda: frozenset({"avx2"}))
     assert fast.default_precision("cpu") == "fp32"
     monkeypatch.setattr(fast, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    monkeypatch.setattr(calibrate, "time_products", lambda h, f: {"fp32_s": 1.0, "bf16_s": 0.4, "min_cosine": 1.0})
     assert fast.default_precision("cpu") == ("bf16" if torch.backends.mkldnn.is_available() else "fp32")
     assert fast.default_token_budget("cpu") == fast.DEFAULT_TOKEN_BUDGET["cpu"]
 

@@ -68,7 +68,7 @@ class CrossEncoder(nn.Module):
         from repro.speed import fast
 
         device = torch.device(self.device_name)
-        precision = precision or fast.default_precision(device)
+        precision = precision or fast.default_precision(device, self.transformer.config)
         token_budget = int(token_budget or fast.default_token_budget(device))
         stack = fast.get_stack(self.transformer, precision, owner=self)
         if stack is None:

@@ -10,7 +10,9 @@ What makes it fast, each measured in ``benchmarks/RESULTS.md``:
    cut into batches of at most ``token_budget`` padded tokens; a batch of equal lengths runs without any mask.
 3. **A fused inference-only BERT stack** (:class:`FastStack`): Q, K and V in one matrix product, PyTorch's
    ``scaled_dot_product_attention``, no dropout / head-mask / output plumbing.
-4. **bf16 matrix products, fp32 everywhere else** (``precision="bf16"``): weights of the linear layers are kept
+4. **bf16 matrix products, fp32 everywhere else** (``precision="bf16"``; on a CPU the default only where
+   :mod:`repro.speed.calibrate` measured bf16 products faster than fp32 ones for this CPU, shape and thread
+   count): weights of the linear layers are kept
    as bf16 copies and the products run in bf16 (oneDNN on CPUs with AVX-512 BF16 / AMX, tensor cores on GPUs)
    while the residual stream, LayerNorm, the embeddings and the pooling stay in fp32. Embeddings stay faithful:
    cosine >= 0.999 to the fp32 reference and the same STSb Spearman (tests/test_speed_fast.py).
@@ -65,12 +67,16 @@ def cpu_has_fast_bf16() -> bool:
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags()) and torch.backends.mkldnn.is_available()
 
 
-def default_precision(device: str | torch.device) -> str:
-    """bf16 where the hardware has fast bf16 products (CUDA with bf16, CPUs with AVX-512 BF16/AMX), else fp32."""
+def default_precision(device: str | torch.device, config=None) -> str:
+    """bf16 on CUDA (fp16 where bf16 is unsupported); on a CPU the precision measured to be fastest for a model
+    of ``config``'s shape at the current thread count (:mod:`repro.speed.calibrate`: bf16 only where it is
+    measurably faster than fp32 and faithful; cached per CPU model, shape and thread count)."""
     dev = torch.device(device)
     if dev.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if cpu_has_fast_bf16() else "fp32"
+    from repro.speed.calibrate import calibrated_precision
+
+    return calibrated_precision(config)
 
 
 def default_token_budget(device: str | torch.device) -> int:
@@ -426,14 +432,15 @@ def fast_encode(encoder, sentences: Sequence[str], *, precision: str | None = No
                 output: str = "numpy", show_progress: bool = False):
     """Embeddings (n, dim) float32 in input order, computed the fast way (see the module docstring).
 
-    ``precision``: fp32 / bf16 / fp16 (default: bf16 where the hardware multiplies bf16 natively, else fp32).
+    ``precision``: fp32 / bf16 / fp16 (default: :func:`default_precision`: bf16 on CUDA; on a CPU bf16 only where
+    it was measured faster than fp32 for this model shape and thread count).
     ``token_budget``: padded tokens per batch (default 2048 on CPU, 32768 on CUDA). ``chunk_size``: sentences
     per pipelined chunk (default: all at once on CPU, 4096 on CUDA). ``use_stack=False`` runs the Hugging Face
     module instead of :class:`FastStack` (for comparison; it is also the path for non-BERT models).
     ``output``: ``numpy`` (default) or ``tensor`` (a float32 tensor left on the encoder's device).
     """
     device = torch.device(encoder.device_name)
-    precision = choose(precision or default_precision(device), PRECISIONS, "precision")
+    precision = choose(precision or default_precision(device, encoder.transformer.config), PRECISIONS, "precision")
     choose(output, ("numpy", "tensor"), "output")
     token_budget = int(token_budget or default_token_budget(device))
     if token_budget < 1:
