@@ -15,7 +15,8 @@ from repro.speed import bench, timing
 def test_measure_interleaved_rotates_and_takes_medians():
     calls = []
     cases = {n: (lambda n=n: calls.append(n)) for n in "abc"}
-    t = timing.measure_interleaved(cases, {"a": 10, "b": 20, "c": 30}, repeats=3, warmup={"a": lambda: None})
+    t = timing.measure_interleaved(cases, {"a": 10, "b": 20, "c": 30}, repeats=3, warmup={"a": lambda: None},
+                                   retries=0)
     assert calls == ["b", "c"] + ["a", "b", "c", "b", "c", "a", "c", "a", "b"]  # warm-ups, then rotated rounds
     assert all(len(x.seconds) == 3 for x in t.values())
     assert t["b"].items == 20 and t["b"].per_second == pytest.approx(20 / t["b"].median_s)
@@ -28,6 +29,76 @@ def test_timing_numbers():
     assert timing.Timing("y", 1).spread == 0.0
     d = t.to_dict()
     assert d["per_second"] == 50.0 and d["seconds"] == [2.0, 1.0, 4.0]
+
+
+class FakeProbe:
+    """Replaces LoadProbe: the n-th round sees ``busy[n]`` cores of other work (None: /proc/stat unreadable)."""
+
+    def __init__(self, busy):
+        self.busy, self.n = list(busy), 0
+
+    def __call__(self):
+        value = self.busy[self.n] if self.n < len(self.busy) else 0.0
+        self.n += 1
+        return type("P", (), {"load": 1.0, "others": staticmethod(lambda: value)})()
+
+
+def _fixed(seconds):
+    """A case whose n-th call makes the clock advance by seconds[n]."""
+    it = iter(seconds)
+    return lambda: time.sleep(next(it))
+
+
+def test_busy_rounds_are_flagged_retried_and_left_out_of_the_median():
+    probe = FakeProbe([0.0, 1.5, 0.0] + [0.0] * 3)  # round 2 beside 1.5 cores of other work
+    t = timing.measure_interleaved({"a": _fixed([0.02, 0.06, 0.02, 0.02, 0.021, 0.02])}, 10, repeats=3,
+                                   warmup={"a": lambda: None}, probe=probe, max_spread=0.5, retries=1)["a"]
+    assert t.flagged == [False, True, False, False, False, False] and t.retried == 1  # one extra set of rounds
+    assert len(t.seconds) == 6 and t.median_s < 0.04  # the busy round is not in the median
+    assert "1 of 6 rounds ran while other processes kept up to 1.5 cores busy" in t.warning
+    d = t.to_dict()
+    assert d["warning"] == t.warning and d["others"][1] == 1.5
+
+
+def test_quiet_agreeing_rounds_are_not_retried_and_have_no_warning():
+    t = timing.measure_interleaved({"a": _fixed([0.02] * 3)}, 10, repeats=3, warmup={"a": lambda: None},
+                                   probe=FakeProbe([0.0] * 3), max_spread=0.5, retries=2)["a"]
+    assert t.retried == 0 and len(t.seconds) == 3 and t.warning is None and not any(t.flagged)
+
+
+def test_spread_rounds_are_retried_then_written_with_a_warning():
+    t = timing.measure_interleaved({"a": _fixed([0.01, 0.05, 0.01, 0.05, 0.01, 0.05])}, 10, repeats=2,
+                                   warmup={"a": lambda: None}, probe=FakeProbe([None] * 6), max_spread=0.2,
+                                   retries=2)["a"]
+    assert t.retried == 2 and len(t.seconds) == 6  # retried as often as allowed, then kept
+    assert "rounds disagree by" in t.warning and not any(t.flagged)  # no /proc/stat: nothing flagged
+
+
+def test_load_probe_reads_this_machine():
+    p = timing.LoadProbe()
+    x = sum(i * i for i in range(200_000))  # noqa: F841  (some CPU work of our own)
+    others = p.others()
+    assert others is None or others >= 0.0
+
+
+def test_table_shows_warnings_of_speed_records():
+    from repro.experiments.table7 import TABLE7
+    from repro.results import ResultRecord, RunSpec
+    from repro.tables.builder import build_frame, to_markdown
+
+    spec = RunSpec.make(table="7", row="SBERT-base - smart batching", model="m on CPU", profile="local",
+                        task="speed-encode", paper_row="SBERT-base - smart batching",
+                        params={"group": "", "case": "smart"})
+    rec = ResultRecord(spec=spec, status="ok", metrics={"CPU": {"value": 50.0}},
+                       details={"case": {"warning": "2 of 3 rounds ran while other processes kept up to 1.8 cores "
+                                                     "busy (all rounds used)"}})
+    df = build_frame(TABLE7, [rec])
+    row = df[(df["row"] == spec.row) & (df["column"] == "CPU") & (df["model"] == "m on CPU")].iloc[0]
+    assert row["reason"].startswith("warning: 2 of 3 rounds")
+    md = to_markdown(TABLE7, df)
+    assert "⚠ see warnings" in md and "## Warnings" in md and "1.8 cores" in md
+    rec.details = {"case": {"warning": None}}
+    assert "## Warnings" not in to_markdown(TABLE7, build_frame(TABLE7, [rec]))
 
 
 def test_time_once_and_environment():

@@ -79,8 +79,15 @@ def _extract(record):
             yield group, col, float("nan")
 
 
+def _warning(record) -> str | None:
+    """A speed taken beside other work, or from rounds that disagree (see repro/speed/timing.py)."""
+    case = (record.details or {}).get("case") or {}
+    return case.get("warning") if isinstance(case, dict) else None
+
+
 TABLE7 = register(TableDef(
     number=TABLE,
+    warning=_warning,
     on_conflict="latest",  # a new measurement on the same hardware replaces the last one
     plot_columns=["CPU", "GPU"],  # the ratios to the peer are in the CSV and Markdown
     plot_log=True,
@@ -189,8 +196,8 @@ def run_table7(profile: Profile, store: ResultStore, *, data_root=None, device: 
     col = "CPU" if dev_type == "cpu" else "GPU"
     with torch_threads(threads if dev_type == "cpu" else None):
         env = environment(device)
+        precision = settings.precision or fast.default_precision(device)  # measured once per CPU and threads
     hw = hardware_label(env)
-    precision = settings.precision or fast.default_precision(device)
     records: list[ResultRecord] = []
 
     # Rows the suite cannot produce: recorded as not run, with the reason.

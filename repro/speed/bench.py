@@ -54,6 +54,8 @@ class Settings:
     token_budget: int | None = None  # fast path token budget (None: the device default)
     sections: tuple = ("encode", "glove", "cross", "e2e")
     seed: int = 0
+    max_spread: float = 0.15  # rounds of a case disagreeing by more: re-measure (then warn)
+    retries: int = 1  # extra sets of interleaved rounds for busy or spread measurements
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -165,12 +167,16 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
     echo(f"  encode: {len(sentences):,} sentences, {settings.repeats} rounds, cases {', '.join(cases)}")
     load0 = loadavg()
     timings = measure_interleaved(cases, len(sentences), repeats=settings.repeats, warmup=warmup, device=device,
-                                  echo=echo)
+                                  echo=echo, max_spread=settings.max_spread, retries=settings.retries)
     ref = _as_numpy(cases["smart"].last)
     tok = fast.tokenize_ahead(encoder.tokenizer, sentences, encoder.max_seq_length)
     lengths = tok.lengths
     out = {"n": len(sentences), "tokens": int(lengths.sum()), "mean_tokens": float(lengths.mean()),
            "loadavg_before": load0, "loadavg_after": loadavg(), "cases": {}}
+    if torch.device(device).type == "cpu" and not settings.precision:
+        from repro.speed.calibrate import calibrate
+
+        out["calibration"] = calibrate(encoder.transformer.config).to_dict()
     char_order = np.argsort([-len(s) for s in sentences], kind="stable")
     token_order = np.argsort(-lengths, kind="stable")
     padded = {
@@ -207,7 +213,7 @@ def measure_glove(glove, sentences: list[str], settings: Settings, echo=print) -
     echo(f"  glove: {len(sentences):,} sentences, {settings.repeats} rounds")
     t = measure_interleaved({"glove": lambda: glove.encode(sentences)}, len(sentences), repeats=settings.repeats,
                             warmup={"glove": lambda: glove.encode(sentences[: settings.warmup_sentences])},
-                            echo=echo)["glove"]
+                            echo=echo, max_spread=settings.max_spread, retries=settings.retries)["glove"]
     return {"n": len(sentences), "model": glove.name, "dim": glove.dim, **t.to_dict(),
             "how": "Python loop: regex tokens, dictionary look-ups, NumPy mean"}
 
@@ -226,6 +232,7 @@ def measure_cross(cross, pairs: list[tuple[str, str]], settings: Settings, devic
     warm = pairs[: max(2, settings.warmup_sentences // 2)]
     echo(f"  cross-encoder: {len(pairs):,} pairs, {settings.repeats} rounds")
     timings = measure_interleaved(cases, len(pairs), repeats=settings.repeats, device=device, echo=echo,
+                                  max_spread=settings.max_spread, retries=settings.retries,
                                   warmup={"plain": lambda: cross.predict(warm, batch_size=bs),
                                           "fast": lambda: cross.predict_fast(warm, precision=precision,
                                                                              token_budget=budget)})
@@ -402,6 +409,11 @@ def _fmt(x, d=1) -> str:
     return f"{x:,.{d}f}"
 
 
+def _rounds_text(c: dict) -> str:
+    flags = c.get("flagged") or [False] * len(c["seconds"])
+    return ", ".join(f"{s:.3f}" + ("*" if f else "") for s, f in zip(c["seconds"], flags))
+
+
 def to_markdown(report: dict, command: str | None = None) -> str:
     env = report.get("env", {})
     v = env.get("versions", {})
@@ -428,9 +440,18 @@ def to_markdown(report: dict, command: str | None = None) -> str:
         for name, c in e["cases"].items():
             batch = c.get("batch_size") or f"{c.get('token_budget')} tokens"
             lines.append(f"| {name} | {_fmt(c['per_second'])} | {_fmt(c['vs_peer'], 2)} | {_fmt(c['median_s'], 3)} "
-                         f"| {', '.join(f'{s:.3f}' for s in c['seconds'])} | {batch} | {c['dtype']} | "
+                         f"| {_rounds_text(c)} | {batch} | {c['dtype']} | "
                          f"{c['padded_fraction']:.1%} | {c['cosine_to_fp32_min']:.6f} |")
-        lines += ["", f"load average before/after: {e['loadavg_before']} / {e['loadavg_after']}", ""]
+        lines += ["", f"load average before/after: {e['loadavg_before']} / {e['loadavg_after']}; * = a round "
+                      "during which other processes kept more than half a core busy (not used for the median)", ""]
+        warned = [(n, c["warning"]) for n, c in e["cases"].items() if c.get("warning")]
+        if warned:
+            lines += ["**Warning: measured on a busy machine or with rounds that disagree** (retried "
+                      f"{max(c.get('retried', 0) for c in e['cases'].values())} time(s)):", ""]
+            lines += [f"- {n}: {w}" for n, w in warned] + [""]
+        if e.get("calibration"):
+            cal = e["calibration"]
+            lines += [f"Fast-path precision chosen by measurement: **{cal['precision']}** ({cal['reason']})", ""]
     if "glove" in sec:
         g = sec["glove"]
         lines += [f"## Averaged word vectors ({g['model']}, {g['dim']}-d): {_fmt(g['per_second'])} sentences/s "

@@ -54,11 +54,13 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
                 x = (r.metrics.get(col) or {}).get(m)
                 if x is not None:
                     extras.setdefault((g, col), {}).setdefault(m, []).append(float(x))
+        warn = "; ".join(sorted({w for r in ok if (w := tdef.warning(r))})) if tdef.warning else ""
         for (g, col), vals in per_col.items():
             arr = np.asarray(vals, dtype=float)
             pv, ps = ref_map.get((g, spec.paper_row, col), (np.nan, np.nan))
             std = float(arr.std()) if len(arr) > 1 else np.nan  # population std over seeds
-            line = _line(tdef, g, spec, col, float(arr.mean()), std, len(arr), pv, ps, "ok", None)
+            line = _line(tdef, g, spec, col, float(arr.mean()), std, len(arr), pv, ps, "ok",
+                         f"warning: {warn}" if warn else None)
             line.update({m: float(np.mean(v)) for m, v in extras.get((g, col), {}).items()})
             lines.append(line)
             covered.add((g, spec.paper_row))
@@ -201,12 +203,20 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         who = f"{model} / {profile}" if model else "paper only"
         prow = sub["paper_row"].iloc[0]
         label = row if not prow or prow.casefold() == row.casefold() else f"{row} (vs. paper: {prow})"
+        if _has_warning(sub):
+            label += " (⚠ see warnings)"
         lines.append("| " + " | ".join(([g] if has_groups else []) + [label, who] + cells) + " |")
     lines.append("")
     subs = df[(df["substitute"] != "") & (df["status"] == "ok")][["row", "substitute"]].drop_duplicates()
     if len(subs):
         lines += ["## Substitutes (what stands in for the paper's setup)", ""]
         lines += [f"- **{r}**: {s}" for r, s in subs.itertuples(index=False)]
+        lines.append("")
+    warned = df[(df["status"] == "ok") & df["reason"].fillna("").astype(str).str.startswith("warning: ")]
+    warned = warned[["row", "model", "reason"]].drop_duplicates()
+    if len(warned):
+        lines += ["## Warnings (read these numbers with care)", ""]
+        lines += [f"- **{r}** (`{m}`): {why[len('warning: '):]}" for r, m, why in warned.itertuples(index=False)]
         lines.append("")
     nr = df[df["status"].isin(["not_run", "failed"])][["row", "model", "status", "reason"]].drop_duplicates()
     if len(nr):
@@ -217,6 +227,10 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
+
+
+def _has_warning(sub: pd.DataFrame) -> bool:
+    return bool(((sub["status"] == "ok") & sub["reason"].fillna("").astype(str).str.startswith("warning: ")).any())
 
 
 def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:

@@ -38,6 +38,9 @@ class TableDef:
     on_conflict: str = "error"
     plot_columns: list[str] | None = None  # columns the PNG shows (default: all, and Avg)
     plot_log: bool = False  # logarithmic value axis (numbers spanning orders of magnitude, e.g. speed)
+    # warning(record) -> str | None: why a finished record's number should be read with care (e.g. a speed
+    # measured while other work ran); shown in the CSV's reason column and marked in the Markdown.
+    warning: Callable | None = None
 
     def values(self, record) -> list[tuple[str, str, float]]:
         if self.extract is not None:
