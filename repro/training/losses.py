@@ -83,6 +83,12 @@ class _SiameseObjective(nn.Module):
     def device(self) -> torch.device:
         return next(self.encoder.parameters()).device
 
+    def pretokenize(self, examples) -> int:
+        """Tokenise every sentence of ``examples`` once, before training (the trainer calls this)."""
+        fields = ("s1", "s2", "anchor", "positive", "negative")
+        sents = [getattr(e, f) for e in examples for f in fields if isinstance(getattr(e, f, None), str)]
+        return self.encoder.pretokenize(sents)
+
     def head_state(self) -> dict[str, torch.Tensor]:
         """Trainable tensors that are not part of the exported encoder (e.g. the softmax classifier)."""
         return {k: v for k, v in self.state_dict().items() if not k.startswith("encoder.")}

@@ -49,18 +49,29 @@ class AdamW(torch.optim.Optimizer):
 
     Per parameter: ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``; ``p -= step * m / (sqrt(v) + eps)`` with
     ``step = lr`` (or ``lr * sqrt(1-b2^t) / (1-b1^t)`` with ``correct_bias``); then ``p -= lr * wd * p``.
+
+    ``foreach=True`` (the default) does the same element-wise operations, in the same order, on all parameters of
+    a group at once (``torch._foreach_*``: a few multi-tensor kernels per step on a GPU instead of ~8 launches per
+    parameter); ``foreach=False`` is the plain loop over parameters. Both give bit-identical parameters
+    (tests/test_training_schedule.py) and keep the same state (``step``, ``exp_avg``, ``exp_avg_sq`` per
+    parameter), so checkpoints move between them.
     """
 
     def __init__(self, params, lr: float = 2e-5, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0,
-                 correct_bias: bool = False):
+                 correct_bias: bool = False, foreach: bool = True):
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"invalid AdamW settings lr={lr} eps={eps} betas={betas}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       correct_bias=correct_bias))
+        self.foreach = bool(foreach)
 
     @torch.no_grad()
     def step(self, closure=None):
         loss = closure() if closure is not None else None
+        if self.foreach:
+            for group in self.param_groups:
+                self._foreach_group(group)
+            return loss
         for group in self.param_groups:
             b1, b2 = group["betas"]
             for p in group["params"]:
@@ -84,8 +95,40 @@ class AdamW(torch.optim.Optimizer):
                     p.add_(p, alpha=-group["lr"] * group["weight_decay"])
         return loss
 
+    def _foreach_group(self, group: dict) -> None:
+        """The loop's update for every parameter of ``group`` with a gradient, as multi-tensor operations.
+        Parameters are bucketed by (device, dtype, step count) so every bucket shares one step size."""
+        b1, b2 = group["betas"]
+        buckets: dict[tuple, list] = {}
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+            state["step"] += 1
+            buckets.setdefault((p.device, p.dtype, state["step"]), []).append(p)
+        for (_, _, t), params in buckets.items():
+            grads = [p.grad for p in params]
+            m = [self.state[p]["exp_avg"] for p in params]
+            v = [self.state[p]["exp_avg_sq"] for p in params]
+            torch._foreach_mul_(m, b1)
+            torch._foreach_add_(m, grads, alpha=1.0 - b1)
+            torch._foreach_mul_(v, b2)
+            torch._foreach_addcmul_(v, grads, grads, value=1.0 - b2)
+            step_size = group["lr"]
+            if group["correct_bias"]:
+                step_size = step_size * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_add_(denom, group["eps"])
+            torch._foreach_addcdiv_(params, m, denom, value=-step_size)
+            if group["weight_decay"] > 0.0:
+                torch._foreach_add_(params, params, alpha=-group["lr"] * group["weight_decay"])
+
 
 def make_optimizer(model: torch.nn.Module, lr: float = 2e-5, eps: float = 1e-6, weight_decay: float = 0.01,
-                   correct_bias: bool = False) -> AdamW:
+                   correct_bias: bool = False, foreach: bool = True) -> AdamW:
     return AdamW(parameter_groups(model.named_parameters(), weight_decay), lr=lr, eps=eps,
-                 correct_bias=correct_bias)
+                 correct_bias=correct_bias, foreach=foreach)

@@ -162,8 +162,32 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
     _write_json(run_dir / "log.json", {"name": name, **state, "finished": False})
 
     objective.train()
+    if hasattr(objective, "pretokenize"):  # tokenise every sentence once, ahead of the loop
+        objective.pretokenize(examples)
     step, t0, t_start = state["step"], time.perf_counter(), state["step"]
-    loss_sum, loss_n, cached = 0.0, 0, (-1, None)
+    window: list = []  # (step, epoch, batch, idx, loss tensor) since the last check: no host sync per step
+    cached = (-1, None)
+    sync_free = device.type != "cpu"  # on a CPU reading the loss costs nothing: check every step
+
+    def check_window() -> float:
+        """Mean loss of the steps since the last check (one host sync); stops at the first non-finite one."""
+        losses = torch.stack([w[4] for w in window]).float().cpu()
+        bad = torch.nonzero(~torch.isfinite(losses))
+        if len(bad):
+            k = int(bad[0])
+            s_, e_, b_, idx_ = window[k][:4]
+            raise TrainingDiverged(
+                f"{name}: loss is {float(losses[k])} at step {s_}/{total} (epoch {e_}, batch {b_}/{spe}, "
+                f"examples {idx_[:8]}{'...' if len(idx_) > 8 else ''}); run folder {run_dir} keeps the last good "
+                f"checkpoint (step {state['step']}). Lower the learning rate, check those examples, or use amp=fp32"
+            )
+        total_loss = 0.0
+        for x in losses.tolist():  # summed as Python floats in step order, as the plain loop did
+            total_loss += x
+        mean = total_loss / len(window)
+        window.clear()
+        return mean
+
     bar = _progress(total, step, name, progress)
     try:
         while step < total:
@@ -174,12 +198,9 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
             batch = objective.collate(take(examples, idx))
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss = objective(batch)
-            if not torch.isfinite(loss.detach()):
-                raise TrainingDiverged(
-                    f"{name}: loss is {loss.item()} at step {step + 1}/{total} (epoch {epoch + 1}, batch {i + 1}/{spe}, "
-                    f"examples {idx[:8]}{'...' if len(idx) > 8 else ''}); run folder {run_dir} keeps the last good "
-                    f"checkpoint (step {state['step']}). Lower the learning rate, check those examples, or use amp=fp32"
-                )
+            window.append((step + 1, epoch + 1, i + 1, idx, loss.detach()))
+            if not sync_free and not math.isfinite(float(window[-1][4])):
+                check_window()
             if scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
@@ -194,13 +215,12 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            loss_sum, loss_n = loss_sum + float(loss.detach()), loss_n + 1
             end_of_epoch = step % spe == 0 or step == total
             do_eval = evaluate is not None and (end_of_epoch or (config.eval_steps and step % config.eval_steps == 0))
+            do_ckpt = step < total and (end_of_epoch or (config.checkpoint_steps and step % config.checkpoint_steps == 0))
             if do_eval or step % config.log_steps == 0 or end_of_epoch:
-                entry = {"step": step, "epoch": epoch + 1, "loss": loss_sum / loss_n,
+                entry = {"step": step, "epoch": epoch + 1, "loss": check_window(),
                          "lr": scheduler.get_last_lr()[0], "elapsed_s": round(time.perf_counter() - t0, 2)}
-                loss_sum, loss_n = 0.0, 0
                 if do_eval:
                     entry["dev"] = float(evaluate(objective))
                     objective.train()
@@ -215,7 +235,9 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
                 state["history"].append(entry)
                 bar.set_postfix(loss=f"{entry['loss']:.4f}", dev="-" if state["best_score"] is None
                                 else f"{state['best_score']:.2f}")
-            if step < total and (end_of_epoch or (config.checkpoint_steps and step % config.checkpoint_steps == 0)):
+            if do_ckpt:
+                if window and sync_free:  # never checkpoint weights a non-finite loss may have reached
+                    _check_finite(window, check_window)
                 state["step"] = step
                 _save_checkpoint(run_dir, objective, optimizer, scheduler, scaler, state)
                 _write_json(run_dir / "log.json", {"name": name, **state, "finished": False})
@@ -232,6 +254,14 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
 
 
 # ----------------------------------------------------------------------------------------------- finishing
+
+
+def _check_finite(window: list, check_window) -> None:
+    """Raise (through ``check_window``) when a loss of ``window`` is not finite, keeping the window otherwise
+    (its mean is logged at the next log step)."""
+    losses = torch.stack([w[4] for w in window])
+    if not bool(torch.isfinite(losses).all()):
+        check_window()
 
 
 def _finish(run_dir: Path, objective, config: TrainConfig, state: dict, evaluated: bool, seconds: float,
