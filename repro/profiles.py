@@ -26,7 +26,7 @@ class ModelRow:
 
     row: str
     model: str
-    kind: str = "transformer"  # transformer | wordvec | unavailable
+    kind: str = "transformer"  # transformer | wordvec | infersent (the release files) | unavailable
     pooling: str | None = None  # None: the model folder's own setting (sentence-transformers), else mean
     layer: int = -1
     max_seq_length: int | None = None
@@ -56,8 +56,7 @@ class Profile:
 _NOT_IMPLEMENTED = "not implemented in this suite (needs the original {} release, outside PyTorch/transformers)"
 
 _PAPER_ONLY_ROWS = (
-    ModelRow("InferSent - Glove", "InferSent", kind="unavailable", paper_row="InferSent - Glove",
-             reason=_NOT_IMPLEMENTED.format("InferSent")),
+    ModelRow("InferSent - Glove", "infersent1", kind="infersent", paper_row="InferSent - Glove"),
     ModelRow("Universal Sentence Encoder", "universal-sentence-encoder-large/3", kind="unavailable",
              paper_row="Universal Sentence Encoder", reason=_NOT_IMPLEMENTED.format("TensorFlow-Hub USE")),
 )
@@ -152,7 +151,6 @@ _TABLE2_PAPER = tuple(
 )
 
 # Tables 3-5 (repro/experiments/table3.py, table4.py, table5.py; each module documents its knobs).
-_AFS_UNAVAILABLE = "not implemented in this suite (needs the original InferSent release)"
 _TABLE3_SMOKE = {
     "limit": 30, "kfold": 3, "fold_seed": 0,
     "sbert": {"epochs": 1, "max_steps": 2, "batch_size": 8}, "cross": {"epochs": 1, "max_steps": 2, "batch_size": 8},
@@ -160,8 +158,7 @@ _TABLE3_SMOKE = {
         ("tf-idf", "tf-idf", "tfidf", "tfidf-unigram"),
         ("Avg. word vectors (smoke)", "Avg. GloVe embeddings", "wordvec", "smoke-glove", ("unsupervised",),
          "smoke: random 16-d vectors"),
-        ("InferSent - GloVe", "InferSent - GloVe", "unavailable", "InferSent", ("unsupervised",), None,
-         _AFS_UNAVAILABLE),
+        ("InferSent - GloVe", "InferSent - GloVe", "infersent", "infersent1", ("unsupervised",)),
         ("smoke BERT untuned", None, "transformer", "smoke-bert", ("unsupervised", "10-fold", "cross-topic"),
          "smoke: tiny random BERT"),
         ("SBERT-AFS (smoke)", "SBERT-AFS-base", "sbert", "smoke-bert", ("10-fold", "cross-topic"),
@@ -182,7 +179,7 @@ _AFS_LOCAL_CROSS = ("all-MiniLM-L6-v2 body as a cross-encoder instead of bert-ba
 _TABLE3_PAPER_ROWS = (
     ("tf-idf", "tf-idf", "tfidf", "tfidf-unigram"),
     ("Avg. GloVe embeddings", "Avg. GloVe embeddings", "wordvec", "glove-840B-300d"),
-    ("InferSent - GloVe", "InferSent - GloVe", "unavailable", "InferSent", ("unsupervised",), None, _AFS_UNAVAILABLE),
+    ("InferSent - GloVe", "InferSent - GloVe", "infersent", "infersent1", ("unsupervised",)),
     *((f"{name}-{size}", f"{name}-{size}", kind, f"bert-{size}-uncased", ("10-fold", "cross-topic"))
       for size in ("base", "large") for name, kind in (("BERT-AFS", "cross"), ("SBERT-AFS", "sbert"))),
 )

@@ -9,6 +9,10 @@ from repro.profiles import ModelRow
 def build_encoder(row: ModelRow, data_root=None, device: str | None = None, dtype: str = "fp32"):
     if row.kind == "unavailable":
         raise ModelNotAvailable(f"{row.model}: {row.reason}")
+    if row.kind == "infersent":  # the release files from the data root, or a not-run reason saying how to get them
+        from repro.encoders.infersent import load_infersent
+
+        return load_infersent(data_root, device=device or "cpu")
     if row.kind == "wordvec":
         from repro.encoders.wordvec import AverageWordEmbeddings
 

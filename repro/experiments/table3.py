@@ -47,7 +47,7 @@ from repro.tables.registry import TableDef, register
 log = logging.getLogger(__name__)
 TABLE = "3"
 GROUPS = {"unsupervised": "unsupervised", "10-fold": "10-fold cross-validation", "cross-topic": "cross-topic"}
-KINDS = ("tfidf", "wordvec", "transformer", "sbert", "cross", "unavailable")
+KINDS = ("tfidf", "wordvec", "infersent", "transformer", "sbert", "cross", "unavailable")
 TRAINED = ("sbert", "cross")
 
 # Training settings; a key missing from settings['table3'][kind] takes these values. The paper gives none for AFS.
@@ -64,7 +64,7 @@ DEFAULT_TRAINING = {
 
 @dataclass(frozen=True)
 class AFSRow:
-    """One row: ``kind`` tfidf | wordvec | transformer (untuned, cosine) | sbert | cross | unavailable."""
+    """One row: ``kind`` tfidf | wordvec | infersent | transformer (untuned, cosine) | sbert | cross | unavailable."""
 
     row: str
     paper_row: str | None
@@ -81,7 +81,7 @@ class AFSRow:
             choose(g, GROUPS, "Table 3 setting")
         if self.kind in TRAINED and "unsupervised" in self.groups:
             raise ConfigError(f"Table 3 row {self.row!r}: a trained row needs folds (10-fold or cross-topic)")
-        if self.kind in ("tfidf", "wordvec") and self.groups != ("unsupervised",):
+        if self.kind in ("tfidf", "wordvec", "infersent") and self.groups != ("unsupervised",):
             raise ConfigError(f"Table 3 row {self.row!r}: {self.kind} rows are unsupervised only")
 
 
@@ -142,7 +142,7 @@ def build_untrained(row: AFSRow, corpus: AFSCorpus, data_root=None, device=None,
         pairs = corpus.pairs
         enc = TfidfEncoder().fit(list(dict.fromkeys(s for p in pairs for s in (p.s1, p.s2))))
         return lambda s1, s2: enc.pair_cosine(s1, s2), enc.describe()
-    mrow = ModelRow(row.row, row.model, kind="wordvec" if row.kind == "wordvec" else "transformer",
+    mrow = ModelRow(row.row, row.model, kind=row.kind if row.kind in ("wordvec", "infersent") else "transformer",
                     pooling=row.pooling)
     from repro.experiments.encoders import build_encoder
 
@@ -323,6 +323,7 @@ register(TableDef(
         "Profiles may shorten this; the row's substitute says how.",
         "In the 10-fold setting sentences recur across pairs, so test pairs may contain sentences seen in training "
         "(only the pair is new); the cross-topic setting has no such overlap.",
-        "SVR (Misra et al., 2016) and InferSent are the paper's numbers only (not implemented here).",
+        "SVR (Misra et al., 2016) is the paper's number only (not implemented here). InferSent runs from its release "
+        "files (infersent1.pkl and GloVe 840B-300d in the data root; the row says how to get them when absent).",
     ],
 ))

@@ -7,8 +7,10 @@ several rounds, tokenisation included); each row becomes one result record whose
 batch size, dtype, padding and the faithfulness check, and whose ``env`` keeps hardware and library versions.
 
 Rows:
-- the paper's: Avg. GloVe embeddings, SBERT-base (no smart batching), SBERT-base - smart batching; InferSent and
-  Universal Sentence Encoder are listed as not run (outside PyTorch/transformers);
+- the paper's: Avg. GloVe embeddings, SBERT-base (no smart batching), SBERT-base - smart batching, InferSent (v1's
+  shape, BiLSTM 2x2048 with max pooling over 300-d word vectors, random weights: speed does not depend on weight
+  values; measured in the same interleaved rounds, with its ratio to smart batching); the Universal Sentence
+  Encoder is listed as not run (TensorFlow Hub);
 - extra: sentence-transformers ``encode()`` on the same weights (the peer, measured in the same run), our fast
   path (bf16 products where the hardware has them, and fp32), each with its ratio to the peer;
 - the claim (abstract, §1, §8): the most similar pair among 10,000 sentences: a BERT cross-encoder's
@@ -33,7 +35,11 @@ from repro.tables.registry import TableDef, register
 log = logging.getLogger(__name__)
 TABLE = "7"
 CLAIM = "10,000 sentences: most similar pair"
-COLUMNS = ["CPU", "GPU", "CPU vs peer", "GPU vs peer"]
+COLUMNS = ["CPU", "GPU", "CPU vs peer", "GPU vs peer", "vs smart batching"]
+INFERSENT_LABEL = "InferSent v1 shape (random weights)"
+INFERSENT_SUBSTITUTE = ("random LSTM weights and random 300-d vectors for the words of the sentences, in InferSent "
+                        "v1's shape (BiLSTM 2x2048, max pooling, batches of 64): the cost of infersent1.pkl with "
+                        "GloVe 840B-300d")
 CROSS_ROW = "BERT cross-encoder: hours for all 49,995,000 pairs (extrapolated)"
 E2E_ROW = "SBERT: seconds end to end (encode + cosine + argmax)"
 
@@ -44,6 +50,7 @@ ROWS = {
     ("encode", "peer"): ("sentence-transformers encode() (peer)", "SBERT-base - smart batching", ""),
     ("encode", "fast"): ("SBERT-base - fast path (ours)", "SBERT-base - smart batching", ""),
     ("encode", "fast_fp32"): ("SBERT-base - fast path, fp32 (ours)", "SBERT-base - smart batching", ""),
+    ("encode", "infersent"): ("InferSent", "InferSent", ""),
     ("glove", "glove"): ("Avg. GloVe embeddings", "Avg. GloVe embeddings", ""),
     ("cross", "plain"): (CROSS_ROW, CROSS_ROW, CLAIM),
     ("cross", "fast"): ("BERT cross-encoder, fast path: hours (extrapolated)", CROSS_ROW, CLAIM),
@@ -51,7 +58,6 @@ ROWS = {
     ("e2e", "fast"): ("SBERT fast path: seconds end to end", E2E_ROW, CLAIM),
 }
 NOT_RUN = {
-    "InferSent": "not implemented in this suite (needs the original InferSent release, outside PyTorch/transformers)",
     "Universal Sentence Encoder": "not implemented in this suite (TensorFlow-Hub universal-sentence-encoder-large/3)",
 }
 # The claim, from the paper's text (abstract, §1, §8), on the V100.
@@ -115,7 +121,12 @@ TABLE7 = register(TableDef(
         "pairs on a V100) vs ~5 seconds with SBERT (10,000 embeddings; cosine similarity ~0.01 s). Our "
         "cross-encoder hours are extrapolated from sampled pairs; SBERT's seconds are measured end to end over "
         "the first 10,000 unique STSb sentences.",
-        "InferSent and the Universal Sentence Encoder are not re-run (not PyTorch/transformers models).",
+        "InferSent: v1's architecture (repro/encoders/infersent.py) with random weights, timed in the same "
+        "interleaved rounds as SBERT; `vs smart batching` is its throughput divided by SBERT-base with smart "
+        "batching in the same run (the paper: SBERT with smart batching about 9% faster than InferSent on the "
+        "GPU). The Universal Sentence Encoder is not re-run (TensorFlow Hub).",
+        "A row marked with a warning was measured while other processes used the CPU, or its rounds disagreed "
+        "after a retry (repro/speed/timing.py); the warning says which.",
         "The per-run details (all rounds, hardware, versions, load average, padding share, faithfulness) are in "
         "the JSON records and in the `table7_bench_*.md` reports beside this table.",
     ],
@@ -167,7 +178,7 @@ def _sections_for(settings, device_type: str) -> list[str]:
 def _cases(section: str, settings, precision: str) -> list[str]:
     if section == "encode":
         cases = ["plain", "smart", "fast"] + (["fast_fp32"] if precision != "fp32" else [])
-        return cases + (["peer"] if settings.peer else [])
+        return cases + (["peer"] if settings.peer else []) + (["infersent"] if settings.infersent else [])
     if section == "glove":
         return ["glove"]
     if section == "cross":
@@ -220,6 +231,8 @@ def run_table7(profile: Profile, store: ResultStore, *, data_root=None, device: 
     for section in sections:
         for case in _cases(section, settings, precision):
             label, sub = model_label, substitute
+            if (section, case) == ("encode", "infersent"):
+                label, sub = INFERSENT_LABEL, INFERSENT_SUBSTITUTE
             if section == "glove":
                 label = settings.glove
                 sub = ("GloVe 6B-50d (uncased, from PyPI) instead of 840B-300d" if settings.glove == "glove-6B-50d"
@@ -273,8 +286,10 @@ def _row_values(report: dict, section: str, case: str, col: str) -> tuple[dict, 
     if section == "encode":
         c = sec["cases"][case]
         metrics = {col: {"value": c["per_second"]}}
-        if c.get("vs_peer") is not None:
+        if c.get("vs_peer") is not None and case != "infersent":
             metrics[f"{col} vs peer"] = {"value": c["vs_peer"]}
+        if case == "infersent" and c.get("vs_smart") is not None:
+            metrics["vs smart batching"] = {"value": c["vs_smart"]}
         details = {**common, "case": c, "n": sec["n"], "tokens": sec["tokens"], "mean_tokens": sec["mean_tokens"],
                    "loadavg": [sec["loadavg_before"], sec["loadavg_after"]]}
         return metrics, details

@@ -49,6 +49,8 @@ class Settings:
     cross_pairs: dict | None = None  # device type -> pairs timed (None: skip)
     glove: str | None = "glove-6B-50d"
     peer: bool = True
+    infersent: bool = True  # time InferSent v1's shape (random weights) in the encode section
+    infersent_batch_size: int = 64  # the release's default bsize
     batch_size: int = PAPER_BATCH_SIZE
     precision: str | None = None  # fast path precision (None: the hardware's default)
     token_budget: int | None = None  # fast path token budget (None: the device default)
@@ -139,8 +141,10 @@ def _as_numpy(x) -> np.ndarray:
 
 
 # ============================================================================================ sections
-def measure_encode(encoder, peer, sentences: list[str], settings: Settings, device: str, echo=print) -> dict:
-    """The SBERT-base encoding rows, interleaved; returns per case sentences/s, rounds, settings, faithfulness."""
+def measure_encode(encoder, peer, sentences: list[str], settings: Settings, device: str, echo=print,
+                   infersent=None) -> dict:
+    """The SBERT-base encoding rows (and InferSent's, when given), interleaved; returns per case sentences/s,
+    rounds, settings, faithfulness, and each case's ratio to smart batching."""
     from repro.speed import fast
 
     bs = settings.batch_size
@@ -156,6 +160,9 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
                                                           token_budget=budget))
     if peer is not None:
         cases["peer"] = _Keep(lambda: peer.encode(sentences, batch_size=bs, convert_to_numpy=True))
+    ibs = settings.infersent_batch_size
+    if infersent is not None:
+        cases["infersent"] = _Keep(lambda: infersent.encode(sentences, batch_size=ibs))
     warm = sentences[: settings.warmup_sentences]
     warmup = {
         "plain": lambda: encoder.encode(warm, batch_size=bs, smart_batching=False),
@@ -163,6 +170,7 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
         "fast": lambda: encoder.encode(warm, fast=True, precision=precision, token_budget=budget),
         "fast_fp32": lambda: encoder.encode(warm, fast=True, precision="fp32", token_budget=budget),
         "peer": lambda: peer.encode(warm, batch_size=bs),
+        "infersent": lambda: infersent.encode(warm, batch_size=ibs),
     }
     echo(f"  encode: {len(sentences):,} sentences, {settings.repeats} rounds, cases {', '.join(cases)}")
     load0 = loadavg()
@@ -187,6 +195,10 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
         "fast": fast.padded_fraction(lengths, fast.plan_batches(lengths, budget)),
     }
     padded["fast_fp32"] = padded["fast"]
+    if infersent is not None:
+        wl = np.array([len(infersent.words_of(s)) for s in sentences])
+        worder = np.argsort(-wl, kind="stable")
+        padded["infersent"] = fast.padded_fraction(wl, [worder[s : s + ibs] for s in range(0, len(wl), ibs)])
     desc = {
         "plain": dict(batch_size=bs, dtype="fp32", batching="corpus order, padded per batch"),
         "smart": dict(batch_size=bs, dtype="fp32", batching="sorted by token count, padded per batch"),
@@ -195,16 +207,22 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
                      batching="tokenised ahead, sorted by token count, token-budget batches, fused stack"),
         "fast_fp32": dict(token_budget=budget, dtype="fp32",
                           batching="tokenised ahead, sorted by token count, token-budget batches, fused stack"),
+        "infersent": dict(batch_size=ibs, dtype="fp32",
+                          batching="InferSent v1: words sorted by count, batches of 64, BiLSTM 2x2048, max pooling"),
     }
     peer_ps = timings["peer"].per_second if "peer" in timings else None
+    smart_ps = timings["smart"].per_second
     for name, t in timings.items():
         emb = _as_numpy(cases[name].last)
-        cos = cosine_rows(emb, ref)
+        faithful = {}
+        if name != "infersent":  # another model: nothing to compare with
+            cos = cosine_rows(emb, ref)
+            faithful = {"cosine_to_fp32_min": float(cos.min()), "cosine_to_fp32_mean": float(cos.mean()),
+                        "max_abs_diff_to_fp32": float(np.abs(emb - ref).max())}
         out["cases"][name] = {
             **t.to_dict(), **desc[name], "padded_fraction": padded[name],
             "vs_peer": (t.per_second / peer_ps) if peer_ps else None,
-            "cosine_to_fp32_min": float(cos.min()), "cosine_to_fp32_mean": float(cos.mean()),
-            "max_abs_diff_to_fp32": float(np.abs(emb - ref).max()),
+            "vs_smart": t.per_second / smart_ps if smart_ps else None, **faithful,
         }
     return out
 
@@ -374,8 +392,16 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
                     peer = load_peer(model, device)
                 except ReproError as e:
                     not_run["encode/peer"] = str(e)
-            report["sections"]["encode"] = measure_encode(encoder, peer, sents, settings, device, echo)
-            del peer
+            infersent = None
+            if settings.infersent:
+                from repro.encoders.infersent import random_infersent, word_tokenize
+
+                vocab = sorted({w for s in sents for w in word_tokenize(s)})
+                infersent = random_infersent(vocab, seed=settings.seed, device=device)
+                report["model"]["infersent"] = infersent.describe()
+            report["sections"]["encode"] = measure_encode(encoder, peer, sents, settings, device, echo,
+                                                          infersent=infersent)
+            del peer, infersent
         if "glove" in sections and settings.glove and dev.type == "cpu":
             from repro.encoders.wordvec import AverageWordEmbeddings
 
@@ -441,7 +467,7 @@ def to_markdown(report: dict, command: str | None = None) -> str:
             batch = c.get("batch_size") or f"{c.get('token_budget')} tokens"
             lines.append(f"| {name} | {_fmt(c['per_second'])} | {_fmt(c['vs_peer'], 2)} | {_fmt(c['median_s'], 3)} "
                          f"| {_rounds_text(c)} | {batch} | {c['dtype']} | "
-                         f"{c['padded_fraction']:.1%} | {c['cosine_to_fp32_min']:.6f} |")
+                         f"{c['padded_fraction']:.1%} | {_fmt(c.get('cosine_to_fp32_min'), 6)} |")
         lines += ["", f"load average before/after: {e['loadavg_before']} / {e['loadavg_after']}; * = a round "
                       "during which other processes kept more than half a core busy (not used for the median)", ""]
         warned = [(n, c["warning"]) for n, c in e["cases"].items() if c.get("warning")]
@@ -497,7 +523,7 @@ PAPER_SENTENCES_PER_SECOND = {"cpu": {"SBERT-base": 44, "SBERT-base - smart batc
                               "cuda": {"SBERT-base": 1378, "SBERT-base - smart batching": 2042}}
 CASE_LABELS = {"plain": "ours, no smart batching", "smart": "ours, smart batching (encode())",
                "peer": "sentence-transformers encode()", "fast": "ours, fast path (encode(fast=True))",
-               "fast_fp32": "ours, fast path in fp32"}
+               "fast_fp32": "ours, fast path in fp32", "infersent": "InferSent v1 shape (random weights)"}
 
 
 def plot_encode(report: dict, path: Path) -> Path | None:
