@@ -81,3 +81,39 @@ def test_fast_vs_peer_interleaved(benchmark, encoder, peer, sentences, settings,
            fast_sentences_per_second=t["fast"].per_second, ratio_vs_peer=ratio,
            peer_rounds_s=t["peer"].seconds, fast_rounds_s=t["fast"].seconds, cosine_fast_to_peer_min=cos)
     assert cos >= 0.999
+
+
+RATIO_MARGIN = 0.90  # interleaved rounds still spread by a few percent on a shared machine
+RATIO_SENTENCES = 96
+
+
+def test_ratios_that_must_hold_on_any_machine(benchmark, encoder, peer, all_sentences, settings, record, device):
+    """What must hold on every CPU and GPU, measured interleaved in one process (retried when rounds are busy or
+    spread): the default fast path is not slower than the fp32 fast path nor than sentence-transformers'
+    encode(), and smart batching is faster than none. A regression such as a bf16 default on a CPU whose bf16
+    products are slow (issue 13: 0.82x the peer) turns this red."""
+    from repro.speed.bench import _Keep, sample
+    from repro.speed.fast import default_precision
+    from repro.speed.timing import measure_interleaved
+
+    sents = sample(all_sentences, RATIO_SENTENCES if not settings.name == "full" else None, seed=1)
+    cases = {"peer": _Keep(lambda: peer.encode(sents, batch_size=32)),
+             "fast": _Keep(lambda: encoder.encode(sents, fast=True)),
+             "fast_fp32": _Keep(lambda: encoder.encode(sents, fast=True, precision="fp32")),
+             "smart": _Keep(lambda: encoder.encode(sents, batch_size=32)),
+             "plain": _Keep(lambda: encoder.encode(sents, batch_size=32, smart_batching=False))}
+    warm = sents[:8]
+    warmup = {"peer": lambda: peer.encode(warm), "fast": lambda: encoder.encode(warm, fast=True),
+              "fast_fp32": lambda: encoder.encode(warm, fast=True, precision="fp32"),
+              "smart": lambda: encoder.encode(warm), "plain": lambda: encoder.encode(warm, smart_batching=False)}
+    t = benchmark.pedantic(measure_interleaved, args=(cases, len(sents)),
+                           kwargs=dict(repeats=3, warmup=warmup, device=device, retries=2, max_spread=0.10),
+                           rounds=1, iterations=1)
+    ps = {k: v.per_second for k, v in t.items()}
+    record(case="ratios", n=len(sents), precision=default_precision(device), sentences_per_second=ps,
+           fast_vs_fast_fp32=ps["fast"] / ps["fast_fp32"], fast_vs_peer=ps["fast"] / ps["peer"],
+           smart_vs_plain=ps["smart"] / ps["plain"], warnings={k: v.warning for k, v in t.items() if v.warning})
+    assert _cos_min(cases["fast"].last, cases["smart"].last) >= 0.999
+    assert ps["fast"] >= RATIO_MARGIN * ps["fast_fp32"], ps
+    assert ps["fast"] >= RATIO_MARGIN * ps["peer"], ps
+    assert ps["smart"] > ps["plain"] / RATIO_MARGIN, ps

@@ -41,11 +41,16 @@ def run_table1(profile: Profile, store: ResultStore, *, data_root=None, device: 
         echo(f"[table 1] {i}/{len(rows)} {row.row} ({row.model})")
 
         def work(spec: RunSpec, row=row):
-            encoder = build_encoder(row, data_root=data_root, device=device, dtype=dtype)
+            from repro.encoders.cache import cached
+
+            # through the embedding cache: the same sentences (STSb test, SICK-R ...) are encoded once across
+            # tables and reruns
+            inner = build_encoder(row, data_root=data_root, device=device, dtype=dtype)
+            encoder = cached(inner)
             res = evaluate_sts(encoder, tasks, batch_size=profile.batch_size, show_progress=show_progress)
             metrics = {name: {k: v for k, v in m.items() if k != "subsets"} for name, m in res.items()}
             details = {"subsets": {name: m["subsets"] for name, m in res.items()},
-                       "encoder": encoder.describe() if hasattr(encoder, "describe") else {}}
+                       "encoder": inner.describe() if hasattr(inner, "describe") else {}}
             return metrics, details
 
         records.append(run_row(spec, work, store, device=device, force=force, echo=echo))

@@ -16,6 +16,8 @@ examples:
   sbert-repro bench --preset short           # seconds per case (what CI runs through tox -e bench)
   sbert-repro bench --device cuda --full     # the GPU column
   sbert-repro bench --sections encode --repeats 5 --sweep
+  sbert-repro bench --train                  # training steps/s: our trainer vs sentence-transformers' loop
+  sbert-repro bench --train --train-model sbert-base --device cuda
 """
 
 from __future__ import annotations
@@ -47,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sweep", action="store_true", help="also sweep token budget x precision for the fast path")
     p.add_argument("--tables-dir", default="tables", help="output folder (default: ./tables/<profile>/)")
     p.add_argument("--report-dir", help="where the bench report goes (default: the tables folder of the profile)")
+    p.add_argument("--train", action="store_true",
+                   help="time training instead: our trainer vs sentence-transformers' loop (steps/s, NLI softmax, "
+                        "batch 16, fp32, interleaved); writes table7_train_<model>_<device>.{json,md}")
+    p.add_argument("--train-model", choices=["minilm", "sbert-base", "smoke-bert"], default=None,
+                   help="model to train for --train (default: minilm on CPU, sbert-base on CUDA)")
+    p.add_argument("--train-steps", type=int, default=10, help="optimizer steps per round for --train (default 10)")
     p.add_argument("--model-path", action="append", metavar="ID=DIR",
                    help="use local folder DIR for model ID, e.g. bert-base-uncased=/models/bert-base-uncased")
 
@@ -59,6 +67,8 @@ def run(args, echo=print, build_tables=None) -> int:
     from repro.profiles import get_profile
     from repro.results import ResultStore
 
+    if getattr(args, "train", False):
+        return run_train(args, echo)
     profile_name = "paper" if args.full else args.profile
     profile = get_profile(profile_name)
     overrides = {}
@@ -106,4 +116,29 @@ def run(args, echo=print, build_tables=None) -> int:
     bad = [r for r in recs if r.status != "ok" and r.spec.row not in ("InferSent", "Universal Sentence Encoder")]
     for r in bad:
         echo(f"  not run: {r.spec.row}: {r.reason}")
+    return 0
+
+
+def run_train(args, echo=print) -> int:
+    """``sbert-repro bench --train``: training throughput, ours vs sentence-transformers (a report, no record)."""
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from repro.speed.bench import _json_default
+    from repro.speed.train_bench import measure_training, to_markdown
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    model = args.train_model or ("sbert-base" if device.startswith("cuda") else "minilm")
+    rep = measure_training(model, steps=args.train_steps, repeats=args.repeats or 3, device=device,
+                           data_root=args.data_root, peer=not args.no_peer, threads=args.threads, echo=echo)
+    out = Path(args.report_dir) if args.report_dir else Path(args.tables_dir) / args.profile
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"table7_train_{model}_{torch.device(device).type}"
+    (out / f"{stem}.json").write_text(json.dumps(rep, indent=2, default=_json_default) + "\n")
+    md = to_markdown(rep)
+    (out / f"{stem}.md").write_text(md)
+    echo(md)
+    echo(f"  report: {out / (stem + '.md')}")
     return 0

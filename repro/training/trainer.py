@@ -116,6 +116,29 @@ def _autocast_dtype(amp: str, device: torch.device):
     return torch.bfloat16 if amp == "bf16" else torch.float16
 
 
+def train_step(objective, batch, optimizer, scheduler, *, amp_dtype=None, scaler=None,
+               max_grad_norm: float = 1.0) -> torch.Tensor:
+    """One optimizer step on ``batch`` (forward, backward, clipping, AdamW, schedule); returns the loss as a
+    detached device tensor (reading it is the caller's choice: no host synchronisation here)."""
+    device = next(objective.parameters()).device
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        loss = objective(batch)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(objective.parameters(), max_grad_norm)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
 def train(objective, examples: Sequence, config: TrainConfig, run_dir: str | os.PathLike,
           evaluate: Callable | None = None, *, name: str = "train", echo: Callable = print,
           progress: bool = True, on_step: Callable[[int], None] | None = None) -> TrainResult:
@@ -196,24 +219,11 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
                 cached = (epoch, epoch_batches(n, config.batch_size, config.seed, epoch))
             idx = cached[1][i]
             batch = objective.collate(take(examples, idx))
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                loss = objective(batch)
-            window.append((step + 1, epoch + 1, i + 1, idx, loss.detach()))
-            if not sync_free and not math.isfinite(float(window[-1][4])):
+            loss = train_step(objective, batch, optimizer, scheduler, amp_dtype=amp_dtype, scaler=scaler,
+                              max_grad_norm=config.max_grad_norm)
+            window.append((step + 1, epoch + 1, i + 1, idx, loss))
+            if not sync_free and not math.isfinite(float(loss)):
                 check_window()
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-            else:
-                loss.backward()
-            torch.nn.utils.clip_grad_norm_(objective.parameters(), config.max_grad_norm)
-            if scaler is not None:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
             step += 1
             end_of_epoch = step % spe == 0 or step == total
             do_eval = evaluate is not None and (end_of_epoch or (config.eval_steps and step % config.eval_steps == 0))
