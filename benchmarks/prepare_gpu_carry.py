@@ -1,8 +1,9 @@
-"""Prepare what benchmarks/gpu_run.sh needs on a GPU machine that reaches nothing: the STSb files and
-all-MiniLM-L6-v2 (for the bert-base-uncased vocabulary and the real-weight faithfulness check).
+"""Prepare what benchmarks/gpu_run.sh and gpu_train.sh need on a GPU machine that reaches nothing: the STSb files,
+SNLI dev/test (SentEval format, for the training throughput) and all-MiniLM-L6-v2 (for the bert-base-uncased
+vocabulary and the real-weight faithfulness check).
 
 Writes ``.benchmarks/gpu_carry/`` (ignored by git; about 48 MB: the device tool carries at most 64 MiB):
-``data/stsb/sts-{train,dev,test}.csv`` and ``minilm/`` (the model folder with its weights stored in fp16, which
+``data/stsb/sts-{train,dev,test}.csv``, ``data/nli/snli-senteval/`` and ``minilm/`` (the model folder with its weights stored in fp16, which
 gpu_faithfulness.py upcasts to fp32). Then, with the device tool:
 
     run(command="bash benchmarks/gpu_run.sh", carry=[".benchmarks/gpu_carry"], timeout_s=600)
@@ -38,6 +39,8 @@ def main() -> int:
     (out / "data" / "stsb").mkdir(parents=True)
     for split in ("train", "dev", "test"):
         shutil.copy2(root / "stsb" / f"sts-{split}.csv", out / "data" / "stsb" / f"sts-{split}.csv")
+    # SNLI dev/test in SentEval's format (2.4 MB): the pairs gpu_train.sh trains on
+    shutil.copytree(root / "nli" / "snli-senteval", out / "data" / "nli" / "snli-senteval")
     src = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     dst = out / "minilm"
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("model.safetensors", "*.onnx", "onnx", "openvino",

@@ -202,21 +202,25 @@ def release_paths(data_root=None) -> tuple[Path, Path]:
     from repro.paths import data_root as _root
 
     root = _root(data_root)
-    return root / "infersent" / "infersent1.pkl", root / "glove" / "glove.840B.300d.txt"
+    return root / PKL_IN_ROOT, root / GLOVE_IN_ROOT
 
 
-def how_to_get(data_root=None) -> str:
-    pkl, glove = release_paths(data_root)
-    return (f"InferSent v1 needs its release files: {pkl} (curl -Lo {pkl} {INFERSENT1_URL}) and {glove} "
-            f"(download {GLOVE_840B_URL}, 2 GB, and unzip it into {glove.parent}/)")
+PKL_IN_ROOT, GLOVE_IN_ROOT = "infersent/infersent1.pkl", "glove/glove.840B.300d.txt"
+
+
+def how_to_get() -> str:
+    """Where the release files go and where to get them (paths relative to the data root: records stay portable)."""
+    return (f"InferSent v1 needs its release files in the data root ($SBERT_REPRO_DATA): {PKL_IN_ROOT} (curl -Lo "
+            f"<data root>/{PKL_IN_ROOT} {INFERSENT1_URL}) and {GLOVE_IN_ROOT} (download {GLOVE_840B_URL}, 2 GB, "
+            f"and unzip it into <data root>/glove/)")
 
 
 def load_infersent(data_root=None, *, device: str = "cpu", max_pad: bool = True) -> InferSent:
     """The released InferSent v1 (weights and GloVe 840B-300d from the data root), or a clear error."""
     pkl, glove = release_paths(data_root)
-    missing = [p for p in (pkl, glove) if not p.is_file()]
+    missing = [rel for rel, p in ((PKL_IN_ROOT, pkl), (GLOVE_IN_ROOT, glove)) if not p.is_file()]
     if missing:
-        raise InferSentNotAvailable(f"not found: {', '.join(str(p) for p in missing)}. {how_to_get(data_root)}")
+        raise InferSentNotAvailable(f"not found in the data root: {', '.join(missing)}. {how_to_get()}")
     from safetensors.torch import load_file
 
     from repro.encoders.wordvec import AverageWordEmbeddings
