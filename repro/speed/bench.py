@@ -4,8 +4,9 @@ Sections (each measured in one process, candidates interleaved, median of ``repe
 
 - ``encode``: SBERT-base encoding the STS benchmark sentences, tokenisation included: our ``encode()`` without
   smart batching (the paper's "SBERT-base" row) and with it (batch 32, fp32), sentence-transformers' ``encode()``
-  on the same weights (the peer), and the fast path (``encode(fast=True)``; bf16 products where the hardware has
-  them, and once more in fp32). Every fast run is checked against the fp32 reference of the same run (cosine).
+  on the same weights (the peer), and the fast path (``encode(fast=True)``; bf16 products where they were measured
+  faster, and once more in fp32), and InferSent v1's shape (random weights) in the same rounds. Every fast run
+  is checked against the fp32 reference of the same run (cosine).
 - ``glove``: averaged GloVe vectors (a Python loop with dictionary look-ups and NumPy, as the paper's baseline).
 - ``cross``: a BERT-base cross-encoder's pairs per second, plain and fast, and the extrapolated hours for all
   49,995,000 pairs of 10,000 sentences.

@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-sentences", type=int, help="STSb sentences to encode (default: the preset's)")
     p.add_argument("--repeats", type=int, help="timed rounds per case (default: the preset's)")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
-                   help="fast path precision (default: bf16 where the hardware multiplies bf16 natively)")
+                   help="fast path precision (default: measured per CPU: bf16 only where its products are faster)")
     p.add_argument("--token-budget", type=int, help="fast path padded tokens per batch (default: 2048 CPU, "
                                                      "32768 CUDA)")
     p.add_argument("--weights", choices=["auto", "random", "real"], default="auto",

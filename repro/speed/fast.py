@@ -63,7 +63,8 @@ def cpu_flags() -> frozenset:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """True when the CPU multiplies bf16 natively (AVX-512 BF16 or AMX), so bf16 products beat fp32 ones."""
+    """True when the CPU multiplies bf16 natively (AVX-512 BF16 or AMX): bf16 products *may* beat fp32 ones there
+    (repro/speed/calibrate.py measures whether they do)."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags()) and torch.backends.mkldnn.is_available()
 
 
