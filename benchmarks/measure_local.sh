@@ -75,6 +75,8 @@ for k in ("peer", "smart", "fast", "fast_fp32", "plain", "infersent"):
         vp = f"{c['vs_peer']:.2f}" if c.get("vs_peer") else "-"
         print(f"| {names[k]} | {c['per_second']:.1f} | {vp} | {c['vs_smart']:.2f} | {c['dtype']} | "
               f"{c.get('warning') or ''} |")
+if "fast_fp32" not in enc:
+    print("\n(the default precision is fp32 here: encode(fast=True, precision='fp32') is the same path as the default)")
 cal = rep["sections"]["encode"].get("calibration") or {}
 print(f"\nfast-path precision: {cal.get('precision', enc['fast']['dtype'])} ({cal.get('reason', 'set explicitly')})")
 print(f"all-MiniLM-L6-v2 STSb test Spearman x100: fp32 {stsb['spearman_fp32']:.4f}, fast default "
@@ -85,6 +87,7 @@ line = f"training ({train['model']}, batch 16, fp32): ours {c['ours']['steps_per
 if "peer" in c:
     line += f", sentence-transformers {c['peer']['steps_per_second']:.2f} steps/s: {train['ours_vs_peer']:.2f}x"
 print(line)
-warn = [f"{k}: {v['warning']}" for k, v in {**enc, **c}.items() if v.get("warning")]
+warn = [f"encode/{k}: {v['warning']}" for k, v in enc.items() if v.get("warning")]
+warn += [f"train/{k}: {v['warning']}" for k, v in c.items() if v.get("warning")]
 print("\nwarnings: " + ("; ".join(warn) if warn else "none (no busy or spread rounds)"))
 PYEOF
