@@ -118,10 +118,10 @@ def test_load_infersent_from_release_files(tmp_path, monkeypatch):
     lstm = torch.nn.LSTM(300, 2048, 1, bidirectional=True)
     (tmp_path / "infersent").mkdir()
     torch.save({f"enc_lstm.{k}": v for k, v in lstm.state_dict().items()}, tmp_path / "infersent" / "infersent1.pkl")
-    (tmp_path / "glove").mkdir()
+    (tmp_path / "glove840b").mkdir()
     rng = np.random.default_rng(0)
     lines = [" ".join([w] + [f"{x:.4f}" for x in rng.standard_normal(300)]) for w in ("<s>", "</s>", "A", "man")]
-    (tmp_path / "glove" / "glove.840B.300d.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "glove840b" / "glove.840B.300d.txt").write_text("\n".join(lines) + "\n")
     m = inf.load_infersent(tmp_path)
     assert torch.equal(m.enc_lstm.weight_hh_l0_reverse, lstm.weight_hh_l0_reverse)
     assert m.words_of("A man") == [0, 2, 3, 1] and m.encode(["A man"]).shape == (1, 4096)

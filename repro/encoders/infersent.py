@@ -13,7 +13,7 @@ The released model (facebookresearch/InferSent, ``infersent1.pkl``) and its prot
 
 Weights load safely: the released file is a ``state_dict`` pickle read with ``torch.load(weights_only=True)``
 (no code runs), converted once to ``safetensors`` in the user cache; later loads read that. Files expected
-(:func:`release_paths`): ``<data root>/infersent/infersent1.pkl`` and ``<data root>/glove/glove.840B.300d.txt``.
+(:func:`release_paths`): ``<data root>/infersent/infersent1.pkl`` and ``<data root>/glove840b/glove.840B.300d.txt``.
 Without them, :class:`InferSentNotAvailable` says where to get them. :func:`random_infersent` builds the same
 shape with seeded random weights and random word vectors, for timing (speed does not depend on weight values).
 """
@@ -199,20 +199,24 @@ def to_safetensors(pkl: str | Path) -> Path:
 
 
 def release_paths(data_root=None) -> tuple[Path, Path]:
+    """The weights and the GloVe file (``glove840b/``, where ``fetch_data.py glove840b`` puts it; ``glove/`` is
+    still read)."""
     from repro.paths import data_root as _root
 
     root = _root(data_root)
-    return root / PKL_IN_ROOT, root / GLOVE_IN_ROOT
+    glove = root / GLOVE_IN_ROOT
+    legacy = root / "glove" / "glove.840B.300d.txt"
+    return root / PKL_IN_ROOT, legacy if (not glove.is_file() and legacy.is_file()) else glove
 
 
-PKL_IN_ROOT, GLOVE_IN_ROOT = "infersent/infersent1.pkl", "glove/glove.840B.300d.txt"
+PKL_IN_ROOT, GLOVE_IN_ROOT = "infersent/infersent1.pkl", "glove840b/glove.840B.300d.txt"
 
 
 def how_to_get() -> str:
     """Where the release files go and where to get them (paths relative to the data root: records stay portable)."""
     return (f"InferSent v1 needs its release files in the data root ($SBERT_REPRO_DATA): {PKL_IN_ROOT} (curl -Lo "
-            f"<data root>/{PKL_IN_ROOT} {INFERSENT1_URL}) and {GLOVE_IN_ROOT} (download {GLOVE_840B_URL}, 2 GB, "
-            f"and unzip it into <data root>/glove/)")
+            f"<data root>/{PKL_IN_ROOT} {INFERSENT1_URL}) and {GLOVE_IN_ROOT} (`python data_scripts/fetch_data.py "
+            f"glove840b`, or download {GLOVE_840B_URL}, 2 GB, and unzip it into <data root>/glove840b/)")
 
 
 def load_infersent(data_root=None, *, device: str = "cpu", max_pad: bool = True) -> InferSent:
