@@ -28,7 +28,7 @@ def cos_rows(a, b):
 def check(enc, sents, precisions, stsb=None, use_stack=(True, False)) -> dict:
     from scipy.stats import spearmanr
 
-    from repro.speed.fast import fast_encode
+    from repro.encoders.fast import fast_encode
 
     ref = enc.encode(sents)
     out = {"n": len(sents)}

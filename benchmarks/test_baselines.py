@@ -40,7 +40,7 @@ def test_cross_encoder_pairs(benchmark, encoder, all_sentences, settings, record
 @pytest.mark.parametrize("how", ["plain", "fast"])
 def test_most_similar_pair_end_to_end(benchmark, encoder, all_sentences, settings, record, device, how):
     """Text -> embeddings -> cosine matrix -> argmax over the first n STSb sentences (10,000 with --full)."""
-    from repro.speed.fast import fast_encode
+    from repro.encoders.fast import fast_encode
     from repro.speed.search import end_to_end
 
     sents = all_sentences[: settings.e2e_n]

@@ -44,7 +44,7 @@ def test_peer_sentence_transformers_encode(benchmark, peer, encoder, sentences, 
 
 def test_fast_path(benchmark, encoder, sentences, settings, record, device):
     """encode(fast=True): token-budget batches, fused stack, bf16 products where the hardware has them."""
-    from repro.speed.fast import default_precision, default_token_budget
+    from repro.encoders.fast import default_precision, default_token_budget
 
     out = benchmark.pedantic(encoder.encode, args=(sentences,), kwargs=dict(fast=True), **_rounds(settings))
     cos = _cos_min(out, encoder.encode(sentences))
@@ -55,7 +55,7 @@ def test_fast_path(benchmark, encoder, sentences, settings, record, device):
 
 
 def test_fast_path_fp32(benchmark, encoder, sentences, settings, record, device):
-    from repro.speed.fast import default_token_budget
+    from repro.encoders.fast import default_token_budget
 
     out = benchmark.pedantic(encoder.encode, args=(sentences,), kwargs=dict(fast=True, precision="fp32"),
                              **_rounds(settings))
@@ -93,7 +93,7 @@ def test_ratios_that_must_hold_on_any_machine(benchmark, encoder, peer, all_sent
     encode(), and smart batching is faster than none. A regression such as a bf16 default on a CPU whose bf16
     products are slow (issue 13: 0.82x the peer) turns this red."""
     from repro.speed.bench import _Keep, sample
-    from repro.speed.fast import default_precision
+    from repro.encoders.fast import default_precision
     from repro.speed.timing import measure_interleaved
 
     sents = sample(all_sentences, RATIO_SENTENCES if not settings.name == "full" else None, seed=1)

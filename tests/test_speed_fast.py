@@ -1,4 +1,4 @@
-"""The fast encode path (repro/speed/fast.py): same ids, same batching guarantees, and faithful embeddings.
+"""The fast encode path (repro/encoders/fast.py): same ids, same batching guarantees, and faithful embeddings.
 
 Faithfulness targets for every fast path: cosine >= 0.999 to the fp32 reference (``encode()``) for every
 sentence, and the STSb Spearman within 0.1 of the reference (on the smoke BERT and on all-MiniLM-L6-v2).
@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from repro.errors import ConfigError
-from repro.speed import fast
+from repro.encoders import fast
 
 SENTENCES = [
     "A man is playing a guitar.",

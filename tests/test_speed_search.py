@@ -117,7 +117,7 @@ def test_cross_encoder_bad_batch_size(tiny_cross):
 def test_fast_end_to_end_finds_the_fp32_answer_on_minilm(minilm_path, stsb_test):
     """The fast path's most similar pair has the fp32 best cosine (to 1e-3) on real weights and data."""
     from repro.encoders.transformer import SentenceEncoder
-    from repro.speed.fast import fast_encode
+    from repro.encoders.fast import fast_encode
 
     enc = SentenceEncoder(minilm_path, device="cpu")
     sents = sorted(set(stsb_test.sentences1) | set(stsb_test.sentences2))[:600]

@@ -155,7 +155,7 @@ class SentenceEncoder(nn.Module):
         """Tokenise ``sentences`` once, ahead of time (the fast path's Rust tokenizer, all at once); afterwards
         :meth:`tokenize` of a batch of known sentences pads these ids instead of calling the tokenizer again
         (the same tensors, tested). Returns how many sentences are known."""
-        from repro.speed.fast import tokenize_ahead
+        from repro.encoders.fast import tokenize_ahead
 
         key = (self.max_seq_length, len(self.tokenizer))
         store = self.__dict__.get("_pretokenized")
@@ -240,7 +240,7 @@ class SentenceEncoder(nn.Module):
         ``batch_size`` and each batch is padded only to its longest member; without it the batches follow the
         input order (each still padded to its own longest member).
 
-        ``fast=True`` takes the fast path (:mod:`repro.speed.fast`): batches of up to ``token_budget`` padded
+        ``fast=True`` takes the fast path (:mod:`repro.encoders.fast`): batches of up to ``token_budget`` padded
         tokens instead of ``batch_size`` sentences, a fused inference stack, and ``precision`` bf16 products
         where the hardware has them (default; ``precision="fp32"`` for fp32 throughout). Embeddings stay
         faithful (cosine >= 0.999 to this method's fp32 result, tested).
@@ -249,7 +249,7 @@ class SentenceEncoder(nn.Module):
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         if fast:
-            from repro.speed.fast import fast_encode
+            from repro.encoders.fast import fast_encode
 
             return fast_encode(self, sentences, precision=precision, token_budget=token_budget,
                                show_progress=show_progress)

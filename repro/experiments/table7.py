@@ -194,7 +194,7 @@ def run_table7(profile: Profile, store: ResultStore, *, data_root=None, device: 
     """Measure Table 7 on ``device`` (default: CUDA when available, else CPU) and write one record per row."""
     import torch
 
-    from repro.speed import fast
+    from repro.encoders import fast
     from repro.speed.bench import run_suite, torch_threads, write_report
     from repro.speed.timing import environment, hardware_label
 

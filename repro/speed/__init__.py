@@ -1,6 +1,6 @@
 """Speed: Table 7, the "65 hours vs 5 seconds" claim, and the fast inference path.
 
-- :mod:`repro.speed.fast`: the fast, faithful encode path behind ``SentenceEncoder.encode(fast=True)``
+- :mod:`repro.encoders.fast`: the fast, faithful encode path behind ``SentenceEncoder.encode(fast=True)``
   (tokenising ahead, token-budget batches sorted by token count, a fused inference-only BERT stack, bf16 matrix
   products with an fp32 residual stream).
 - :mod:`repro.speed.timing`: warm-up + interleaved, repeated timing; what hardware and versions produced a number.

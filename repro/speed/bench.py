@@ -146,7 +146,7 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
                    infersent=None) -> dict:
     """The SBERT-base encoding rows (and InferSent's, when given), interleaved; returns per case sentences/s,
     rounds, settings, faithfulness, and each case's ratio to smart batching."""
-    from repro.speed import fast
+    from repro.encoders import fast
 
     bs = settings.batch_size
     precision = settings.precision or fast.default_precision(device)
@@ -239,7 +239,7 @@ def measure_glove(glove, sentences: list[str], settings: Settings, echo=print) -
 
 def measure_cross(cross, pairs: list[tuple[str, str]], settings: Settings, device: str, n_total: int,
                   echo=print) -> dict:
-    from repro.speed import fast
+    from repro.encoders import fast
     from repro.speed.cross import hours_for_all_pairs
     from repro.speed.search import n_pairs
 
@@ -279,7 +279,7 @@ def measure_e2e(encoder, sentences: list[str], settings: Settings, device: str, 
     (plain ``encode()``); the found pair must be the fp32 best among them (or within 1e-3 of it). With the plain
     case measured too, its answer (the exact fp32 best) is compared directly.
     """
-    from repro.speed import fast
+    from repro.encoders import fast
     from repro.speed.search import end_to_end, top_pairs
 
     precision = settings.precision or fast.default_precision(device)
@@ -322,7 +322,7 @@ def measure_e2e(encoder, sentences: list[str], settings: Settings, device: str, 
 
 def sweep_configs(device: str) -> list[dict]:
     """The fast-path variants :func:`sweep` times on ``device`` (precision, token budget, stack, chunk)."""
-    from repro.speed import fast
+    from repro.encoders import fast
 
     if torch.device(device).type == "cuda":
         low = fast.default_precision(device)
@@ -341,7 +341,7 @@ def sweep_configs(device: str) -> list[dict]:
 def sweep(encoder, sentences: list[str], device: str, *, configs: list[dict] | None = None, repeats: int = 3,
           echo=print) -> dict:
     """Time fast-path variants (:func:`sweep_configs`) interleaved; returns name -> timing (+ the config)."""
-    from repro.speed import fast
+    from repro.encoders import fast
 
     configs = configs or sweep_configs(device)
     cases, meta = {}, {}
@@ -381,7 +381,7 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
         need_encoder = bool({"encode", "cross", "e2e"} & set(sections))
         encoder = load_encoder(model, device) if need_encoder else None
         if encoder is not None:
-            from repro.speed.fast import flops_per_token
+            from repro.encoders.fast import flops_per_token
 
             report["model"]["gflop_per_token"] = flops_per_token(encoder.transformer.config) / 1e9
         not_run = report["not_run"] = {}

@@ -155,7 +155,7 @@ def calibrate(config=None, *, threads: int | None = None, refresh: bool = False,
               echo: Callable[[str], None] | None = None) -> Calibration:
     """The CPU precision for a model of ``config``'s shape (BERT-base when None) at ``threads`` threads (default:
     torch's current count): from the cache, else measured (:func:`time_products`) and cached."""
-    from repro.speed import fast
+    from repro.encoders import fast
 
     hidden, ff = _shape_of(config)
     key = calibration_key(hidden, ff, threads)

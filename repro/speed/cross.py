@@ -65,7 +65,7 @@ class CrossEncoder(nn.Module):
     def predict_fast(self, pairs: Sequence[tuple[str, str]], precision: str | None = None,
                      token_budget: int | None = None) -> np.ndarray:
         """Scores in input order, the fast way (see the module docstring)."""
-        from repro.speed import fast
+        from repro.encoders import fast
 
         device = torch.device(self.device_name)
         precision = precision or fast.default_precision(device, self.transformer.config)

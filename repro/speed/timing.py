@@ -209,7 +209,7 @@ def loadavg() -> list[float] | None:
 def environment(device: str | torch.device | None = None) -> dict:
     """Hardware, thread count, library versions and load: everything a speed number depends on."""
     from repro.env import cpu_model, versions
-    from repro.speed.fast import cpu_has_fast_bf16
+    from repro.encoders.fast import cpu_has_fast_bf16
 
     dev = torch.device(device or "cpu")
     env = {
