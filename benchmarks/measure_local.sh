@@ -30,7 +30,7 @@ import torch
 from scipy.stats import spearmanr
 from repro.data.sts import load_stsb
 from repro.encoders.transformer import SentenceEncoder
-from repro.speed.calibrate import calibrate
+from repro.encoders.calibrate import calibrate
 
 torch.set_num_threads(2)
 enc = SentenceEncoder("sentence-transformers/all-MiniLM-L6-v2", device="cpu")

@@ -3,7 +3,9 @@
     sbert-repro reproduce --profile local          # run every pipeline available here, then build the tables
     sbert-repro tables --profile local             # rebuild tables/ from the result records only
     sbert-repro evaluate --model PATH --pooling mean   # a new model through the paper's STS protocol
-    sbert-repro models | profiles | data verify
+    sbert-repro plan --profile paper               # every configuration, with its status here (no torch)
+    sbert-repro run UNIT-ID --profile local        # one unit of the plan alone
+    sbert-repro models | profiles | data verify | records migrate
 
 Every command takes ``--data-root`` (default: $SBERT_REPRO_DATA, else the per-user cache). Errors that are the
 user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2; ``reproduce``
@@ -34,35 +36,36 @@ def _echo(msg: str) -> None:
 
 # --------------------------------------------------------------------------------------------- commands
 def cmd_reproduce(args) -> int:
-    from repro.experiments.registry import load_all
+    from repro.experiments.runner import run_table
     from repro.profiles import get_profile
     from repro.results import ResultStore
+    from repro.specs import load_specs
 
     from repro.env import check_device
 
     profile = get_profile(args.profile)
     check_device(args.device)
-    pipelines = load_all()
-    wanted = _table_list(args.tables, pipelines)
+    specs = load_specs()
+    wanted = _table_list(args.tables, specs)
     store = ResultStore(args.results_dir)
     _echo(f"sbert-repro {__version__}: profile '{profile.name}' ({profile.description})")
     _echo(f"data root: {_data_root(args)}   results: {store.root}   tables: {args.tables_dir}")
     t0 = time.perf_counter()
     if args.fetch_missing:
-        _fetch_missing(wanted, args)
+        _fetch_missing([specs[n] for n in wanted], args)
     not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         _echo(f"\n== Table {number}")
         try:
-            recs = pipelines[number](profile, store, data_root=args.data_root, device=args.device, force=args.force,
-                                     echo=_echo)
+            recs = run_table(specs[number], profile, store, data_root=args.data_root, device=args.device,
+                             force=args.force, echo=_echo)
         except ReproError as e:
             _echo(f"  table {number} not run: {e}")
             (to_fix if must_fix(e) else not_run).append((f"Table {number}", str(e)))
             continue
         for r in recs:
             if r.status != "ok":
-                (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.spec.row}", r.reason))
+                (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.label}", r.reason))
         _report_stale(store, profile.name, number, recs)
     _build_tables(store, profile.name, args.tables_dir, wanted)
     _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
@@ -84,7 +87,7 @@ def _needs_fixing(record) -> bool:
 
 
 def _report_stale(store, profile: str, number: str, recs) -> None:
-    """Name the records of this table that the pipeline did not produce: made with other settings (an older
+    """Name the records of this table that the run did not produce: made with other settings (an older
     profile, another version of the suite). They are kept (results are never deleted for you); the table builder
     refuses to average finished ones with the current ones."""
     current = {r.spec.id for r in recs}
@@ -96,14 +99,17 @@ def _report_stale(store, profile: str, number: str, recs) -> None:
               + (" ..." if len(stale) > 8 else "") + "; delete them if they are no longer wanted")
 
 
-def _fetch_missing(tables, args) -> None:
+def _fetch_missing(specs, args) -> None:
     """Download (sha256-checked) the datasets the chosen tables read and the data root lacks."""
     from repro.data import manifest
-    from repro.experiments.registry import DATASETS
 
     root = _data_root(args)
-    needed = list(dict.fromkeys(d for t in tables for d in DATASETS.get(t, ())))
+    needed = list(dict.fromkeys(d for spec in specs for d in spec.datasets))
     for name in needed:
+        ds = manifest.get_dataset(name)
+        if not ds.files:
+            _echo(f"  {name}: not fetched automatically: {ds.manual}")
+            continue
         if not manifest.verify(name, root):
             continue
         _echo(f"fetching {name} into {root} ...")
@@ -118,15 +124,13 @@ def _fetch_missing(tables, args) -> None:
 
 def cmd_tables(args) -> int:
     from repro.results import ResultStore
+    from repro.specs import load_specs
 
     store = ResultStore(args.results_dir)
     if not store.root.is_dir():
         raise ReproError(f"no results folder {store.root}; run `sbert-repro reproduce` first or pass --results-dir")
-    from repro.experiments.registry import load_all
-
-    load_all()  # table definitions register with their pipelines
     _check_has_records(store, args.profile)
-    _build_tables(store, args.profile, args.tables_dir, _table_list(args.tables, None))
+    _build_tables(store, args.profile, args.tables_dir, _table_list(args.tables, load_specs()))
     return 0
 
 
@@ -145,15 +149,16 @@ def _check_has_records(store, profile: str) -> None:
 
 def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
     from repro.profiles import PROFILES
-    from repro.tables import TABLES
+    from repro.specs import load_specs
     from repro.tables.builder import write_table
 
+    specs = load_specs()
     out = Path(tables_dir) / profile
     desc = PROFILES[profile].description if profile in PROFILES else ""
     records = store.load(profile=profile)
     _echo(f"\nwriting tables to {out}/")
     for number in numbers:
-        tdef = TABLES.get(number)
+        tdef = specs.get(number)
         if tdef is None:
             continue
         recs = [r for r in records if r.spec.table == number]
@@ -161,20 +166,57 @@ def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
         _echo(f"  Table {number}: " + ", ".join(p.name for p in paths.values()) + f" ({len(recs)} records)")
 
 
+def cmd_plan(args) -> int:
+    from repro.plan import build_plan, format_plan
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+    from repro.specs import load_specs
+
+    profile = get_profile(args.profile)
+    tables = _table_list(args.tables, load_specs()) if args.tables else None
+    plan = build_plan(profile, ResultStore(args.results_dir), tables=tables, data_root=args.data_root)
+    if args.json:
+        print(json.dumps(plan, indent=1, default=str))
+    else:
+        _echo(format_plan(plan, verbose=args.verbose))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from repro.experiments.runner import run_unit
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    out = run_unit(args.unit, get_profile(args.profile), ResultStore(args.results_dir), data_root=args.data_root,
+                   device=args.device, force=args.force, echo=_echo)
+    recs = out if isinstance(out, list) else [out]
+    bad = [r for r in recs if getattr(r, "status", "ok") != "ok"]
+    return 1 if bad else 0
+
+
+def cmd_records(args) -> int:
+    from repro.migrate import migrate
+
+    migrate(args.results_dir, echo=_echo)
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from repro.experiments.table1 import run_table1
-    from repro.profiles import ModelRow, get_profile
+    from repro.profiles import get_profile
     from repro.results import ResultStore
+    from repro.specs import Row
 
     base = get_profile(args.profile)
     _check_evaluate_args(args)
-    profile = base.with_overrides(name=f"custom-{base.name}" if not args.profile_name else args.profile_name)
-    row = ModelRow(args.row or f"{args.model} ({args.pooling or 'default'} pooling)", args.model, kind=args.kind,
-                   pooling=args.pooling, layer=args.layer, max_seq_length=args.max_seq_length,
-                   paper_row=args.compare_with)
+    profile = base.with_overrides(name=f"custom-{base.name}" if not args.profile_name else args.profile_name,
+                                  base=base.rows_profile)
+    row = Row(args.row or f"{args.model} ({args.pooling or 'default'} pooling)", args.model, kind=args.kind,
+              pooling=args.pooling, layer=args.layer, max_seq_length=args.max_seq_length,
+              paper_row=args.compare_with)
     store = ResultStore(args.results_dir)
-    recs = run_table1(profile, store, data_root=args.data_root, device=args.device, dtype=args.dtype,
-                      force=args.force, rows=[row], echo=_echo)
+    recs = run_table1(profile.with_table("1", dtype=args.dtype), store, data_root=args.data_root,
+                      device=args.device, force=args.force, rows=[row], echo=_echo)
     rec = recs[0]
     if rec.status != "ok":
         raise ReproError(rec.reason)
@@ -229,12 +271,18 @@ def cmd_models(args) -> int:
 
 def cmd_profiles(args) -> int:
     from repro.profiles import PROFILES
+    from repro.specs import load_specs
 
+    specs = load_specs()
     for p in PROFILES.values():
         _echo(f"{p.name:7s} {p.description}")
         _echo(f"        data limit per (sub-)dataset: {p.data_limit or 'all'}; seeds: {list(p.seeds)}")
-        for row in p.table1:
-            _echo(f"        table 1: {row.row:40s} {row.model}")
+        for number, spec in specs.items():
+            for row in spec.rows_for(p):
+                what = row.model or row.kind
+                if row.kind == "unavailable":
+                    what += " (not run: not implemented here)"
+                _echo(f"        table {number}: {row.label:44s} {what}")
     return 0
 
 
@@ -275,12 +323,10 @@ def _data_root(args) -> Path:
     return data_root(args.data_root)
 
 
-def _table_list(spec: str | None, pipelines) -> list[str]:
-    from repro.tables import TABLES
-
-    known = sorted(set(pipelines or {}) | set(TABLES))
+def _table_list(spec: str | None, specs) -> list[str]:
+    known = list(specs)
     if not spec:
-        return sorted(pipelines) if pipelines else known
+        return known
     wanted = [t.strip().removeprefix("table") for t in spec.split(",") if t.strip()]
     for t in wanted:
         if t not in known:
@@ -356,6 +402,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tables-dir", default=DEFAULT_TABLES,
                    help="output folder; files go to TABLES_DIR/<profile>/ (default: ./tables)")
     p.set_defaults(fn=cmd_tables)
+
+    p = sub.add_parser("plan", help="list every configuration a profile runs, with its status here (seconds)",
+                       description="Every unit PROFILE would run, from the table declarations alone (no torch, "
+                                   "nothing loaded): each evaluation (row x column x seed) and each training run "
+                                   "with what it depends on (an NLI model before its STSb continuation), each with a "
+                                   "stable id and its status: done (a record exists), ready, needs data (which "
+                                   "dataset, the fetch command), needs weights (which model, how to provide it), "
+                                   "not implemented (why).")
+    _common(p)
+    p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--tables", help="comma-separated table numbers (default: all)")
+    p.add_argument("--json", action="store_true", help="the whole plan as JSON (one object per unit)")
+    p.add_argument("--verbose", action="store_true", help="also list every unit")
+    p.add_argument("--model-path", action="append", metavar="ID=DIR", help="use local folder DIR for model ID")
+    p.set_defaults(fn=cmd_plan)
+
+    p = sub.add_parser("run", help="run one unit of the plan alone (by its id from `plan`)",
+                       description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan --verbose`): an "
+                                   "evaluation writes its record, a training run trains its folder (resumable). "
+                                   "What one job of a cluster array executes.")
+    _common(p)
+    p.add_argument("unit", help="a unit id from `sbert-repro plan`")
+    p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--device")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--model-path", action="append", metavar="ID=DIR")
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("records", help="maintenance of the result records (migrate to the current schema)",
+                       description="migrate: rewrite result records of older schemas in place (repro/migrate.py: "
+                                   "schema 1 kept row labels in the identity); numbers are untouched.")
+    _common(p)
+    p.add_argument("action", choices=["migrate"])
+    p.set_defaults(fn=cmd_records)
 
     p = sub.add_parser("evaluate", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
                        description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 "

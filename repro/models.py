@@ -80,9 +80,9 @@ def _verified_sha256(path: Path) -> str:
         return memo[key]
     digest = file_sha256(path)
     memo[key] = digest
-    tmp = memo_file.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(memo))
-    os.replace(tmp, memo_file)
+    from repro.paths import atomic_write_bytes
+
+    atomic_write_bytes(memo_file, json.dumps(memo).encode())
     return digest
 
 
@@ -252,3 +252,13 @@ def describe_local_models() -> list[dict]:
         except ReproError as e:  # not installed, or its weights fail the sha256 check
             rows.append({"model": hub_id, "available": False, "where": "", "how": str(e)})
     return rows
+
+
+def known_weights(model: str) -> str | None:
+    """A fingerprint of ``model``'s weights known without loading them (``sha256:...`` of a packaged copy's
+    pinned weights file), else None. Part of a result record's identity (repro.results.RunSpec)."""
+    copy = KNOWN_LOCAL.get(canonical_id(model)) if model else None
+    if copy is None or not copy.sha256:
+        return None
+    name = sorted(copy.sha256)[0]
+    return f"sha256:{copy.sha256[name][:16]}"

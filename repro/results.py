@@ -1,9 +1,13 @@
 """Experiments as data: a frozen, hashable :class:`RunSpec`; a run writes one JSON :class:`ResultRecord`.
 
 Records are the only thing the table builder reads, so any table can be rebuilt without rerunning anything.
-Layout: ``<results dir>/<profile>/table<N>/<row-slug>-<spec id>.json``, written atomically (temporary file +
+A record's identity (:attr:`RunSpec.id`) is what determines its number: table, model and weights fingerprint,
+task, parameters, seed, profile. Row labels, paper rows and substitute texts are not part of it: the table
+builder joins them in from the table declarations (``repro/specs``), so rewording a label reruns nothing.
+Layout: ``<results dir>/<profile>/table<N>/<model-slug>-<spec id>.json``, written atomically (temporary file +
 rename), so a crash never leaves a half-written record and a rerun skips every spec that already has a
-finished record (resume for free).
+finished record (resume for free). Records of schema 1 (labels in the identity) are migrated by
+``sbert-repro records migrate`` (:mod:`repro.migrate`).
 """
 
 from __future__ import annotations
@@ -18,32 +22,33 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "not_run", "failed")
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One experiment: what a number in a table is the outcome of.
+    """One experiment: what a number in a table is the outcome of, and nothing else.
 
-    ``row`` is the label in our table; ``paper_row`` the row of the paper's table it is compared with (None
-    for extra rows); ``substitute`` says, in words, what stands in for the paper's setup (e.g. "GloVe 6B-50d
-    instead of 840B-300d"), None when the setup is the paper's own.
+    ``weights`` fingerprints the model's weights where the suite knows them before loading (packaged copies,
+    sha256-pinned: see :func:`repro.models.known_weights`); ``RunSpec.make`` fills it in.
     """
 
     table: str
-    row: str
     model: str
     profile: str
     task: str
     params: tuple = ()  # sorted (key, value) pairs; build with RunSpec.make(..., params={...})
-    paper_row: str | None = None
-    substitute: str | None = None
     seed: int | None = None
+    weights: str | None = None
 
     @classmethod
     def make(cls, *, params: Mapping[str, Any] | None = None, **kw) -> "RunSpec":
         items = tuple(sorted((k, _freeze(v)) for k, v in (params or {}).items()))
+        if "weights" not in kw:
+            from repro.models import known_weights
+
+            kw["weights"] = known_weights(kw.get("model", ""))
         return cls(params=items, **kw)
 
     @property
@@ -63,7 +68,7 @@ class RunSpec:
     @classmethod
     def from_dict(cls, d: Mapping) -> "RunSpec":
         d = dict(d)
-        return cls.make(**{**d, "params": d.get("params") or {}})
+        return cls.make(**{**d, "params": d.get("params") or {}, "weights": d.get("weights")})
 
 
 def _freeze(v):
@@ -98,6 +103,11 @@ class ResultRecord:
     # (repro.errors.must_fix); None for records read from disk.
     must_fix: bool | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def label(self) -> str:
+        """The row label it was run as (``details["row"]``; tables take labels from the declarations)."""
+        return ((self.details or {}).get("row") or {}).get("label") or self.spec.model
+
     def to_dict(self) -> dict:
         return {
             "schema": self.schema,
@@ -115,6 +125,9 @@ class ResultRecord:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "ResultRecord":
+        if d.get("schema", 1) < SCHEMA_VERSION:
+            raise StaleSchema(f"a result record of schema {d.get('schema', 1)} (labels in its identity); migrate "
+                              "the results folder once: `sbert-repro records migrate --results-dir DIR`")
         return cls(
             spec=RunSpec.from_dict(d["spec"]),
             status=d["status"],
@@ -129,12 +142,20 @@ class ResultRecord:
         )
 
 
+class StaleSchema(ValueError):
+    pass
+
+
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:60] or "row"
 
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def record_filename(spec: RunSpec) -> str:
+    return f"{slug(spec.model.rsplit('/', 1)[-1] or spec.task)}-{spec.id}.json"
 
 
 class ResultStore:
@@ -144,7 +165,7 @@ class ResultStore:
         self.root = Path(root)
 
     def path_for(self, spec: RunSpec) -> Path:
-        return self.root / slug(spec.profile) / f"table{slug(spec.table)}" / f"{slug(spec.row)}-{spec.id}.json"
+        return self.root / slug(spec.profile) / f"table{slug(spec.table)}" / record_filename(spec)
 
     def get(self, spec: RunSpec, *, unreadable_as_missing: bool = False) -> ResultRecord | None:
         """The record of ``spec``, None when there is none. An unreadable record raises :class:`RecordError`
@@ -173,7 +194,7 @@ class ResultStore:
         if not self.root.is_dir():
             return
         for p in sorted(self.root.rglob("*.json")):
-            rec = read_record(p, strict=False)
+            rec = read_record(p, strict=False)  # a schema-1 record: RecordError naming it and `records migrate`
             if rec is not None:
                 yield rec
 
@@ -220,7 +241,8 @@ def _json_default(o):
 
 
 def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: ResultStore, *, force: bool = False,
-        env: Callable[[], dict] | None = None, log: Callable[[str], None] = print) -> ResultRecord:
+        env: Callable[[], dict] | None = None, log: Callable[[str], None] = print, label: str | None = None,
+        row: Mapping | None = None) -> ResultRecord:
     """Run ``fn(spec) -> (metrics, details)`` unless a finished record exists; always write a record.
 
     A user-side problem (``ReproError``: model or data not available) gives a ``not_run`` record with the
@@ -231,24 +253,28 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
 
     # One process runs a spec at a time; another one waits, then finds the finished record (or reruns a not-run).
     with locked(store.path_for(spec), what=f"record {store.path_for(spec).name}", echo=log):
-        return _run_locked(spec, fn, store, force=force, env=env, log=log)
+        return _run_locked(spec, fn, store, force=force, env=env, log=log, label=label, row=row)
 
 
-def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log) -> ResultRecord:
+def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log, label=None, row=None) -> ResultRecord:
     from repro.errors import ReproError, must_fix
 
     existing = store.get(spec, unreadable_as_missing=force)
     if existing is not None and existing.status == "ok" and not force:
-        log(f"  [cached] {spec.row} ({spec.model})")
+        log(f"  [cached] {label or spec.model}")
         return existing
     started, t0 = now_iso(), time.perf_counter()
     rec = ResultRecord(spec=spec, status="ok", started_at=started)
     try:
         rec.metrics, rec.details = fn(spec)
+        if row:
+            rec.details = {**rec.details, "row": dict(row)}
     except ReproError as e:
         rec.status, rec.reason, rec.must_fix = "not_run", str(e), must_fix(e)
+        rec.details = {"row": dict(row)} if row else {}
     except Exception as e:  # noqa: BLE001
         rec.status, rec.reason = "failed", f"{type(e).__name__}: {e}"
+        rec.details = {"row": dict(row)} if row else {}
         rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)
         rec.env = env() if env else {}
         store.write(rec)

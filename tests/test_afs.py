@@ -129,7 +129,7 @@ def test_evaluate_folds_and_unsupervised_averages():
 
 
 def test_fold_limit_keeps_the_first_folds_of_each_topic():
-    from repro.experiments.table3 import limit_folds
+    from repro.training.afs import limit_folds
 
     folds = within_topic_folds(toy_corpus(), 10, 0)
     kept = limit_folds(folds, 1)
@@ -188,6 +188,7 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
     """Every setting and row kind end to end on a slice: tf-idf, word vectors, untuned, SBERT-AFS, BERT-AFS."""
     from repro.experiments.table3 import run_table3
     from repro.profiles import get_profile
+    from repro.specs import get_spec
     from repro.results import ResultStore
     from repro.tables.builder import build_frame
     from repro.tables.registry import TABLES
@@ -195,14 +196,14 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
     profile = get_profile("smoke")
     store = ResultStore(tmp_path / "results")
     recs = run_table3(profile, store, data_root=data_root, echo=lambda m: None, progress=False)
-    by = {(r.spec.param_dict["setting"], r.spec.row): r for r in recs}
-    assert all(r.status in ("ok", "not_run") for r in recs), [(r.spec.row, r.reason) for r in recs]
+    by = {(r.spec.param_dict["setting"], r.label): r for r in recs}
+    assert all(r.status in ("ok", "not_run") for r in recs), [(r.label, r.reason) for r in recs]
     assert by[("unsupervised", "InferSent - GloVe")].status == "not_run"
     trained = [r for r in recs if r.spec.param_dict["kind"] in ("sbert", "cross")]
     assert trained and all(r.status == "ok" for r in trained)
     for r in trained:
         assert -100 <= r.metrics["r"]["x100"] <= 100
-        assert r.details["n_folds"] == (3 * profile.settings["table3"]["kfold"]
+        assert r.details["n_folds"] == (3 * get_spec("3").knobs(profile)["kfold"]
                                         if r.spec.param_dict["setting"] == "10-fold" else 3)
     frame = build_frame(TABLES["3"], recs)
     assert {"unsupervised", "10-fold cross-validation", "cross-topic"} <= set(frame["group"])

@@ -33,7 +33,7 @@ def _metrics(res_dir: Path) -> dict:
 
 # ------------------------------------------------------------------------------------ 1. corrupt records
 def _spec(row="r"):
-    return RunSpec.make(table="1", row=row, model="m", profile="smoke", task="sts")
+    return RunSpec.make(table="1", model=f"m-{row}", profile="smoke", task="sts")
 
 
 def test_truncated_record_is_named_and_force_rewrites_it(tmp_path):
@@ -165,25 +165,34 @@ def test_truncated_stsb_file_ends_non_zero(tmp_path, data_root, capsys):
     assert rc == 3 and "sts-test.csv" in out.split("could NOT run")[1]
 
 
-def _fake_pipeline(error):
-    def run_table99(profile, store, *, data_root, device, force, echo):
-        spec = RunSpec.make(table="99", row="fake row", model="m", profile=profile.name, task="x")
+class _FakeEval:
+    """The evaluator of a fake table whose one row fails with ``error`` (set by the test)."""
 
-        def work(spec):
-            raise error
+    error: Exception = RuntimeError("unset")
 
-        return [run(spec, work, store, log=echo)]
+    @staticmethod
+    def evaluate(built, data, unit, ctx):
+        raise _FakeEval.error
 
-    return run_table99
+
+def _fake_spec():
+    import pandas as pd
+
+    from repro.specs import Row, TableSpec
+
+    return TableSpec(number="99", title="fake", slug="fake", columns=["x"], metric="m",
+                     reference=lambda: pd.DataFrame(columns=["group", "paper_row", "column", "value", "std"]),
+                     evaluator=f"{__name__}:_FakeEval", task="x", rows={"smoke": (Row("fake row", "m"),)})
 
 
 @pytest.mark.parametrize("error, rc", [(ModelNotAvailable("m: not reachable offline"), 0),
                                        (DataError("missing", "x/y.csv"), 3)])
 def test_rows_not_run_by_design_keep_exit_0(monkeypatch, tmp_path, capsys, error, rc):
-    from repro.experiments import registry
+    import repro.specs as specs
 
-    registry.load_all()
-    monkeypatch.setitem(registry.PIPELINES, "99", _fake_pipeline(error))
+    real = specs.load_specs
+    monkeypatch.setattr(specs, "load_specs", lambda *a, **k: {**real(), "99": _fake_spec()})
+    monkeypatch.setattr(_FakeEval, "error", error)
     got = main(["reproduce", "--profile", "smoke", "--tables", "99", "--results-dir", str(tmp_path / "R"),
                 "--tables-dir", str(tmp_path / "T")])
     out = capsys.readouterr().out
@@ -323,11 +332,9 @@ def test_glove840b_is_a_known_dataset_with_first_use_checksum(tmp_path):
 def test_smoke_table1_notes_quote_the_profiles_data_sizes():
     import pandas as pd
 
-    from repro.experiments.registry import load_all
     from repro.tables import TABLES
     from repro.tables.builder import to_markdown
 
-    load_all()
     tdef = TABLES["1"]
     df = pd.DataFrame({"group": "", "row": "r", "model": "m", "profile": "smoke", "paper_row": "", "substitute": "",
                        "column": ["STSb", "SICK-R"], "ours": 1.0, "ours_std": float("nan"), "n_runs": 1,

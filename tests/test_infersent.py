@@ -102,10 +102,11 @@ def test_missing_release_files_say_how_to_get_them(tmp_path):
 
 
 def test_table_rows_run_infersent_where_the_files_are(tmp_path):
-    from repro.experiments.encoders import build_encoder
+    from repro.encoders.build import build_encoder
     from repro.profiles import get_profile
+    from repro.specs import get_spec
 
-    row = next(r for r in get_profile("local").table1 if r.paper_row == "InferSent - Glove")
+    row = next(r for r in get_spec("1").rows_for(get_profile("local")) if r.paper_row == "InferSent - Glove")
     assert row.kind == "infersent"
     with pytest.raises(inf.InferSentNotAvailable, match="curl -Lo"):
         build_encoder(row, data_root=tmp_path)

@@ -11,7 +11,7 @@ from repro.results import ResultRecord, ResultStore, RunSpec, run
 
 
 def spec(**kw):
-    base = dict(table="1", row="Row A", model="m", profile="smoke", task="sts", params={"pooling": "mean"})
+    base = dict(table="1", model="m", profile="smoke", task="sts", params={"pooling": "mean"})
     base.update(kw)
     return RunSpec.make(**base)
 
@@ -22,6 +22,8 @@ def test_spec_id_is_stable_and_sensitive():
     assert spec(params={"pooling": "max"}).id != spec().id
     assert spec(seed=1).id != spec(seed=2).id
     assert spec(params={"b": 1, "a": 2}).id == spec(params={"a": 2, "b": 1}).id
+    assert spec(model="sentence-transformers/all-MiniLM-L6-v2").weights.startswith("sha256:")  # packaged weights
+    assert spec(model="other").weights is None
     hash(spec(params={"nested": {"x": [1, 2]}}))  # hashable
 
 

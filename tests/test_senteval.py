@@ -210,7 +210,7 @@ def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
     assert {r.spec.param_dict["task"] for r in ok} == set(SENTEVAL_TASKS)
     assert all(0 <= r.metrics[r.spec.param_dict["task"]]["acc"] <= 100 for r in ok)
     (nr,) = [r for r in recs if r.status == "not_run"]  # fastText: no model here, one record for the row
-    assert "fast" in nr.spec.row.lower() and nr.spec.param_dict["task"] == "all"
+    assert "fast" in nr.label.lower() and nr.spec.param_dict["task"] == "all"
     frame = build_frame(TABLES["5"], recs)
     avg = frame[(frame["column"] == "Avg") & (frame["status"] == "ok")]
     assert len(avg) and avg["ours"].notna().all()

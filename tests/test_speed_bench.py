@@ -162,7 +162,7 @@ def smoke_run(data_root, tmp_path_factory):
 @pytest.mark.needs_data
 def test_table7_smoke_records(smoke_run):
     recs, store, root, msgs = smoke_run
-    by_row = {r.spec.row: r for r in recs}
+    by_row = {r.label: r for r in recs}
     for row in ("SBERT-base", "SBERT-base - smart batching", "sentence-transformers encode() (peer)",
                 "SBERT-base - fast path (ours)", "Avg. GloVe embeddings",
                 "BERT cross-encoder: hours for all 49,995,000 pairs (extrapolated)",
@@ -266,7 +266,7 @@ def test_table7_without_the_peer_and_glove_lists_them_as_not_run(data_root, tmp_
     settings = settings_for(profile, sections=("encode", "glove"), n_sentences=12, repeats=1)
     recs = run_table7(profile, ResultStore(tmp_path), data_root=data_root, device="cpu", echo=lambda m: None,
                       settings=settings)
-    by_row = {r.spec.row: r for r in recs}
+    by_row = {r.label: r for r in recs}
     assert by_row["sentence-transformers encode() (peer)"].status == "not_run"
     assert "sentence-transformers" in by_row["sentence-transformers encode() (peer)"].reason
     assert by_row["Avg. GloVe embeddings"].status == "not_run"

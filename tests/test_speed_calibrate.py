@@ -1,4 +1,4 @@
-"""The fast path's CPU precision is chosen by measuring (repro/speed/calibrate.py), cached per key."""
+"""The fast path's CPU precision is chosen by measuring (repro/encoders/calibrate.py), cached per key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from repro.speed import calibrate, fast
+from repro.encoders import calibrate, fast
 
 
 class FakeTimer:

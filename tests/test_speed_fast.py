@@ -237,7 +237,7 @@ def test_fast_options_need_fast_and_valid_values(tiny_encoder):
 
 def test_default_precision_follows_the_cpu(monkeypatch, tmp_path):
     """No bf16 flag: fp32. A bf16 flag: whatever the calibration measures (tests/test_speed_calibrate.py)."""
-    from repro.speed import calibrate
+    from repro.encoders import calibrate
 
     monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path))
     fast.cpu_flags.cache_clear()

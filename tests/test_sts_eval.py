@@ -74,3 +74,33 @@ def test_pipeline_spearman_equals_sentence_transformers_on_stsb_test(minilm_path
     theirs = spearmanr(cosine_rows(e1, e2), stsb_test.scores).statistic * 100
     assert ours["STSb"]["spearman_all"] == pytest.approx(theirs, abs=0.01)
     assert 75 < theirs < 90  # all-MiniLM-L6-v2 is a strong STS model: a sanity bound, not the tested claim
+
+
+def test_one_cosine_and_its_zero_vector_rule():
+    """Against a zero vector the cosine is 0 (never NaN); two zero vectors: 0 when scoring, 1 when checking that
+    two computations of one embedding agree (the speed suite)."""
+    from repro.encoders.base import cosine_rows as base_cos
+    from repro.speed.bench import cosine_rows as bench_cos
+
+    a = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
+    b = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [6.0, 8.0]])
+    np.testing.assert_allclose(cosine_rows(a, b), [0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_allclose(bench_cos(a, b), [1.0, 0.0, 0.0, 1.0])
+    assert cosine_rows is base_cos
+
+
+def test_one_encode_unique():
+    """STS encodes each distinct sentence once, in sorted order, through the one encode_unique."""
+    from repro.evaluation.sts import encode_unique
+
+    seen = []
+
+    class Enc:
+        name = "e"
+
+        def encode(self, sentences, batch_size=32):
+            seen.append(list(sentences))
+            return np.arange(len(sentences) * 2, dtype=float).reshape(-1, 2)
+
+    out = encode_unique(Enc(), ["b", "a", "b"])
+    assert seen == [["a", "b"]] and list(out) == ["a", "b"]

@@ -59,7 +59,7 @@ def test_hub_model_row_runs_from_a_local_folder(dirs, tmp_path, smoke_bert, caps
                *dirs[:4]])
     assert rc == 0
     rec = json.loads(next((tmp_path / "res").rglob("*.json")).read_text())
-    assert rec["spec"]["model"] == "bert-base-uncased" and rec["spec"]["paper_row"] == "BERT CLS-vector"
+    assert rec["spec"]["model"] == "bert-base-uncased" and rec["details"]["row"]["paper_row"] == "BERT CLS-vector"
     assert rec["details"]["encoder"]["layer"] == -2 and rec["env"]["versions"]["torch"]
 
 

@@ -11,6 +11,7 @@ import pytest
 from repro.cli import main
 from repro.errors import ConfigError
 from repro.profiles import get_profile
+from repro.specs import Row
 from repro.results import ResultStore
 from repro.training.losses import CONCATENATIONS
 
@@ -28,7 +29,7 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
     t6 = [r for r in records if r.spec.table == "6"]
     # Table 2: untuned + NLI (one each), 4 trained rows x 2 seeds; Table 6: 3 poolings x 2 objectives + 7 concats
     assert (len(t2), len(t6)) == (10, 13)
-    assert all(r.status == "ok" for r in records), [(r.spec.row, r.reason) for r in records if r.status != "ok"]
+    assert all(r.status == "ok" for r in records), [(r.label, r.reason) for r in records if r.status != "ok"]
     assert "finished run reused" in out  # (u, v, |u-v|) = MEAN / NLI; the NLI model of the NLI-then-STSb rows
 
     df2 = pd.read_csv(tmp_path / "tab" / "smoke" / "table2_stsb_supervised.csv")
@@ -51,7 +52,7 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
     assert (tmp_path / "tab" / "smoke" / "table6_ablation.png").is_file()
 
     # each training run wrote its JSON log; records keep the dev-score history
-    rec = next(r for r in t6 if r.spec.row == "MAX" and r.spec.param_dict["column"] == "STSb")
+    rec = next(r for r in t6 if r.label == "MAX" and r.spec.param_dict["column"] == "STSb")
     assert rec.details["history"] and any("dev" in h for h in rec.details["history"])
     assert rec.details["model_dir"].startswith("$SBERT_REPRO_CACHE/runs/smoke/")  # no machine paths in records
     assert rec.details["model_dir"].endswith("/best")
@@ -63,10 +64,9 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
 
 
 def test_table6_reference_layout():
-    from repro.experiments.table6 import TABLE
     from repro.tables.registry import TABLES
 
-    ref = TABLES[TABLE].reference()
+    ref = TABLES["6"].reference()
     pooling = ref[ref["group"] == "pooling_strategy"].set_index(["paper_row", "column"])["value"]
     assert pooling[("MEAN", "NLI")] == 80.78 and pooling[("MAX", "STSb")] == 69.92 and pooling[("CLS", "STSb")] == 86.62
     concat = ref[ref["group"] == "concatenation"]
@@ -86,27 +86,27 @@ def test_bad_settings_fail_before_any_training(tmp_path, data_root, monkeypatch)
         ("poolings", ("mean", "avg"), "unknown pooling 'avg'; allowed: mean, max, cls"),
         ("concatenations", ("(u, v, u-v)",), r"unknown concatenation '\(u, v, u-v\)'; allowed: \(u, v\);"),
     ):
-        profile = smoke.with_overrides(settings={**smoke.settings, "table6": {**smoke.settings["table6"], key: bad}})
+        profile = smoke.with_table("6", **{key: bad})
         with pytest.raises(ConfigError, match=message):
             run_table6(profile, store, data_root=data_root, echo=lambda m: None)
-    bad_row = ("x", None, "sbert", "nli+sts", "smoke-bert")
-    profile = smoke.with_overrides(settings={**smoke.settings, "table2": {"rows": (bad_row,)}})
+    bad_row = Row("x", "smoke-bert", kind="sbert", options={"recipe": "nli+sts"})
+    profile = smoke.with_table("2", rows=(bad_row,))
     with pytest.raises(ConfigError, match="unknown Table 2 recipe 'nli\\+sts'; allowed: none, nli, stsb, nli\\+stsb"):
         run_table2(profile, store, data_root=data_root, echo=lambda m: None)
     assert not (tmp_path / "cache" / "runs").exists() and not list(store)  # nothing trained, nothing recorded
 
 
 def test_nli_then_stsb_rows_continue_one_nli_model():
-    from repro.experiments.table2 import Row, stages_for
+    from repro.specs.table2 import stage_for as stages_for
 
-    training = get_profile("local").settings["training"]
-    row = Row("r", "SBERT-NLI-STSb-base", "sbert", "nli+stsb", "sentence-transformers/all-MiniLM-L6-v2")
+    training = dict(get_profile("local").training)
+    minilm = "sentence-transformers/all-MiniLM-L6-v2"
+    row = Row("r", minilm, kind="sbert", paper_row="SBERT-NLI-STSb-base", options={"recipe": "nli+stsb"})
     s0, s1 = stages_for(row, training, 0), stages_for(row, training, 1)
     assert s0.base == s1.base and s0.base.data == "nli" and s0.base.seed == 0  # one NLI model
     assert (s0.seed, s1.seed, s0.data, s0.objective) == (0, 1, "stsb-train", "regression")
     assert s0.key != s1.key and s0.base.key == s1.base.key
-    plain = stages_for(Row("p", "SBERT-STSb-base", "sbert", "stsb", "sentence-transformers/all-MiniLM-L6-v2"),
-                       training, 0)
+    plain = stages_for(Row("p", minilm, kind="sbert", options={"recipe": "stsb"}), training, 0)
     assert plain.name == "sbert-regression-stsb-train-mean-seed0"
     assert s0.name == "sbert-regression-stsb-train-mean-after-nli-seed0"  # run folders tell the two apart
 

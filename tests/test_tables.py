@@ -16,10 +16,10 @@ COLS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
 
 
 def rec(row, paper_row, values, seed=None, status="ok", reason=None, model="m", params=None, finished_at=None):
-    spec = RunSpec.make(table="1", row=row, model=model, profile="t", task="sts", paper_row=paper_row, seed=seed,
-                        params=params)
+    spec = RunSpec.make(table="1", model=model, profile="custom-t", task="sts", seed=seed, params=params)
     metrics = {c: {"spearman_all": v, "spearman_wmean": v - 1} for c, v in zip(COLS, values)} if values else {}
-    return ResultRecord(spec, status, metrics=metrics, reason=reason, finished_at=finished_at)
+    return ResultRecord(spec, status, metrics=metrics, reason=reason, finished_at=finished_at,
+                        details={"row": {"label": row, "paper_row": paper_row}})
 
 
 @pytest.mark.parametrize("name,n_rows", [
@@ -57,7 +57,7 @@ def test_records_of_other_settings_are_never_averaged_as_seeds():
 
     old = rec("Mine", "SBERT-NLI-base", [70.0] * 7, params={"training": {"max_steps": 60, "seed": 0}})
     new = rec("Mine", "SBERT-NLI-base", [74.0] * 7, params={"training": {"max_steps": 180, "seed": 0}})
-    with pytest.raises(ReproError, match=r"2 records made with 2 different settings.*mine-") as e:
+    with pytest.raises(ReproError, match=r"2 records made with 2 different settings.*m-") as e:
         build_frame(TABLES["1"], [old, new])
     assert old.spec.id in str(e.value) and new.spec.id in str(e.value)
     seeds = [rec("Mine", "SBERT-NLI-base", [v] * 7, seed=s, params={"training": {"max_steps": 180, "seed": s}})

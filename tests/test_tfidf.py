@@ -77,7 +77,8 @@ def test_tfidf_baseline_on_toy_afs_corpus():
     from repro.data.afs import AFSCorpus, AFSTopic
     from repro.data.records import PairSet, SentencePair
     from repro.evaluation.afs import evaluate_unsupervised
-    from repro.experiments.table3 import AFSRow, build_untrained
+    from repro.experiments.table3 import build_untrained
+    from repro.specs import Row
 
     pairs = {
         "DP": [("death penalty deters crime", "death penalty deters crime", 5.0),
@@ -89,7 +90,7 @@ def test_tfidf_baseline_on_toy_afs_corpus():
     }
     corpus = AFSCorpus({t: AFSTopic(t, PairSet(t, [SentencePair(*p) for p in ps]), [f"{t}-{i}" for i in range(3)])
                         for t, ps in pairs.items()})
-    scorer, desc = build_untrained(AFSRow("tf-idf", "tf-idf", "tfidf", "tfidf"), corpus)
+    scorer, desc = build_untrained(Row("tf-idf", "tfidf", kind="tfidf", paper_row="tf-idf"), corpus)
     assert desc["n_docs"] == len({s for ps in pairs.values() for p in ps for s in p[:2]})
     res = evaluate_unsupervised(scorer, corpus)
     assert res["spearman"] == pytest.approx(100.0)  # overlap order = gold order in each topic

@@ -176,7 +176,8 @@ def _fixture_bert(path):
 
 def test_one_epoch_of_triplet_training_learns_the_fixture(wiki_root, tmp_path):
     from repro.encoders.transformer import SentenceEncoder
-    from repro.experiments.table4 import DEFAULTS, train_triplet_model
+    from repro.specs.table4 import DEFAULTS
+    from repro.training.triplet import train_triplet_model
 
     base = _fixture_bert(tmp_path / "bert")
     assert "[UNK]" not in SentenceEncoder(base, device="cpu").tokenizer.tokenize(TOPICS["music"])
@@ -198,6 +199,7 @@ def test_table4_smoke_pipeline_on_the_fixture(wiki_root, data_root, smoke_bert, 
     from repro.experiments.table4 import run_table4
     from repro.profiles import get_profile
     from repro.results import ResultStore
+    from repro.specs import get_spec
 
     (wiki_root / "stsb").symlink_to(data_root / "stsb")  # the smoke BERT's vocabulary comes from STSb train
     profile = get_profile("smoke")
@@ -206,17 +208,18 @@ def test_table4_smoke_pipeline_on_the_fixture(wiki_root, data_root, smoke_bert, 
     (rec,) = recs
     assert rec.status == "ok", rec.reason
     assert 0.0 <= rec.metrics["Euclidean"]["accuracy"] <= 1.0 and rec.details["n_test"] == 48
-    assert rec.details["training"]["steps"] == profile.settings["table4"]["max_steps"]
+    assert rec.details["training"]["steps"] == get_spec("4").knobs(profile)["max_steps"]
 
 
 def test_table4_without_data_is_not_run_with_the_reason(tmp_path):
-    from repro.experiments.table4 import TripletRow, run_table4
+    from repro.experiments.table4 import run_table4
+    from repro.specs import Row
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.tables.builder import build_frame, to_markdown
     from repro.tables.registry import TABLES
 
-    rows = [TripletRow("SBERT-WikiSec-base", "SBERT-WikiSec-base", "sbert", "bert-base-uncased")]
+    rows = [Row("SBERT-WikiSec-base", "bert-base-uncased", kind="sbert", paper_row="SBERT-WikiSec-base")]
     recs = run_table4(get_profile("local"), ResultStore(tmp_path / "res"), data_root=tmp_path, echo=lambda m: None,
                       rows=rows)
     assert [r.status for r in recs] == ["not_run"]

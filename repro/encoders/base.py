@@ -4,6 +4,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+POOLINGS = ("mean", "max", "cls")  # how token vectors become one sentence vector (repro.encoders.pooling)
+
 
 @runtime_checkable
 class Encoder(Protocol):
@@ -13,6 +15,24 @@ class Encoder(Protocol):
 
     def encode(self, sentences: Sequence[str], batch_size: int = 32) -> np.ndarray:  # pragma: no cover
         ...
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray, both_zero: float = 0.0) -> np.ndarray:
+    """Row-wise cosine similarity of two (n, d) arrays, in float64: the one cosine of the suite.
+
+    A zero vector has no direction: against a non-zero vector its cosine is 0 (no evidence of similarity, never
+    NaN). Two zero vectors give ``both_zero``: 0 when scoring a pair (the evaluators: a sentence whose words are
+    all unknown to averaged word vectors says nothing), 1 when checking that two computations of the *same*
+    embedding agree (the speed suite's faithfulness check: zero equals zero).
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    num = (a * b).sum(axis=1)
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    den = na * nb
+    out = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    out[(na == 0) & (nb == 0)] = both_zero
+    return out
 
 
 def encode_unique(encoder, sentences: Sequence[str], batch_size: int = 32,

@@ -11,7 +11,7 @@ What makes it fast, each measured in ``benchmarks/RESULTS.md``:
 3. **A fused inference-only BERT stack** (:class:`FastStack`): Q, K and V in one matrix product, PyTorch's
    ``scaled_dot_product_attention``, no dropout / head-mask / output plumbing.
 4. **bf16 matrix products, fp32 everywhere else** (``precision="bf16"``; on a CPU the default only where
-   :mod:`repro.speed.calibrate` measured bf16 products faster than fp32 ones for this CPU, shape and thread
+   :mod:`repro.encoders.calibrate` measured bf16 products faster than fp32 ones for this CPU, shape and thread
    count): weights of the linear layers are kept
    as bf16 copies and the products run in bf16 (oneDNN on CPUs with AVX-512 BF16 / AMX, tensor cores on GPUs)
    while the residual stream, LayerNorm, the embeddings and the pooling stay in fp32. Embeddings stay faithful:
@@ -64,18 +64,18 @@ def cpu_flags() -> frozenset:
 
 def cpu_has_fast_bf16() -> bool:
     """True when the CPU multiplies bf16 natively (AVX-512 BF16 or AMX): bf16 products *may* beat fp32 ones there
-    (repro/speed/calibrate.py measures whether they do)."""
+    (repro/encoders/calibrate.py measures whether they do)."""
     return bool({"avx512_bf16", "amx_bf16"} & cpu_flags()) and torch.backends.mkldnn.is_available()
 
 
 def default_precision(device: str | torch.device, config=None) -> str:
     """bf16 on CUDA (fp16 where bf16 is unsupported); on a CPU the precision measured to be fastest for a model
-    of ``config``'s shape at the current thread count (:mod:`repro.speed.calibrate`: bf16 only where it is
+    of ``config``'s shape at the current thread count (:mod:`repro.encoders.calibrate`: bf16 only where it is
     measurably faster than fp32 and faithful; cached per CPU model, shape and thread count)."""
     dev = torch.device(device)
     if dev.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    from repro.speed.calibrate import calibrated_precision
+    from repro.encoders.calibrate import calibrated_precision
 
     return calibrated_precision(config)
 

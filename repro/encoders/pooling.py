@@ -7,7 +7,7 @@ from torch import nn
 
 from repro.errors import choose
 
-POOLINGS = ("mean", "max", "cls")
+from repro.encoders.base import POOLINGS  # noqa: E402  (torch-free, for the table declarations)
 
 
 class Pooling(nn.Module):

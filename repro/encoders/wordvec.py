@@ -149,12 +149,14 @@ class AverageWordEmbeddings:
         if not rows:
             raise DataError("no vectors in file", path)
         vectors = np.vstack(rows)
-        tmp = cdir / f"vectors.{os.getpid()}.tmp.npy"
-        np.save(tmp, vectors)
-        os.replace(tmp, vec_file)
-        tmpw = cdir / f"words.{os.getpid()}.tmp"
-        tmpw.write_text("\n".join(words), encoding="utf-8")
-        os.replace(tmpw, words_file)
+        import io
+
+        from repro.paths import atomic_write_bytes
+
+        buf = io.BytesIO()
+        np.save(buf, vectors)
+        atomic_write_bytes(vec_file, buf.getvalue())
+        atomic_write_bytes(words_file, "\n".join(words).encode("utf-8"))
         return cls(words, vectors, name=name or path.stem)
 
     @classmethod

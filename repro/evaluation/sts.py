@@ -14,15 +14,8 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
 from repro.data.records import PairSet, STSTask
-
-
-def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two (n, d) arrays (zero vectors give 0, not NaN)."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    num = (a * b).sum(axis=1)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+from repro.encoders.base import cosine_rows  # noqa: F401  (re-exported: the one cosine)
+from repro.encoders.base import encode_unique as _encode_unique
 
 
 def spearman_x100(pred: Sequence[float], gold: Sequence[float]) -> float:
@@ -38,13 +31,9 @@ def pearson_x100(pred: Sequence[float], gold: Sequence[float]) -> float:
 
 
 def encode_unique(encoder, sentences: Iterable[str], batch_size: int = 32, show_progress: bool = False) -> dict:
-    """Encode each distinct sentence once; returns {sentence: vector}."""
-    unique = sorted(set(sentences))
-    kwargs = {"show_progress": show_progress} if show_progress else {}
-    try:
-        vecs = encoder.encode(unique, batch_size=batch_size, **kwargs)
-    except TypeError:  # encoders without a progress option
-        vecs = encoder.encode(unique, batch_size=batch_size)
+    """Each distinct sentence encoded once, in sorted order (as the STS records were made); {sentence: vector}.
+    The one implementation is :func:`repro.encoders.base.encode_unique`."""
+    unique, vecs = _encode_unique(encoder, sorted(set(sentences)), batch_size, show_progress)
     return dict(zip(unique, vecs))
 
 

@@ -1,57 +1,39 @@
-"""Table 1: unsupervised STS (STS12-16, STSb test, SICK-R test), Spearman x 100 of cosine similarity."""
+"""Table 1's evaluator: unsupervised STS, Spearman x 100 of cosine similarity (declaration: repro/specs/table1.py)."""
 
 from __future__ import annotations
 
-import logging
-
 from repro.data.sts import STS_TASKS, load_sts_task
 from repro.evaluation.sts import evaluate_sts
-from repro.experiments.encoders import build_encoder
-from repro.experiments.registry import pipeline, run_row
-from repro.profiles import ModelRow, Profile
-from repro.results import ResultRecord, ResultStore, RunSpec
-
-log = logging.getLogger(__name__)
-TABLE = "1"
-TASK = "sts-unsupervised"
 
 
-def spec_for(row: ModelRow, profile: Profile, dtype: str = "fp32") -> RunSpec:
-    return RunSpec.make(
-        table=TABLE, row=row.row, model=row.model, profile=profile.name, task=TASK,
-        paper_row=row.paper_row, substitute=row.substitute,
-        params={**row.params(), "data_limit": profile.data_limit, "dtype": dtype},
-    )
+class EVALUATOR:
+    @staticmethod
+    def load(spec, profile, ctx):
+        return [load_sts_task(name, root=ctx.data_root).head(profile.data_limit) for name in STS_TASKS]
+
+    @staticmethod
+    def build(row, tasks, ctx):
+        from repro.encoders.build import build_encoder
+
+        return build_encoder(row, data_root=ctx.data_root, device=ctx.device, dtype=ctx.knobs.get("dtype", "fp32"))
+
+    @staticmethod
+    def evaluate(inner, tasks, unit, ctx):
+        from repro.encoders.cache import cached
+
+        # through the embedding cache: the same sentences (STSb test, SICK-R ...) are encoded once across tables
+        # and reruns
+        encoder = cached(inner)
+        res = evaluate_sts(encoder, tasks, batch_size=ctx.profile.batch_size, show_progress=ctx.progress)
+        metrics = {name: {k: v for k, v in m.items() if k != "subsets"} for name, m in res.items()}
+        details = {"subsets": {name: m["subsets"] for name, m in res.items()},
+                   "encoder": inner.describe() if hasattr(inner, "describe") else {}}
+        return metrics, details
 
 
-def load_tasks(profile: Profile, data_root=None):
-    return [load_sts_task(name, root=data_root).head(profile.data_limit) for name in STS_TASKS]
+def run_table1(profile, store, **kw):
+    """Table 1 for ``profile`` (``rows=``: only these rows); see :func:`repro.experiments.runner.run_table`."""
+    from repro.experiments.runner import run_table
+    from repro.specs import get_spec
 
-
-@pipeline(TABLE, datasets=("sts", "stsb", "sick"))
-def run_table1(profile: Profile, store: ResultStore, *, data_root=None, device: str | None = None,
-               dtype: str = "fp32", force: bool = False, rows: list[ModelRow] | None = None,
-               show_progress: bool = True, echo=print) -> list[ResultRecord]:
-    """Run every row of the profile's Table 1 (or ``rows``); returns one record per row."""
-    tasks = load_tasks(profile, data_root)  # a data problem stops here, before any model is loaded
-    rows = list(rows if rows is not None else profile.table1)
-    records = []
-    for i, row in enumerate(rows, 1):
-        spec = spec_for(row, profile, dtype)
-        echo(f"[table 1] {i}/{len(rows)} {row.row} ({row.model})")
-
-        def work(spec: RunSpec, row=row):
-            from repro.encoders.cache import cached
-
-            # through the embedding cache: the same sentences (STSb test, SICK-R ...) are encoded once across
-            # tables and reruns
-            inner = build_encoder(row, data_root=data_root, device=device, dtype=dtype)
-            encoder = cached(inner)
-            res = evaluate_sts(encoder, tasks, batch_size=profile.batch_size, show_progress=show_progress)
-            metrics = {name: {k: v for k, v in m.items() if k != "subsets"} for name, m in res.items()}
-            details = {"subsets": {name: m["subsets"] for name, m in res.items()},
-                       "encoder": inner.describe() if hasattr(inner, "describe") else {}}
-            return metrics, details
-
-        records.append(run_row(spec, work, store, device=device, force=force, echo=echo))
-    return records
+    return run_table(get_spec("1"), profile, store, **kw)

@@ -116,12 +116,11 @@ def torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 
-def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    num = (a * b).sum(1)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return np.divide(num, den, out=np.ones_like(num), where=den > 0)
+def cosine_rows(a, b):
+    """Faithfulness: the same embedding computed two ways; two zero vectors agree (repro.encoders.base)."""
+    from repro.encoders.base import cosine_rows as cos
+
+    return cos(a, b, both_zero=1.0)
 
 
 class _Keep:
@@ -183,7 +182,7 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
     out = {"n": len(sentences), "tokens": int(lengths.sum()), "mean_tokens": float(lengths.mean()),
            "loadavg_before": load0, "loadavg_after": loadavg(), "cases": {}}
     if torch.device(device).type == "cpu" and not settings.precision:
-        from repro.speed.calibrate import calibrate
+        from repro.encoders.calibrate import calibrate
 
         out["calibration"] = calibrate(encoder.transformer.config).to_dict()
     char_order = np.argsort([-len(s) for s in sentences], kind="stable")

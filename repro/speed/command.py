@@ -113,9 +113,9 @@ def run(args, echo=print, build_tables=None) -> int:
                       command=command)
     if build_tables is not None:
         build_tables(store, record_profile, args.tables_dir, ["7"])
-    bad = [r for r in recs if r.status != "ok" and r.spec.row not in ("InferSent", "Universal Sentence Encoder")]
+    bad = [r for r in recs if r.status != "ok" and r.label not in ("InferSent", "Universal Sentence Encoder")]
     for r in bad:
-        echo(f"  not run: {r.spec.row}: {r.reason}")
+        echo(f"  not run: {r.label}: {r.reason}")
     return 0
 
 

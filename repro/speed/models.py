@@ -10,11 +10,7 @@ very same weights.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,21 +90,13 @@ def st_folder(model_path: Path, pooling: str = "mean") -> Path:
     if (model_path / "modules.json").is_file():
         return model_path
     from repro.encoders.transformer import SentenceEncoder
-    from repro.paths import cache_dir
+    from repro.paths import cached_build
 
     st = model_path.stat()
-    key = hashlib.sha256(f"{model_path.resolve()}|{st.st_mtime_ns}|{pooling}".encode()).hexdigest()[:12]
-    final = cache_dir("models") / f"st-{model_path.name}-{key}"
-    if (final / "modules.json").is_file():
-        return final
-    enc = SentenceEncoder(model_path, pooling=pooling, device="cpu")
-    tmp = Path(tempfile.mkdtemp(prefix="st-wrap-", dir=final.parent))
-    enc.save(tmp)
-    try:
-        os.replace(tmp, final)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
+    recipe = f"{model_path.resolve()}|{st.st_mtime_ns}|{pooling}"
+    return cached_build(f"st-{model_path.name}", recipe,
+                        lambda tmp: SentenceEncoder(model_path, pooling=pooling, device="cpu").save(tmp),
+                        ready=("modules.json",))
 
 
 def speed_model(which: str = "sbert-base", weights: str = "auto", data_root=None) -> SpeedModel:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from repro.errors import ReproError
-from repro.results import ResultRecord, slug
+from repro.results import ResultRecord, record_filename, slug
 from repro.tables.registry import TableDef
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
@@ -25,17 +25,21 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
     ref_map = {(g, r, c): (v, s) for g, r, c, v, s in ref[["group", "paper_row", "column", "value", "std"]]
                .itertuples(index=False)}
     groups: dict[tuple, list[ResultRecord]] = {}
-    for rec in records:
-        if rec.spec.table != tdef.number:
-            continue
-        key = (rec.spec.param_dict.get("group", ""), rec.spec.row, rec.spec.model, rec.spec.profile)
+    words: dict[tuple, dict] = {}
+    labelled = [(row_words(tdef, r), r) for r in records if r.spec.table == tdef.number]
+    # Records in a fixed order (by row label, then id), whatever their file names: rows the paper does not
+    # order come out the same on every machine.
+    for w, rec in sorted(labelled, key=lambda x: f"{slug(x[0]['label'])}-{x[1].spec.id}"):
+        key = (rec.spec.param_dict.get("group", ""), w["label"], rec.spec.model, rec.spec.profile)
         groups.setdefault(key, []).append(rec)
+        words.setdefault(key, w)
 
     lines = []
     covered = set()
-    for (group, row, model, profile), recs in groups.items():
+    for key, recs in groups.items():
+        group = key[0]
         ok = [r for r in recs if r.status == "ok"]
-        spec = recs[0].spec
+        spec = _Labelled(recs[0].spec, words[key])
         if not ok:
             reason = "; ".join(sorted({r.reason or r.status for r in recs}))
             status = "failed" if any(r.status == "failed" for r in recs) else "not_run"
@@ -55,7 +59,8 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
                 if x is not None:
                     extras.setdefault((g, col), {}).setdefault(m, []).append(float(x))
         warn = "; ".join(sorted({w for r in ok if (w := tdef.warning(r))})) if tdef.warning else ""
-        for (g, col), vals in per_col.items():
+        col_rank = {c: i for i, c in enumerate(tdef.columns)}
+        for (g, col), vals in sorted(per_col.items(), key=lambda kv: col_rank.get(kv[0][1], len(col_rank))):
             arr = np.asarray(vals, dtype=float)
             pv, ps = ref_map.get((g, spec.paper_row, col), (np.nan, np.nan))
             std = float(arr.std()) if len(arr) > 1 else np.nan  # population std over seeds
@@ -81,6 +86,33 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
     return _order(df, list(dict.fromkeys(ref["paper_row"])), list(dict.fromkeys(ref["group"])))
 
 
+class _Labelled:
+    """A record's spec with the words of its table row (label, paper row, substitute) joined in."""
+
+    def __init__(self, spec, words: dict):
+        self._spec, self.row, self.paper_row, self.substitute = (spec, words["label"], words.get("paper_row"),
+                                                                 words.get("substitute"))
+
+    def __getattr__(self, name):
+        return getattr(self._spec, name)
+
+
+def row_words(tdef, record) -> dict:
+    """Label, paper row and substitute of ``record``'s row: from the table's declaration (repro/specs), else
+    from what the record was run as (``details["row"]``; custom-* records of ``sbert-repro evaluate``)."""
+    row_of = getattr(tdef, "row_of", None)
+    row = row_of(record) if row_of is not None else None
+    if row is not None:
+        from repro.specs import declared_profile
+
+        own = (record.details or {}).get("row") or {}
+        return {"label": row.label, "paper_row": row.paper_row,
+                "substitute": tdef.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute")}
+    own = (record.details or {}).get("row") or {}
+    return {"label": own.get("label") or record.spec.model, "paper_row": own.get("paper_row"),
+            "substitute": own.get("substitute")}
+
+
 def _strip_seeds(x):
     if isinstance(x, dict):
         return {k: _strip_seeds(v) for k, v in x.items() if k != "seed"}
@@ -98,6 +130,7 @@ def _cell_values(tdef: TableDef, ok: list[ResultRecord]) -> list[tuple]:
     """(record, group, column, value) for the finished records of one row; records of one cell that differ in
     more than their seed are never averaged: an error naming them, or the newest settings (``on_conflict``)."""
     cells: dict[tuple, dict[str, list]] = {}
+    label = row_words(tdef, ok[0])["label"] if ok else ""
     for r in ok:
         for g, col, v in tdef.values(r):
             cells.setdefault((g, col), {}).setdefault(settings_key(r.spec), []).append((r, g, col, v))
@@ -106,9 +139,9 @@ def _cell_values(tdef: TableDef, ok: list[ResultRecord]) -> list[tuple]:
         if len(by_key) > 1:
             if tdef.on_conflict != "latest":
                 spec = next(iter(by_key.values()))[0][0].spec
-                files = sorted(f"{slug(x[0].spec.row)}-{x[0].spec.id}.json" for v in by_key.values() for x in v)
+                files = sorted(record_filename(x[0].spec) for v in by_key.values() for x in v)
                 raise ReproError(
-                    f"Table {tdef.number}, row {spec.row!r} ({spec.profile}), column {col!r}: {len(files)} records "
+                    f"Table {tdef.number}, row {label!r} ({spec.profile}), column {col!r}: {len(files)} records "
                     f"made with {len(by_key)} different settings (not just other seeds) would be averaged: "
                     f"{', '.join(files)} in <results>/{slug(spec.profile)}/table{slug(tdef.number)}/. Delete the "
                     "stale ones (their settings no longer match the pipeline) and rebuild, or rerun the pipeline.")

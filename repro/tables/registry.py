@@ -7,7 +7,6 @@ from typing import Callable
 
 import pandas as pd
 
-from repro.tables.reference import load_reference_csv
 
 
 @dataclass
@@ -53,21 +52,63 @@ class TableDef:
         return out
 
 
-TABLES: dict[str, TableDef] = {}
+class _Tables(dict):
+    """Table number -> its declaration: the specs under ``repro/specs`` (and ``$SBERT_REPRO_SPECS``), loaded on
+    first use (``repro.specs.load_specs``)."""
+
+    _loaded = False
+
+    def _ensure(self):
+        if not self._loaded:
+            self._loaded = True
+            from repro.specs import load_specs
+
+            load_specs()
+
+    def __getitem__(self, k):
+        self._ensure()
+        return super().__getitem__(k)
+
+    def __contains__(self, k):
+        self._ensure()
+        return super().__contains__(k)
+
+    def __iter__(self):
+        self._ensure()
+        return super().__iter__()
+
+    def __len__(self):
+        self._ensure()
+        return super().__len__()
+
+    def get(self, k, default=None):
+        self._ensure()
+        return super().get(k, default)
+
+    def keys(self):
+        self._ensure()
+        return super().keys()
+
+    def values(self):
+        self._ensure()
+        return super().values()
+
+    def items(self):
+        self._ensure()
+        return super().items()
+
+
+TABLES: dict[str, TableDef] = _Tables()
 
 
 def register(tdef: TableDef) -> TableDef:
-    TABLES[tdef.number] = tdef
+    """Add a table by hand (a spec module under ``repro/specs`` is the usual way)."""
+    TABLES._ensure()
+    dict.__setitem__(TABLES, tdef.number, tdef)
     return tdef
 
 
-def _table1_reference() -> pd.DataFrame:
-    df = load_reference_csv("table1_sts_unsupervised.csv")
-    return pd.DataFrame({"group": "", "paper_row": df["model"], "column": df["dataset"],
-                         "value": df["value"], "std": df["std"]})
-
-
-def _sizes_note(df: pd.DataFrame, columns: dict[str, str]) -> str:
+def sizes_note(df: pd.DataFrame, columns: dict[str, str]) -> str:
     """'STSb: test split (1,379 pairs); ...' with the pair counts the records of these columns report
     (``n_pairs``): the profile's data sizes, not the full datasets'."""
     parts = []
@@ -75,25 +116,3 @@ def _sizes_note(df: pd.DataFrame, columns: dict[str, str]) -> str:
         n = sorted({int(v) for v in df.loc[df["column"] == col, "n_pairs"].dropna()}) if "n_pairs" in df else []
         parts.append(f"{col}: {what}" + (f" ({' / '.join(f'{v:,}' for v in n)} pairs)" if n else ""))
     return "; ".join(parts)
-
-
-register(TableDef(
-    number="1",
-    title="Table 1: unsupervised STS, Spearman rank correlation (x100) of cosine similarity",
-    slug="table1_sts_unsupervised",
-    columns=["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"],
-    metric="spearman_all",
-    extra_metrics=["spearman_wmean", "pearson_all", "n_pairs"],
-    reference=_table1_reference,
-    avg_column=True,
-    unit="Spearman x100",
-    notes=[
-        "STS12-16: all sub-datasets pooled into one correlation, the paper's protocol (author, "
-        "sentence-transformers issue #1165; SimCSE Table B.2). SentEval's size-weighted mean over "
-        "sub-datasets is kept in the CSV as metric `spearman_wmean`.",
-        lambda df: _sizes_note(df, {"STSb": "test split", "SICK-R": "test split"})
-        + "; STS13 without the SMT subset (its inputs are not distributed).",
-        "Avg: ours is the mean of the seven columns (only when all seven are present); the paper's is its "
-        "printed Avg (74.89 for SBERT-NLI-base, where the mean of its seven cells is 74.86).",
-    ],
-))

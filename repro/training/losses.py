@@ -14,7 +14,6 @@ module, so the weights are tied by construction.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Sequence
 
@@ -25,37 +24,8 @@ from torch.nn import functional as F
 
 from repro.errors import ConfigError, choose
 
-OBJECTIVES = ("classification", "regression", "triplet")
-
-CONCATENATIONS: dict[str, tuple[str, ...]] = {
-    "(u, v)": ("u", "v"),
-    "(|u-v|)": ("|u-v|",),
-    "(u*v)": ("u*v",),
-    "(|u-v|, u*v)": ("|u-v|", "u*v"),
-    "(u, v, u*v)": ("u", "v", "u*v"),
-    "(u, v, |u-v|)": ("u", "v", "|u-v|"),
-    "(u, v, |u-v|, u*v)": ("u", "v", "|u-v|", "u*v"),
-}
-"""Table 6's seven concatenations, by the names the paper prints; the default is ``(u, v, |u-v|)``."""
-
-DEFAULT_CONCAT = "(u, v, |u-v|)"
-DISTANCES = ("euclidean", "cosine", "manhattan")
-PAPER_TRIPLET_MARGIN = 1.0
-
-
-def concat_parts(name: str | Sequence[str]) -> tuple[str, ...]:
-    """The parts of a concatenation given by name: ``"(u, v, |u-v|)"``, ``"u,v,|u-v|"`` or ``("u", "v", "|u-v|")``."""
-    key = ",".join(name) if not isinstance(name, str) else name
-    key = re.sub(r"[\s()]", "", key)
-    for canonical, parts in CONCATENATIONS.items():
-        if key == ",".join(parts):
-            return parts
-    raise ConfigError(f"unknown concatenation {name!r}; allowed: {'; '.join(CONCATENATIONS)}")
-
-
-def concat_name(name: str | Sequence[str]) -> str:
-    parts = concat_parts(name)
-    return next(k for k, v in CONCATENATIONS.items() if v == parts)
+from repro.training.objectives import (CONCATENATIONS, DEFAULT_CONCAT, DISTANCES, OBJECTIVES,  # noqa: F401
+                                       PAPER_TRIPLET_MARGIN, concat_name, concat_parts)
 
 
 def concat_features(u: torch.Tensor, v: torch.Tensor, parts: Sequence[str]) -> torch.Tensor:

@@ -19,13 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from repro.encoders.pooling import POOLINGS
 from repro.errors import ConfigError, choose
 from repro.paths import portable_path
 from repro.results import slug
-from repro.training.losses import DEFAULT_CONCAT, OBJECTIVES, concat_name
+from repro.encoders.base import POOLINGS
+from repro.training.objectives import DEFAULT_CONCAT, OBJECTIVES, concat_name
 
 KINDS = ("sbert", "cross")
+KEEP = ("best", "last")  # = repro.training.trainer.KEEP (tested)
+AMP_MODES = ("auto", "fp32", "bf16", "fp16")  # = repro.training.trainer.AMP_MODES (tested)
 TRAIN_DATA = ("stsb-train", "nli")
 CROSS_OBJECTIVES = ("regression", "classification")
 
@@ -77,7 +79,13 @@ class Stage:
         from repro.data.nli import NLI_TRAIN_SOURCES
 
         choose(self.nli_source, NLI_TRAIN_SOURCES, "NLI training source")
-        self.train_config()  # checks keep, amp, epochs, batch size
+        choose(self.keep, KEEP, "keep")  # the trainer's TrainConfig checks these again; torch-free here
+        choose(self.amp, AMP_MODES, "amp")
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps must be >= 1 or None, got {self.max_steps}")
 
     def train_config(self):
         from repro.training.trainer import TrainConfig
@@ -176,13 +184,9 @@ def load_trained(stage: Stage, model_dir, device: str | None = None):
 
 def resolve_base(base, data_root=None):
     """A local folder for a starting model: hub id, folder or ``smoke-bert`` (built from the data root)."""
-    from repro.models import SMOKE_BERT, resolve_model
+    from repro.encoders.build import base_model_path
 
-    if base == SMOKE_BERT:
-        from repro.smoke import smoke_bert_path
-
-        return smoke_bert_path(data_root)
-    return resolve_model(base)
+    return base_model_path(base, data_root)
 
 
 # --------------------------------------------------------------------------------------------------- run
@@ -244,7 +248,7 @@ def _train_stage(stage: Stage, run_dir: Path, base_path, *, data_root, device, e
 
 
 # ------------------------------------------------------------------------------------ from profile settings
-# ``Profile.settings["training"]`` (repro/profiles.py) holds the knobs below; a missing key means the paper's value.
+# ``Profile.training`` (repro/profiles.py) holds the knobs below; a missing key means the paper's value.
 PAPER_TRAINING = {
     "nli_source": "auto",  # see repro.data.nli.NLI_TRAIN_SOURCES
     "nli_epochs": 1,

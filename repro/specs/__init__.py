@@ -1,0 +1,286 @@
+"""Tables as declarations: one :class:`TableSpec` per table, one :class:`Row` type for every table.
+
+A spec says everything about a table that is not code: title, columns, main metric, the paper's reference CSV
+and how it maps onto our columns, notes, the datasets it reads, which evaluator scores its rows
+(``"module:object"``, imported only when something runs), which training it needs, and its rows and knobs per
+profile. Specs import neither torch nor the pipelines, so ``sbert-repro plan``, ``profiles`` and ``tables``
+read them in a fraction of a second.
+
+Specs are discovered, not listed by hand: every ``repro/specs/table*.py`` module with a ``SPEC``, plus the
+modules named in ``$SBERT_REPRO_SPECS`` (comma-separated; a table of your own, e.g. in a test).
+
+A spec turns a profile into :class:`Unit` s (``spec.units(profile)``): each evaluation unit is one result record
+(its id is the record's id), each training unit one training run with the units it depends on. The runner
+(:mod:`repro.experiments.runner`) runs evaluation units; ``plan`` lists both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+from repro.errors import ConfigError
+from repro.results import RunSpec
+from repro.tables.registry import TableDef
+
+ROW_KINDS = ("transformer", "wordvec", "infersent", "tfidf", "sbert", "cross", "unavailable", "measured")
+"""What produces a row's numbers: an untuned transformer (pooled embeddings), averaged word vectors, InferSent
+(its release files), tf-idf, a
+bi-encoder (``sbert``) or cross-encoder (``cross``) trained here, a model the suite cannot run (``unavailable``,
+with ``not_run`` saying why), or a speed measurement (``measured``, Table 7)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of one table, in one profile.
+
+    ``label`` is what our table prints; ``paper_row`` the paper's row it is compared with (None: an extra row);
+    ``substitute`` says in words what stands in for the paper's set-up. None of the three is part of a record's
+    identity: rewording them reruns nothing. ``options`` holds a table's own choices (e.g. Table 2's training
+    recipe, Table 3's settings), read with :meth:`opt`.
+    """
+
+    label: str
+    model: str
+    kind: str = "transformer"
+    pooling: str | None = None  # None: the model folder's own setting (sentence-transformers), else mean
+    layer: int = -1
+    max_seq_length: int | None = None
+    paper_row: str | None = None
+    substitute: str | None = None
+    not_run: str | None = None  # kind "unavailable": why the suite cannot produce this row
+    options: Any = ()  # a dict when written; stored as sorted (key, value) pairs
+
+    def __post_init__(self):
+        if self.kind not in ROW_KINDS:
+            raise ConfigError(f"row {self.label!r}: unknown kind {self.kind!r}; allowed: {', '.join(ROW_KINDS)}")
+        if isinstance(self.options, Mapping):
+            object.__setattr__(self, "options", tuple(sorted(self.options.items())))
+
+    def opt(self, key: str, default=None):
+        return dict(self.options).get(key, default)
+
+    def encoder_params(self) -> dict:
+        """What of the row decides its embeddings (a part of the record's identity)."""
+        return {"kind": self.kind, "pooling": self.pooling, "layer": self.layer,
+                "max_seq_length": self.max_seq_length}
+
+    def describe(self) -> dict:
+        """The row's words, kept in each record's details (for records no declaration speaks for any more)."""
+        return {"label": self.label, "paper_row": self.paper_row, "substitute": self.substitute}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing a profile runs: an evaluation (``run``: the record it writes) or a training (``stage``).
+
+    ``needs``: ids of the units that must finish first; ``datasets``: manifest names it reads; ``models``: the
+    weights it loads (hub ids, ``smoke-bert``, word-vector names).
+    """
+
+    table: str
+    what: str  # "evaluate" | "train"
+    row: Row | None = None
+    run: RunSpec | None = None
+    stage: Any = None  # a repro.training.recipes.Stage (or another frozen object with .name / .to_dict())
+    column: str | None = None
+    seed: int | None = None
+    fold: str | None = None
+    needs: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    not_implemented: str | None = None
+    uid: str | None = None  # an explicit id, for units whose record identity is known only when run (Table 7)
+
+    @property
+    def id(self) -> str:
+        """Stable: an evaluation unit's is its record's id; a training unit's the hash of everything it trains
+        with (the same run shared by two tables has one id)."""
+        if self.uid:
+            return self.uid
+        if self.run is not None and self.what == "evaluate":
+            return f"t{self.table}-{self.run.id}"
+        key = getattr(self.stage, "key", None) or _hash(self.stage.to_dict())
+        return f"train-{key}"
+
+    @property
+    def label(self) -> str:
+        if self.what == "train":
+            return getattr(self.stage, "name", "training")
+        parts = [self.row.label if self.row else (self.run.model if self.run else "")]
+        if self.column:
+            parts.append(self.column)
+        if self.fold:
+            parts.append(self.fold)
+        if self.seed is not None:
+            parts.append(f"seed {self.seed}")
+        return " / ".join(parts)
+
+
+def _hash(obj) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def training_unit(table: str, stage, *, datasets=(), models=(), needs=()) -> Unit:
+    return Unit(table=table, what="train", stage=stage, datasets=tuple(datasets), models=tuple(models),
+                needs=tuple(needs))
+
+
+@dataclass
+class TableSpec(TableDef):
+    """A table: how it is built (the :class:`TableDef` fields) and what runs to fill it.
+
+    ``rows``: profile -> rows; ``settings``: ``{"*": knobs for every profile, "<profile>": overrides}`` (a
+    per-table default lives here once); ``make_units(spec, profile) -> [Unit]`` expands a profile (default: one
+    evaluation unit per row, see :func:`row_units`); ``run_spec(spec, row, profile, **kw) -> RunSpec`` gives a
+    unit's record identity; ``match(row, record) -> bool`` says which declared row a record belongs to (default:
+    same model, same encoder settings). ``evaluator``: ``"module:object"``, an object with ``evaluate(encoder,
+    data, unit, ctx)`` and optionally ``load(spec, profile, ctx)`` (the data, once per table) and
+    ``build(row, ctx)`` (the encoder, once per row); or with ``run_table(spec, profile, store, ctx)`` for a
+    table measured all at once (Table 7). ``training``: which recipe trains its rows, in words (``plan`` shows it).
+    """
+
+    datasets: tuple[str, ...] = ()
+    evaluator: str = ""
+    training: str = ""
+    rows: Mapping[str, tuple] = field(default_factory=dict)
+    settings: Mapping[str, Mapping] = field(default_factory=dict)
+    make_units: Callable | None = None
+    make_rows: Callable | None = None  # (spec, profile) -> rows, for rows that follow a knob (Table 6's body)
+    run_spec: Callable | None = None
+    match: Callable | None = None
+    substitute: Callable | None = None  # (row, profile) -> text, where it follows the profile (training notes)
+    row_unavailable: Callable | None = None  # (spec, row, profile) -> the one RunSpec of a row that cannot run
+    task: str = ""  # the record's task for the default run_spec
+
+    # ----------------------------------------------------------------------------------------- per profile
+    def knobs(self, profile) -> dict:
+        """This table's settings for ``profile``: the spec's own (``*``, then the profile's), then the profile's
+        per-table overrides (``Profile.tables[number]``)."""
+        base = getattr(profile, "base", None) or profile.name
+        out = {**self.settings.get("*", {}), **self.settings.get(base, {})}
+        out.update((getattr(profile, "tables", None) or {}).get(self.number, {}))
+        return out
+
+    def rows_for(self, profile) -> list[Row]:
+        knobs = self.knobs(profile)
+        if "rows" in knobs:
+            return list(knobs["rows"])
+        if self.make_rows is not None:
+            return list(self.make_rows(self, profile))
+        base = getattr(profile, "base", None) or profile.name
+        return list(self.rows.get(base, ()))
+
+    def units(self, profile) -> list[Unit]:
+        if self.make_units is not None:
+            return list(self.make_units(self, profile))
+        return row_units(self, profile)
+
+    def spec_for(self, row: Row, profile, **kw) -> RunSpec:
+        if self.run_spec is not None:
+            return self.run_spec(self, row, profile, **kw)
+        return RunSpec.make(table=self.number, model=row.model, profile=profile.name, task=self.task,
+                            params={**row.encoder_params(), **kw})
+
+    def row_of(self, record, profile=None) -> Row | None:
+        """The declared row ``record`` belongs to (None: no declaration speaks for it, e.g. ``evaluate``'s
+        custom-* records, which keep their own words in ``details["row"]``)."""
+        prof = profile or declared_profile(record.spec.profile)
+        if prof is None:
+            return None
+        test = self.match or match_encoder_row
+        for row in self.rows_for(prof):
+            if test(row, record):
+                return row
+        return None
+
+    def substitute_of(self, row: Row, profile) -> str | None:
+        if self.substitute is not None and profile is not None:
+            return self.substitute(row, profile)
+        return row.substitute
+
+
+def declared_profile(name: str):
+    """The declared profile a record's profile name stands for: itself, or ``<profile>-<preset>`` (Table 7's
+    measurements with another preset); None for custom-* names."""
+    from repro.profiles import PROFILES
+
+    if name in PROFILES:
+        return PROFILES[name]
+    head = name.split("-", 1)[0]
+    return PROFILES.get(head) if head != "custom" else None
+
+
+def match_encoder_row(row: Row, record) -> bool:
+    p = record.spec.param_dict
+    return record.spec.model == row.model and all(p.get(k) == v for k, v in row.encoder_params().items())
+
+
+def row_units(spec: TableSpec, profile, **params) -> list[Unit]:
+    return [Unit(table=spec.number, what="evaluate", row=row, run=spec.spec_for(row, profile, **params),
+                 datasets=tuple(spec.datasets), models=row_models(row),
+                 not_implemented=row.not_run if row.kind == "unavailable" else None)
+            for row in spec.rows_for(profile)]
+
+
+def row_models(row: Row) -> tuple[str, ...]:
+    return () if row.kind in ("tfidf", "unavailable", "measured") else (row.model,)
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+_LOADED: dict[str, TableSpec] = {}
+
+
+def spec_modules() -> list[str]:
+    import repro.specs as pkg
+
+    own = sorted(f"repro.specs.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name.startswith("table"))
+    extra = [m.strip() for m in os.environ.get("SBERT_REPRO_SPECS", "").split(",") if m.strip()]
+    return own + extra
+
+
+def load_specs(reload: bool = False) -> dict[str, TableSpec]:
+    """Every table spec, by number (sorted by number)."""
+    found: dict[str, TableSpec] = {}
+    for name in spec_modules():
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                raise ConfigError(f"$SBERT_REPRO_SPECS names module {name!r}, which cannot be imported ({e}); "
+                                  "fix the name or the PYTHONPATH") from None
+            raise
+        if reload:
+            mod = importlib.reload(mod)
+        spec = getattr(mod, "SPEC", None)
+        if not isinstance(spec, TableSpec):
+            raise ConfigError(f"{name}: a table spec module needs SPEC = TableSpec(...)")
+        found[spec.number] = spec
+    _LOADED.clear()
+    _LOADED.update(sorted(found.items(), key=lambda kv: _number_key(kv[0])))
+    from repro.tables.registry import TABLES
+
+    TABLES._loaded = True
+    dict.clear(TABLES)
+    dict.update(TABLES, _LOADED)
+    return dict(_LOADED)
+
+
+def get_spec(number: str) -> TableSpec:
+    specs = load_specs()
+    if number not in specs:
+        raise ConfigError(f"unknown table {number!r}; declared: {', '.join(specs)}")
+    return specs[number]
+
+
+def _number_key(n: str):
+    return (0, int(n), "") if n.isdigit() else (1, 0, n)
+
+
+__all__ = ["Row", "TableSpec", "Unit", "load_specs", "get_spec", "row_units", "training_unit", "replace"]

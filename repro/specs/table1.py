@@ -1,0 +1,106 @@
+"""Table 1: unsupervised STS (STS12-16, STSb test, SICK-R test), Spearman x 100 of cosine similarity.
+
+A new Hugging Face model is one line in ``ROWS`` below (``Row(label, hub id, pooling=..., paper_row=...)``).
+"""
+
+from __future__ import annotations
+
+from repro.specs import Row, TableSpec
+
+_NOT_IMPLEMENTED = "not implemented in this suite (needs the original {} release, outside PyTorch/transformers)"
+_BERT_AS_SERVICE = "bert-as-service style: second-to-last layer, as its defaults (not confirmed by the paper)"
+_RELEASED = "the authors' released checkpoint (not retrained)"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+INFERSENT = Row("InferSent - Glove", "infersent1", kind="infersent", paper_row="InferSent - Glove")
+USE = Row("Universal Sentence Encoder", "universal-sentence-encoder-large/3", kind="unavailable",
+          paper_row="Universal Sentence Encoder", not_run=_NOT_IMPLEMENTED.format("TensorFlow-Hub USE"))
+AVG_BERT = Row("Avg. BERT embeddings", "bert-base-uncased", pooling="mean", layer=-2,
+               paper_row="Avg. BERT embeddings", substitute=_BERT_AS_SERVICE)
+BERT_CLS = Row("BERT CLS-vector", "bert-base-uncased", pooling="cls", layer=-2, paper_row="BERT CLS-vector",
+               substitute=_BERT_AS_SERVICE)
+RELEASED_SBERT = (
+    Row("SBERT-NLI-base", "sentence-transformers/bert-base-nli-mean-tokens", paper_row="SBERT-NLI-base",
+        substitute=_RELEASED),
+    Row("SBERT-NLI-large", "sentence-transformers/bert-large-nli-mean-tokens", paper_row="SBERT-NLI-large",
+        substitute=_RELEASED),
+    Row("SRoBERTa-NLI-base", "sentence-transformers/roberta-base-nli-mean-tokens", paper_row="SRoBERTa-NLI-base",
+        substitute=_RELEASED),
+    Row("SRoBERTa-NLI-large", "sentence-transformers/roberta-large-nli-mean-tokens",
+        paper_row="SRoBERTa-NLI-large", substitute=_RELEASED),
+)
+GLOVE_6B = Row("Avg. GloVe embeddings (6B-50d)", "glove-6B-50d", kind="wordvec", paper_row="Avg. GloVe embeddings",
+               substitute="GloVe 6B-50d (uncased, from PyPI) instead of 840B-300d")
+GLOVE_840B = Row("Avg. GloVe embeddings", "glove-840B-300d", kind="wordvec", paper_row="Avg. GloVe embeddings")
+
+ROWS = {
+    "paper": (GLOVE_840B, AVG_BERT, BERT_CLS, INFERSENT, USE, *RELEASED_SBERT),
+    "local": (
+        GLOVE_6B, AVG_BERT, BERT_CLS, INFERSENT, USE, *RELEASED_SBERT,
+        Row("all-MiniLM-L6-v2 (mean)", MINILM, pooling="mean", paper_row="SBERT-NLI-base",
+            substitute="all-MiniLM-L6-v2 (2021, 6 layers, trained on 1B pairs) in place of SBERT-NLI-base"),
+        Row("all-MiniLM-L6-v2 (CLS)", MINILM, pooling="cls",
+            substitute="extra row: CLS pooling of a mean-pooling-trained model"),
+    ),
+    "smoke": (
+        Row("Avg. word vectors (smoke)", "smoke-glove", kind="wordvec", paper_row="Avg. GloVe embeddings",
+            substitute="smoke: random 16-d vectors"),
+        Row("Avg. BERT embeddings (smoke)", "smoke-bert", pooling="mean", paper_row="Avg. BERT embeddings",
+            substitute="smoke: tiny random BERT"),
+        Row("BERT CLS-vector (smoke)", "smoke-bert", pooling="cls", paper_row="BERT CLS-vector",
+            substitute="smoke: tiny random BERT"),
+        Row("SBERT max pooling (smoke)", "smoke-bert", pooling="max", substitute="smoke: tiny random BERT"),
+    ),
+}
+COLUMNS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
+
+
+def _reference():
+    import pandas as pd
+
+    from repro.tables.reference import load_reference_csv
+
+    df = load_reference_csv("table1_sts_unsupervised.csv")
+    return pd.DataFrame({"group": "", "paper_row": df["model"], "column": df["dataset"],
+                         "value": df["value"], "std": df["std"]})
+
+
+def _sizes(df) -> str:
+    from repro.tables.registry import sizes_note
+
+    return (sizes_note(df, {"STSb": "test split", "SICK-R": "test split"})
+            + "; STS13 without the SMT subset (its inputs are not distributed).")
+
+
+def run_spec(spec, row: Row, profile, dtype: str | None = None):
+    from repro.results import RunSpec
+
+    return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=spec.task,
+                        params={**row.encoder_params(), "data_limit": profile.data_limit,
+                                "dtype": dtype or spec.knobs(profile).get("dtype", "fp32")})
+
+
+SPEC = TableSpec(
+    number="1",
+    title="Table 1: unsupervised STS, Spearman rank correlation (x100) of cosine similarity",
+    slug="table1_sts_unsupervised",
+    columns=COLUMNS,
+    metric="spearman_all",
+    extra_metrics=["spearman_wmean", "pearson_all", "n_pairs"],
+    reference=_reference,
+    avg_column=True,
+    unit="Spearman x100",
+    notes=[
+        "STS12-16: all sub-datasets pooled into one correlation, the paper's protocol (author, "
+        "sentence-transformers issue #1165; SimCSE Table B.2). SentEval's size-weighted mean over "
+        "sub-datasets is kept in the CSV as metric `spearman_wmean`.",
+        _sizes,
+        "Avg: ours is the mean of the seven columns (only when all seven are present); the paper's is its "
+        "printed Avg (74.89 for SBERT-NLI-base, where the mean of its seven cells is 74.86).",
+    ],
+    datasets=("sts", "stsb", "sick"),
+    evaluator="repro.experiments.table1:EVALUATOR",
+    task="sts-unsupervised",
+    rows=ROWS,
+    run_spec=run_spec,
+)

@@ -1,0 +1,180 @@
+"""Table 2: supervised STS benchmark. Spearman x 100 on STSb test (1,379 pairs), mean ± std over seeds.
+
+Rows (paper §4.2): SBERT fine-tuned on STSb train with the regression objective (SBERT-STSb); first on NLI with
+the classification objective, then on STSb (SBERT-NLI-STSb); and the BERT cross-encoder trained on STSb (BERT-STSb)
+or on NLI then STSb (BERT-NLI-STSb). ``kind`` sbert | cross; option ``recipe`` none | nli | stsb | nli+stsb:
+``none`` rows score the starting model itself, ``nli`` rows the NLI model before STSb (the paper's "not trained
+for STS" group). Training: :mod:`repro.training.recipes` (``Profile.training``); the NLI model of the
+NLI-then-STSb rows is trained once (first seed) and continued with every seed, and is the same run as Table 6's
+MEAN / NLI cell when the settings agree.
+"""
+
+from __future__ import annotations
+
+from repro.errors import ConfigError, choose
+from repro.specs import Row, TableSpec, Unit, training_unit
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+RECIPES = ("none", "nli", "stsb", "nli+stsb")
+GROUPS = {"none": "not_trained_for_sts", "nli": "not_trained_for_sts", "stsb": "trained_on_stsb",
+          "nli+stsb": "trained_on_nli_then_stsb"}
+UNTUNED = "the starting model as released (its own pooling and normalisation), not trained here"
+
+
+def _row(label, paper_row, kind, recipe, body) -> Row:
+    return Row(label, body, kind=kind, paper_row=paper_row, options={"recipe": recipe})
+
+
+ROWS = {
+    "smoke": tuple(_row(*r) for r in (
+        ("smoke BERT untuned", None, "sbert", "none", "smoke-bert"),
+        ("SBERT-NLI (smoke)", "SBERT-NLI-base", "sbert", "nli", "smoke-bert"),
+        ("SBERT-STSb (smoke)", "SBERT-STSb-base", "sbert", "stsb", "smoke-bert"),
+        ("BERT-STSb cross-encoder (smoke)", "BERT-STSb-base", "cross", "stsb", "smoke-bert"),
+        ("SBERT-NLI-STSb (smoke)", "SBERT-NLI-STSb-base", "sbert", "nli+stsb", "smoke-bert"),
+        ("BERT-NLI-STSb cross-encoder (smoke)", "BERT-NLI-STSb-base", "cross", "nli+stsb", "smoke-bert"),
+    )),
+    "local": tuple(_row(*r) for r in (
+        ("all-MiniLM-L6-v2 untuned", None, "sbert", "none", MINILM),
+        ("SBERT-NLI (MiniLM body)", "SBERT-NLI-base", "sbert", "nli", MINILM),
+        ("SBERT-STSb (MiniLM body)", "SBERT-STSb-base", "sbert", "stsb", MINILM),
+        ("BERT-STSb cross-encoder (MiniLM body)", "BERT-STSb-base", "cross", "stsb", MINILM),
+        ("SBERT-NLI-STSb (MiniLM body)", "SBERT-NLI-STSb-base", "sbert", "nli+stsb", MINILM),
+    )),
+    "paper": tuple(
+        _row(f"{name}-{size}", f"{name}-{size}", kind, recipe, f"{body}-{size}{suffix}")
+        for size in ("base", "large")
+        for name, kind, recipe, body, suffix in (
+            ("SBERT-NLI", "sbert", "nli", "bert", "-uncased"),
+            ("BERT-STSb", "cross", "stsb", "bert", "-uncased"),
+            ("SBERT-STSb", "sbert", "stsb", "bert", "-uncased"),
+            ("SRoBERTa-STSb", "sbert", "stsb", "roberta", ""),
+            ("BERT-NLI-STSb", "cross", "nli+stsb", "bert", "-uncased"),
+            ("SBERT-NLI-STSb", "sbert", "nli+stsb", "bert", "-uncased"),
+            ("SRoBERTa-NLI-STSb", "sbert", "nli+stsb", "roberta", ""),
+        )
+    ),
+}
+SETTINGS = {"smoke": {"seeds": (0, 1)}, "local": {"seeds": (0, 1)}, "paper": {"seeds": tuple(range(10))}}
+
+
+def check_row(row: Row) -> str:
+    recipe = row.opt("recipe")
+    choose(row.kind, ("sbert", "cross"), "Table 2 row kind")
+    choose(recipe, RECIPES, "Table 2 recipe")
+    if row.kind == "cross" and recipe in ("none", "nli"):
+        raise ConfigError(f"Table 2 row {row.label!r}: a cross-encoder needs STSb training (recipe stsb or nli+stsb)")
+    return recipe
+
+
+def stage_for(row: Row, training: dict, seed: int):
+    """The training the row needs for ``seed`` (None for an untuned row)."""
+    from repro.training.recipes import nli_stage, stsb_stage
+
+    recipe = check_row(row)
+    if recipe == "none":
+        return None
+    nli = nli_stage(training, row.model, seed=training.get("nli_seed", 0), kind=row.kind) if "nli" in recipe else None
+    if recipe == "nli":
+        return nli
+    return stsb_stage(training, nli or row.model, seed=seed, kind=row.kind)
+
+
+def stage_units(table: str, stage, models=()) -> list[Unit]:
+    """Training units for ``stage`` and the stages it continues from (first the earliest)."""
+    chain = []
+    while stage is not None and not isinstance(stage, str):
+        chain.append(stage)
+        stage = stage.base
+    out, prev = [], None
+    for st in reversed(chain):
+        data = ("nli", "stsb") if st.data == "nli" else ("stsb",)
+        u = training_unit(table, st, datasets=data, models=models if prev is None else (),
+                          needs=(prev.id,) if prev else ())
+        out.append(u)
+        prev = u
+    return out
+
+
+def make_units(spec: TableSpec, profile) -> list[Unit]:
+    from repro.results import RunSpec
+
+    training = dict(profile.training)
+    seeds = tuple(spec.knobs(profile).get("seeds", profile.seeds))
+    rows = spec.rows_for(profile)
+    for row in rows:  # bad rows fail here, before anything runs
+        check_row(row)
+    units, seen = [], set()
+    for row in rows:
+        recipe = row.opt("recipe")
+        for seed in (seeds if recipe in ("stsb", "nli+stsb") else (None,)):
+            stage = stage_for(row, training, seed if seed is not None else training.get("nli_seed", 0))
+            needs = ()
+            if stage is not None:
+                chain = stage_units(spec.number, stage, models=(row.model,))
+                units += [u for u in chain if u.id not in seen]
+                seen.update(u.id for u in chain)
+                needs = (chain[-1].id,)
+            run = RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=spec.task, seed=seed,
+                               params={"group": GROUPS[recipe], "kind": row.kind, "recipe": recipe,
+                                       "test_limit": profile.data_limit,
+                                       "training": stage.to_dict() if stage is not None else None})
+            units.append(Unit(table=spec.number, what="evaluate", row=row, run=run, stage=stage, seed=seed,
+                              column="STSb", needs=needs, datasets=("stsb",), models=(row.model,)))
+    return units
+
+
+def match(row: Row, record) -> bool:
+    p = record.spec.param_dict
+    return record.spec.model == row.model and p.get("kind") == row.kind and p.get("recipe") == row.opt("recipe")
+
+
+def substitute(row: Row, profile) -> str | None:
+    from repro.training.recipes import describe_training
+
+    recipe = row.opt("recipe")
+    if recipe == "none":
+        return UNTUNED
+    return describe_training(dict(profile.training), recipe) or None
+
+
+def _reference():
+    import pandas as pd
+
+    from repro.tables.reference import load_reference_csv
+
+    df = load_reference_csv("table2_stsb_supervised.csv")
+    return pd.DataFrame({"group": df["training_group"], "paper_row": df["model"], "column": "STSb",
+                         "value": df["value"], "std": df["std"]})
+
+
+SPEC = TableSpec(
+    number="2",
+    title="Table 2: supervised STS benchmark, Spearman x100 on STSb test (mean ± std over seeds)",
+    slug="table2_stsb_supervised",
+    columns=["STSb"],
+    metric="spearman",
+    reference=_reference,
+    unit="Spearman x100",
+    notes=[
+        "Bi-encoders (SBERT): cosine similarity of the two sentence embeddings; BERT-STSb rows: the cross-encoder's "
+        "regression output ([CLS] a [SEP] b [SEP] -> linear head). Spearman rank correlation x100 on the 1,379 test "
+        "pairs, mean ± standard deviation over the seeds given in n_runs (the paper: 10 seeds).",
+        "Training as the paper and its 2019 code: batch 16, AdamW lr 2e-5 (eps 1e-6, weight decay 0.01 except "
+        "bias/LayerNorm), 10% linear warm-up then linear decay, gradient clipping 1, max 128 tokens; regression = "
+        "MSE between cos(u, v) and score/5; NLI = 3-way softmax over (u, v, |u-v|); the model with the best STSb "
+        "dev score is kept. Deviations of this profile (body, data, steps) are listed under Substitutes.",
+        "NLI-then-STSb rows continue one NLI model (first seed) with each seed, as the reference code continued the "
+        "released bert-base-nli-mean-tokens.",
+        "The not-trained rows of the paper (GloVe, BERT, InferSent, USE) are Table 1's STSb column; see Table 1.",
+    ],
+    datasets=("stsb", "nli"),
+    evaluator="repro.experiments.table2:EVALUATOR",
+    training="repro.training.recipes (NLI: nli_stage; STSb: stsb_stage); Profile.training",
+    task="stsb-test",
+    rows=ROWS,
+    settings=SETTINGS,
+    make_units=make_units,
+    match=match,
+    substitute=substitute,
+)

@@ -1,0 +1,130 @@
+"""Table 6: ablation (paper §6). Spearman x 100 of cosine similarity on STSb dev, averaged over seeds.
+
+* Pooling (MEAN, MAX, CLS) x objective: the classification objective trained on NLI (column ``NLI``) and the
+  regression objective trained on STSb train (column ``STSb``).
+* Concatenation (the seven combinations of u, v, |u-v|, u*v) for the classification objective on NLI, MEAN pooling.
+
+The number of a run is the STSb dev score of the model it keeps (the best dev score during training, as the
+reference code's ``save_best_model``). ``(u, v, |u-v|)`` with MEAN pooling is the same run as the MEAN / NLI cell
+(the training folder is shared, so it is trained once). Knobs: ``body`` (the starting model), ``seeds``,
+``poolings``, ``concatenations``; the training itself: ``Profile.training``.
+"""
+
+from __future__ import annotations
+
+from repro.errors import ConfigError
+from repro.specs import Row, TableSpec, Unit
+from repro.training.objectives import CONCATENATIONS
+
+POOLING_ROWS = ("mean", "max", "cls")
+POOLING, CONCAT = "pooling_strategy", "concatenation"
+SETTINGS = {
+    "smoke": {"seeds": (0,), "body": "smoke-bert"},
+    "local": {"seeds": (0, 1), "body": "sentence-transformers/all-MiniLM-L6-v2"},
+    "paper": {"seeds": tuple(range(10)), "body": "bert-base-uncased"},
+}
+
+
+def rows(body: str) -> tuple[Row, ...]:
+    return (*(Row(p.upper(), body, kind="sbert", paper_row=p.upper(), options={"group": POOLING, "pooling": p})
+              for p in POOLING_ROWS),
+            *(Row(c, body, kind="sbert", paper_row=c, options={"group": CONCAT, "concat": c}) for c in CONCATENATIONS))
+
+
+ROWS = {name: rows(s["body"]) for name, s in SETTINGS.items()}
+
+
+def make_rows(spec: TableSpec, profile) -> tuple[Row, ...]:
+    return rows(str(spec.knobs(profile).get("body", "")))
+
+
+def make_units(spec: TableSpec, profile) -> list[Unit]:
+    """Every cell and seed; settings are checked here, before any training."""
+    from repro.results import RunSpec
+    from repro.specs.table2 import stage_units
+    from repro.training.recipes import nli_stage, stsb_stage
+
+    if not profile.training and profile.rows_profile not in SETTINGS:
+        raise ConfigError(f"profile {profile.name!r} has no training settings for Table 6")
+    knobs = spec.knobs(profile)
+    if "body" not in knobs:
+        raise ConfigError(f"profile {profile.name!r}: Table 6 needs a 'body' (the model to train)")
+    training, body = dict(profile.training), str(knobs["body"])
+    poolings, concats = knobs.get("poolings", POOLING_ROWS), knobs.get("concatenations", tuple(CONCATENATIONS))
+    cells = []
+    for seed in tuple(knobs.get("seeds", profile.seeds)):
+        for pooling in poolings:
+            cells.append((POOLING, pooling.upper(), "NLI", nli_stage(training, body, pooling=pooling, seed=seed), seed))
+            cells.append((POOLING, pooling.upper(), "STSb", stsb_stage(training, body, pooling=pooling, seed=seed),
+                          seed))
+        for concat in concats:
+            cells.append((CONCAT, concat, "NLI", nli_stage(training, body, concat=concat, seed=seed), seed))
+    by_label = {r.label: r for r in rows(body)}
+    units, seen = [], set()
+    for group, label, column, stage, seed in cells:
+        train = stage_units(spec.number, stage, models=(body,))
+        units += [u for u in train if u.id not in seen]
+        seen.update(u.id for u in train)
+        run = RunSpec.make(table=spec.number, model=body, profile=profile.name, task=spec.task, seed=seed,
+                           params={"group": group, "column": column, "training": stage.to_dict()})
+        units.append(Unit(table=spec.number, what="evaluate", row=by_label.get(label, Row(label, body, kind="sbert")),
+                          run=run, stage=stage, column=column, seed=seed, needs=(train[-1].id,),
+                          datasets=("stsb",), models=(body,)))
+    return units
+
+
+def match(row: Row, record) -> bool:
+    p = record.spec.param_dict
+    t = p.get("training") or {}
+    if record.spec.model != row.model or p.get("group") != row.opt("group"):
+        return False
+    if row.opt("group") == POOLING:
+        return t.get("pooling") == row.opt("pooling")
+    return t.get("concat") == row.opt("concat") and t.get("pooling") == "mean"
+
+
+def substitute(row: Row, profile) -> str | None:
+    from repro.training.recipes import describe_training
+
+    return describe_training(dict(profile.training), "nli+stsb" if row.opt("group") == POOLING else "nli") or None
+
+
+def _reference():
+    import pandas as pd
+
+    from repro.tables.reference import load_reference_csv
+
+    df = load_reference_csv("table6_ablation.csv")
+    row = df["pooling"].where(df["section"] == "pooling_strategy", df["concatenation"])
+    column = df["training"].map(lambda t: "NLI" if t.startswith("NLI") else "STSb")
+    return pd.DataFrame({"group": df["section"], "paper_row": row, "column": column, "value": df["value"],
+                         "std": float("nan")})
+
+
+SPEC = TableSpec(
+    number="6",
+    title="Table 6: pooling and concatenation ablation, Spearman x100 on STSb dev (mean over seeds)",
+    slug="table6_ablation",
+    columns=["NLI", "STSb"],
+    metric="spearman",
+    reference=_reference,
+    unit="Spearman x100",
+    notes=[
+        "NLI: classification objective (softmax over the concatenation; (u, v, |u-v|) in the pooling rows) trained "
+        "on NLI; STSb: regression objective trained on STSb train. Scored on STSb dev (1,500 pairs) with cosine "
+        "similarity; each run keeps its best dev checkpoint, as the reference code did.",
+        "Concatenations apply to the softmax classifier only: the paper prints '-' in their STSb column; all use "
+        "MEAN pooling. (u, v, |u-v|) is the same run as the MEAN / NLI pooling cell.",
+        "The paper averages 10 seeds and prints no standard deviation; ours shows ± std when a profile runs several.",
+    ],
+    datasets=("stsb", "nli"),
+    evaluator="repro.experiments.table6:EVALUATOR",
+    training="repro.training.recipes (nli_stage / stsb_stage per pooling and concatenation); Profile.training",
+    task="stsb-dev",
+    rows=ROWS,
+    settings=SETTINGS,
+    make_rows=make_rows,
+    make_units=make_units,
+    match=match,
+    substitute=substitute,
+)
