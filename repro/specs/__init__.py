@@ -136,7 +136,7 @@ def training_unit(table: str, stage, *, datasets=(), models=(), needs=()) -> Uni
 class TableSpec(TableDef):
     """A table: how it is built (the :class:`TableDef` fields) and what runs to fill it.
 
-    ``rows``: profile -> rows; ``settings``: ``{"*": knobs for every profile, "<profile>": overrides}`` (a
+    ``rows``: profile -> rows; ``defaults``: ``{"*": knobs for every profile, "<profile>": overrides}`` (a
     per-table default lives here once); ``make_units(spec, profile) -> [Unit]`` expands a profile (default: one
     evaluation unit per row, see :func:`row_units`); ``run_spec(spec, row, profile, **kw) -> RunSpec`` gives a
     unit's record identity; ``match(row, record) -> bool`` says which declared row a record belongs to (default:
@@ -150,7 +150,7 @@ class TableSpec(TableDef):
     evaluator: str = ""
     training: str = ""
     rows: Mapping[str, tuple] = field(default_factory=dict)
-    settings: Mapping[str, Mapping] = field(default_factory=dict)
+    defaults: Mapping[str, Mapping] = field(default_factory=dict)  # the table's knobs: {"*": ..., "<profile>": ...}
     make_units: Callable | None = None
     make_rows: Callable | None = None  # (spec, profile) -> rows, for rows that follow a knob (Table 6's body)
     run_spec: Callable | None = None
@@ -164,7 +164,7 @@ class TableSpec(TableDef):
         """This table's settings for ``profile``: the spec's own (``*``, then the profile's), then the profile's
         per-table overrides (``Profile.tables[number]``)."""
         base = getattr(profile, "base", None) or profile.name
-        out = {**self.settings.get("*", {}), **self.settings.get(base, {})}
+        out = {**self.defaults.get("*", {}), **self.defaults.get(base, {})}
         out.update((getattr(profile, "tables", None) or {}).get(self.number, {}))
         return out
 

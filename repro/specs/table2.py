@@ -55,7 +55,7 @@ ROWS = {
         )
     ),
 }
-SETTINGS = {"smoke": {"seeds": (0, 1)}, "local": {"seeds": (0, 1)}, "paper": {"seeds": tuple(range(10))}}
+KNOBS = {"smoke": {"seeds": (0, 1)}, "local": {"seeds": (0, 1)}, "paper": {"seeds": tuple(range(10))}}
 
 
 def check_row(row: Row) -> str:
@@ -173,7 +173,7 @@ SPEC = TableSpec(
     training="repro.training.recipes (NLI: nli_stage; STSb: stsb_stage); Profile.training",
     task="stsb-test",
     rows=ROWS,
-    settings=SETTINGS,
+    defaults=KNOBS,
     make_units=make_units,
     match=match,
     substitute=substitute,

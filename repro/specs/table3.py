@@ -88,7 +88,7 @@ ROWS = {
     ),
     "paper": PAPER_ROWS,
 }
-SETTINGS = {
+KNOBS = {
     "*": {"kfold": 10, "fold_seed": 0},
     "smoke": {"limit": 30, "kfold": 3, "sbert": {"epochs": 1, "max_steps": 2, "batch_size": 8},
               "cross": {"epochs": 1, "max_steps": 2, "batch_size": 8}},
@@ -233,7 +233,7 @@ SPEC = TableSpec(
     evaluator="repro.experiments.table3:EVALUATOR",
     training="repro.training.afs (one regression / cross-encoder run per fold)",
     rows=ROWS,
-    settings=SETTINGS,
+    defaults=KNOBS,
     make_units=make_units,
     run_spec=run_spec,
     match=match,

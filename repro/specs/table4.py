@@ -8,7 +8,7 @@ too. Accuracy is reported under Euclidean distance (the table's number) and cosi
 
 The triplets are not in this project's data root: without them every row is a ``not_run`` record whose reason
 says how to get them (``python data_scripts/fetch_wikisec.py``). Row kinds: sbert (trained) | transformer
-(untuned) | unavailable. Knobs (defaults in ``SETTINGS["*"]``): ``train_limit``, ``test_limit``, ``dev_limit``,
+(untuned) | unavailable. Knobs (defaults in ``KNOBS["*"]``): ``train_limit``, ``test_limit``, ``dev_limit``,
 ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``margin``, ``seed``, ``eval_steps``, ``max_seq_length``,
 ``pooling``. Training: :mod:`repro.training.triplet`.
 """
@@ -38,7 +38,7 @@ ROWS = {
               *PAPER_ROWS),
     "paper": PAPER_ROWS,
 }
-SETTINGS = {"*": DEFAULTS,
+KNOBS = {"*": DEFAULTS,
             "smoke": {"train_limit": 64, "test_limit": 64, "dev_limit": 16, "max_steps": 4, "eval_steps": 2},
             "local": {"max_steps": 2000, "test_limit": 20000}}
 
@@ -126,7 +126,7 @@ SPEC = TableSpec(
     evaluator="repro.experiments.table4:EVALUATOR",
     training="repro.training.triplet (triplet objective, best on the validation triplets)",
     rows=ROWS,
-    settings=SETTINGS,
+    defaults=KNOBS,
     make_units=make_units,
     run_spec=run_spec,
     match=match,

@@ -34,7 +34,7 @@ def from_table1(rows) -> tuple[Row, ...]:
 
 
 ROWS = {name: from_table1(rows) for name, rows in table1.ROWS.items()}
-SETTINGS = {"*": {"kfold": 10, "seed": SENTEVAL_SEED, "solver": "liblinear", "n_jobs": 1, "cache": True},
+KNOBS = {"*": {"kfold": 10, "seed": SENTEVAL_SEED, "solver": "liblinear", "n_jobs": 1, "cache": True},
             "smoke": {"limit": 30, "kfold": 5}, "local": {"n_jobs": 2}}
 
 
@@ -103,7 +103,7 @@ SPEC = TableSpec(
     datasets=("mr", "cr", "subj", "mpqa", "sst", "trec", "mrpc"),
     evaluator="repro.experiments.table5:EVALUATOR",
     rows=ROWS,
-    settings=SETTINGS,
+    defaults=KNOBS,
     make_units=make_units,
     run_spec=run_spec,
     row_unavailable=row_unavailable,

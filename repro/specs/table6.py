@@ -18,7 +18,7 @@ from repro.training.objectives import CONCATENATIONS
 
 POOLING_ROWS = ("mean", "max", "cls")
 POOLING, CONCAT = "pooling_strategy", "concatenation"
-SETTINGS = {
+KNOBS = {
     "smoke": {"seeds": (0,), "body": "smoke-bert"},
     "local": {"seeds": (0, 1), "body": "sentence-transformers/all-MiniLM-L6-v2"},
     "paper": {"seeds": tuple(range(10)), "body": "bert-base-uncased"},
@@ -31,7 +31,7 @@ def rows(body: str) -> tuple[Row, ...]:
             *(Row(c, body, kind="sbert", paper_row=c, options={"group": CONCAT, "concat": c}) for c in CONCATENATIONS))
 
 
-ROWS = {name: rows(s["body"]) for name, s in SETTINGS.items()}
+ROWS = {name: rows(s["body"]) for name, s in KNOBS.items()}
 
 
 def make_rows(spec: TableSpec, profile) -> tuple[Row, ...]:
@@ -44,7 +44,7 @@ def make_units(spec: TableSpec, profile) -> list[Unit]:
     from repro.specs.table2 import stage_units
     from repro.training.recipes import nli_stage, stsb_stage
 
-    if not profile.training and profile.rows_profile not in SETTINGS:
+    if not profile.training and profile.rows_profile not in KNOBS:
         raise ConfigError(f"profile {profile.name!r} has no training settings for Table 6")
     knobs = spec.knobs(profile)
     if "body" not in knobs:
@@ -122,7 +122,7 @@ SPEC = TableSpec(
     training="repro.training.recipes (nli_stage / stsb_stage per pooling and concatenation); Profile.training",
     task="stsb-dev",
     rows=ROWS,
-    settings=SETTINGS,
+    defaults=KNOBS,
     make_rows=make_rows,
     make_units=make_units,
     match=match,
