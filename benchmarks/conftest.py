@@ -94,7 +94,7 @@ def sentences(all_sentences, settings):
 @pytest.fixture(scope="session")
 def model(settings, data_root):
     from repro.errors import ModelNotAvailable
-    from repro.speed.models import speed_model
+    from repro.speed.timed_models import speed_model
 
     try:
         return speed_model(settings.model, settings.weights, data_root=data_root)
@@ -109,7 +109,7 @@ def encoders():
 
 @pytest.fixture
 def encoder(model, device, encoders):
-    from repro.speed.models import load_encoder
+    from repro.speed.timed_models import load_encoder
 
     if device not in encoders:
         encoders[device] = load_encoder(model, device)
@@ -119,7 +119,7 @@ def encoder(model, device, encoders):
 @pytest.fixture
 def peer(model, device, encoders):
     pytest.importorskip("sentence_transformers", reason="the peer needs sentence-transformers ([peer] extra)")
-    from repro.speed.models import load_peer
+    from repro.speed.timed_models import load_peer
 
     key = f"peer-{device}"
     if key not in encoders:

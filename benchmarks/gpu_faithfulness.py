@@ -70,9 +70,9 @@ def main() -> int:
 
     from repro.data.sts import load_stsb
     from repro.encoders.transformer import SentenceEncoder
-    from repro.models import set_model_path
+    from repro.weights import set_model_path
     from repro.speed.bench import stsb_sentences
-    from repro.speed.models import load_encoder, speed_model
+    from repro.speed.timed_models import load_encoder, speed_model
 
     if args.minilm:
         set_model_path("sentence-transformers/all-MiniLM-L6-v2", args.minilm)

@@ -30,7 +30,7 @@ def main() -> int:
     import torch
     from safetensors.torch import load_file, save_file
 
-    from repro.models import resolve_model
+    from repro.weights import resolve_model
 
     root = Path(args.data_root or os.environ.get("SBERT_REPRO_DATA") or REPO.parent / "shared" / "data")
     out = Path(args.out)

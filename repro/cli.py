@@ -234,7 +234,7 @@ def _check_evaluate_args(args) -> None:
     """Out-of-range settings stop here, before any model is loaded or record written (exit 2)."""
     from repro.env import check_device
     from repro.errors import ModelNotAvailable
-    from repro.models import check_model_settings, transformer_config
+    from repro.weights import check_model_settings, transformer_config
 
     check_device(args.device)
     if args.max_seq_length is not None and args.max_seq_length < 1:
@@ -252,7 +252,7 @@ def _check_evaluate_args(args) -> None:
 
 
 def cmd_models(args) -> int:
-    from repro.models import KNOWN_LOCAL, describe_local_models, resolve_model
+    from repro.weights import KNOWN_LOCAL, describe_local_models, resolve_model
 
     if args.resolve:
         _echo(str(resolve_model(args.resolve)))
@@ -342,7 +342,7 @@ def _common(p: argparse.ArgumentParser, results=True) -> None:
 
 
 def _model_paths(values) -> None:
-    from repro.models import set_model_path
+    from repro.weights import set_model_path
 
     for v in values or []:
         if "=" not in v:

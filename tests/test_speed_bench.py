@@ -248,7 +248,7 @@ def test_bench_refuses_cuda_without_a_gpu(tmp_path, capsys):
 @pytest.mark.needs_data
 def test_table7_without_the_peer_and_glove_lists_them_as_not_run(data_root, tmp_path, monkeypatch):
     import repro.encoders.wordvec as wordvec
-    import repro.speed.models as models
+    import repro.speed.timed_models as models
     from repro.errors import ModelNotAvailable
     from repro.experiments.table7 import run_table7, settings_for
     from repro.profiles import get_profile

@@ -7,9 +7,9 @@ from repro.errors import ModelNotAvailable
 
 
 def base_model_path(model: str, data_root=None):
-    """A local folder for ``model``: a hub id or folder (:func:`repro.models.resolve_model`), or ``smoke-bert``
+    """A local folder for ``model``: a hub id or folder (:func:`repro.weights.resolve_model`), or ``smoke-bert``
     (the tiny random BERT built from the data root, :mod:`repro.smoke`)."""
-    from repro.models import SMOKE_BERT, resolve_model
+    from repro.weights import SMOKE_BERT, resolve_model
 
     if model == SMOKE_BERT:
         from repro.smoke import smoke_bert_path

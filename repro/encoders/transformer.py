@@ -21,7 +21,7 @@ from torch import nn
 from repro.encoders.base import check_sentences
 from repro.encoders.pooling import Pooling
 from repro.errors import ConfigError, choose
-from repro.models import resolve_model
+from repro.weights import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SentenceEncoder(nn.Module):
     """A siamese sentence encoder: transformer -> pooling (-> optional L2 normalisation).
 
     Args:
-        model: hub id or local folder (see :func:`repro.models.resolve_model`); or an already built
+        model: hub id or local folder (see :func:`repro.weights.resolve_model`); or an already built
             ``transformers.PreTrainedModel`` together with ``tokenizer``.
         pooling: ``mean`` (default), ``max`` or ``cls``; ``None`` takes the folder's own setting, else mean.
         layer: which hidden layer to pool (-1 = last; -2 = second-to-last, as bert-as-service did).

@@ -132,7 +132,7 @@ def run_table7(profile: Profile, store: ResultStore, *, data_root=None, device: 
 
     failure: ReproError | None = None
     try:
-        from repro.speed.models import speed_model
+        from repro.speed.timed_models import speed_model
 
         model = speed_model(settings.model, settings.weights, data_root=data_root)
         model_label, substitute = model.label, model.substitute

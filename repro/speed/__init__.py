@@ -4,7 +4,7 @@
   (tokenising ahead, token-budget batches sorted by token count, a fused inference-only BERT stack, bf16 matrix
   products with an fp32 residual stream).
 - :mod:`repro.speed.timing`: warm-up + interleaved, repeated timing; what hardware and versions produced a number.
-- :mod:`repro.speed.models`: the SBERT-base (bert-base-uncased shape) model used for speed, with real weights when
+- :mod:`repro.speed.timed_models`: the SBERT-base (bert-base-uncased shape) model used for speed, with real weights when
   they resolve, else random weights (speed does not depend on weight values).
 - :mod:`repro.speed.search`: the most-similar pair among n sentences (blocked cosine matrix + argmax).
 - :mod:`repro.speed.cross`: BERT cross-encoder pair throughput and the extrapolated time for all n(n-1)/2 pairs.

@@ -360,7 +360,7 @@ def sweep(encoder, sentences: list[str], device: str, *, configs: list[dict] | N
 def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, threads: int | None = 2,
               sections: tuple | None = None, do_sweep: bool = False, echo: Callable[[str], None] = print) -> dict:
     """Measure the sections of ``settings`` on ``device``; returns one JSON-able report."""
-    from repro.speed.models import load_encoder, load_peer, speed_model
+    from repro.speed.timed_models import load_encoder, load_peer, speed_model
 
     sections = tuple(sections or settings.sections)
     for s in sections:

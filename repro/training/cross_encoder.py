@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from repro.encoders.transformer import DEFAULT_MAX_SEQ_LENGTH, _quiet_transformers, read_st_config
 from repro.errors import ConfigError
-from repro.models import resolve_model
+from repro.weights import resolve_model
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 

@@ -35,7 +35,7 @@ class SpeedModel:
 
 def _real_bert_base() -> Path | None:
     """bert-base-uncased when it is on this machine already (--model-path override or the HF cache)."""
-    from repro import models
+    from repro import weights as models
 
     cid = models.canonical_id(SBERT_BASE)
     if cid in models._OVERRIDES:
@@ -47,7 +47,7 @@ def bert_base_tokenizer():
     """The bert-base-uncased WordPiece tokenizer, from a local copy (no hub)."""
     from transformers import AutoTokenizer
 
-    from repro.models import resolve_model
+    from repro.weights import resolve_model
 
     try:
         src = resolve_model(VOCAB_SOURCE)
@@ -118,7 +118,7 @@ def speed_model(which: str = "sbert-base", weights: str = "auto", data_root=None
     if weights in ("auto", "real"):
         real = _real_bert_base()
         if real is None and weights == "real":
-            from repro.models import resolve_model
+            from repro.weights import resolve_model
 
             real = resolve_model(SBERT_BASE)  # downloads when the hub is reachable, else a clear error
     if real is not None:

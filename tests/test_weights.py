@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from repro import models
+from repro import weights as models
 from repro.cli import main
 from repro.errors import BrokenModel, ModelNotAvailable
 
