@@ -112,7 +112,7 @@ def smoke_encoder_sentences():
     from transformers import BertConfig, BertModel
 
     from repro.encoders.transformer import SentenceEncoder
-    from repro.speed.models import bert_base_tokenizer
+    from repro.speed.timed_models import bert_base_tokenizer
 
     try:
         tok = bert_base_tokenizer()

@@ -32,17 +32,17 @@ MODELS = ("minilm", "sbert-base", "smoke-bert")
 def train_model_path(which: str, data_root=None):
     """The model folder to train: all-MiniLM-L6-v2 (real weights, the local profile's body) or BERT-base's shape."""
     if which == "minilm":
-        from repro.models import resolve_model
+        from repro.weights import resolve_model
 
         return resolve_model("sentence-transformers/all-MiniLM-L6-v2"), "all-MiniLM-L6-v2"
     if which == "sbert-base":
-        from repro.speed.models import speed_model
+        from repro.speed.timed_models import speed_model
 
         m = speed_model("sbert-base", "auto", data_root=data_root)
         return m.path, m.label
     if which == "smoke-bert":  # tests
         from repro.smoke import smoke_bert_path
-        from repro.speed.models import st_folder
+        from repro.speed.timed_models import st_folder
 
         return st_folder(smoke_bert_path(data_root)), "smoke-bert (tiny random BERT)"
     raise ConfigError(f"unknown training model {which!r}; allowed: {', '.join(MODELS)}")
