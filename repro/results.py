@@ -102,6 +102,7 @@ class ResultRecord:
     # Not stored: set by `run` for a not_run record of this process, whether the user must fix its reason
     # (repro.errors.must_fix); None for records read from disk.
     must_fix: bool | None = field(default=None, compare=False, repr=False)
+    source: Path | None = field(default=None, compare=False, repr=False)  # the JSON it was read from (not saved)
 
     @property
     def label(self) -> str:
@@ -186,8 +187,10 @@ class ResultStore:
         from repro.paths import atomic_write_bytes
 
         p = self.path_for(record.spec)
+        _write_predictions(p, record)
         atomic_write_bytes(p, (json.dumps(record.to_dict(), indent=2, sort_keys=False, default=_json_default)
                                + "\n").encode())
+        record.source = p
         return p
 
     def __iter__(self) -> Iterator[ResultRecord]:
@@ -220,9 +223,23 @@ def read_record(path: Path, strict: bool = True) -> ResultRecord | None:
             return None
         raise RecordError(f"not a result record (no 'spec'/'status'); {fix}", path)
     try:
-        return ResultRecord.from_dict(d)
+        rec = ResultRecord.from_dict(d)
     except (KeyError, TypeError, ValueError) as e:
         raise RecordError(f"incomplete result record ({type(e).__name__}: {e}); {fix}", path) from None
+    rec.source = path
+    return rec
+
+
+def _write_predictions(path: Path, record: ResultRecord) -> None:
+    """Per-item predictions (``details["predictions"]``: {column: arrays}) go to ``<record>.preds.npz``, written
+    before the JSON, which keeps only their summary; a record without them removes a stale file of its spec."""
+    from repro.stats.predictions import predictions_path, write_predictions
+
+    preds = record.details.get("predictions") if isinstance(record.details, dict) else None
+    if isinstance(preds, dict) and preds and not {"file", "sha256"} <= set(preds):
+        record.details = {**record.details, "predictions": write_predictions(path, preds)}
+    elif not preds:
+        predictions_path(path).unlink(missing_ok=True)
 
 
 def _json_default(o):

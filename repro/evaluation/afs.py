@@ -24,6 +24,7 @@ from scipy.stats import pearsonr, spearmanr
 from repro.data.afs import AFSCorpus
 from repro.data.records import PairSet
 from repro.evaluation.sts import cosine_rows
+from repro.stats.predictions import cell_items, items_key
 
 SETTINGS = ("unsupervised", "10-fold", "cross-topic")
 
@@ -130,7 +131,16 @@ def evaluate_unsupervised(score: Scorer, corpus: AFSCorpus) -> dict:
     out = _summarise(per_topic, correlations(pred, gold))
     out["per_topic"] = per_topic
     out["n_pairs"] = int(len(gold))
+    out["items"] = _items(pairs, pred, gold, strata=topic_of, topics=None)
     return out
+
+
+def _items(pairs, pred, gold, strata, topics) -> dict:
+    """Per-pair predictions for intervals: {"r": ..., "rho": ...}; the statistic is the mean over topics (of the
+    mean over each topic's folds), so the strata are the topics (unsupervised) or the test folds."""
+    key = items_key([p.s1 for p in pairs], [p.s2 for p in pairs], strata)
+    return {col: cell_items(kind, pred, gold, strata=strata, topics=topics, key=key)
+            for col, kind in (("r", "pearson"), ("rho", "spearman"))}
 
 
 def evaluate_folds(corpus: AFSCorpus, folds: Sequence[Fold],
@@ -166,6 +176,14 @@ def evaluate_folds(corpus: AFSCorpus, folds: Sequence[Fold],
                             "spearman": float(np.mean([m["spearman"] for m in ms])), "n_folds": len(ms)}
     out = _summarise(per_topic, correlations(oof[tested], gold[tested]))
     out.update(per_topic=per_topic, per_fold=per_fold, n_folds=len(folds))
+    fold_of = np.full(len(gold), "", dtype=object)
+    topic_of = np.full(len(gold), "", dtype=object)
+    for fold in folds:
+        fold_of[fold.test] = fold.name
+        topic_of[fold.test] = fold.test_topic
+    where = np.flatnonzero(tested)
+    out["items"] = _items([pairs[j] for j in where], oof[where], gold[where], fold_of[where].astype(str),
+                          topic_of[where].astype(str))
     return out
 
 

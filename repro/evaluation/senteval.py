@@ -40,6 +40,7 @@ import numpy as np
 from repro.data.senteval import LabeledPairs, LabeledSentences, SentEvalTask
 from repro.encoders.base import encode_unique
 from repro.errors import ConfigError, choose
+from repro.stats.predictions import cell_items, items_key
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def inner_kfold(X: np.ndarray, y: np.ndarray, cfg: LogRegConfig = LogRegConfig()
     """SentEval's InnerKFoldClassifier: outer k-fold test accuracy with C chosen by an inner k-fold CV."""
     outer = _stratified(cfg.kfold, cfg.seed)
     inner = _stratified(cfg.kfold, cfg.seed)
-    fold_acc, fold_dev, fold_C, folds = [], [], [], []
+    fold_acc, fold_dev, fold_C, folds, preds = [], [], [], [], []
     for f, (tr, te) in enumerate(outer.split(X, y)):
         Xtr, ytr = X[tr], y[tr]
         inner_splits = list(inner.split(Xtr, ytr))
@@ -124,7 +125,8 @@ def inner_kfold(X: np.ndarray, y: np.ndarray, cfg: LogRegConfig = LogRegConfig()
                 for C in grid for a, b in inner_splits]
         res = np.asarray(_parallel(jobs, cfg.n_jobs)).reshape(len(grid), len(inner_splits))
         C, dev = _select_C(grid, 100 * res.mean(axis=1))
-        acc = _fit_score(C, cfg, n_classes, Xtr, ytr, X[te], y[te])
+        acc, pred = _fit_score(C, cfg, n_classes, Xtr, ytr, X[te], y[te], return_pred=True)
+        preds.append(pred)
         fold_acc.append(round(100 * acc, 2))
         fold_dev.append(dev)
         fold_C.append(C)
@@ -132,7 +134,7 @@ def inner_kfold(X: np.ndarray, y: np.ndarray, cfg: LogRegConfig = LogRegConfig()
         if progress:
             progress(f"fold {f + 1}/{cfg.kfold}: C={C:g} dev {dev:.2f} test {100 * acc:.2f}")
     return {"acc": round(float(np.mean(fold_acc)), 2), "devacc": round(float(np.mean(fold_dev)), 2),
-            "fold_acc": fold_acc, "fold_C": fold_C, "folds": folds}
+            "fold_acc": fold_acc, "fold_C": fold_C, "folds": folds, "fold_pred": preds}
 
 
 def kfold_then_test(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
@@ -154,8 +156,9 @@ def split_classifier(Xtr, ytr, Xdev, ydev, Xte, yte, cfg: LogRegConfig = LogRegC
     jobs = [(lambda C=C: _fit_score(C, cfg, n_classes, Xtr, ytr, Xdev, ydev)) for C in grid]
     dev_scores = 100 * np.asarray(_parallel(jobs, cfg.n_jobs))
     C, dev = _select_C(grid, dev_scores)
-    acc = _fit_score(C, cfg, n_classes, Xtr, ytr, Xte, yte)
-    return {"acc": round(100 * acc, 2), "devacc": dev, "C": C, "grid_dev": [round(s, 2) for s in dev_scores]}
+    acc, pred = _fit_score(C, cfg, n_classes, Xtr, ytr, Xte, yte, return_pred=True)
+    return {"acc": round(100 * acc, 2), "devacc": dev, "C": C, "grid_dev": [round(s, 2) for s in dev_scores],
+            "pred": pred}
 
 
 # ------------------------------------------------------------------------------------------------ ordering
@@ -206,6 +209,11 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
         res = inner_kfold(X, y, cfg, GRID_INNER, n_classes, progress)
         out = {"acc": res["acc"], "devacc": res["devacc"], "n": int(len(y)), "fold_acc": res["fold_acc"],
                "fold_C": res["fold_C"]}
+        test_idx = np.concatenate(res["folds"])
+        fold_id = np.concatenate([np.full(len(te), f) for f, te in enumerate(res["folds"])])
+        out["items"] = cell_items("accuracy", np.concatenate(res["fold_pred"]), y[test_idx], strata=fold_id,
+                                  key=items_key([split.sentences[order[i]] for i in test_idx], y[test_idx],
+                                                fold_id))
     elif proto == "dev":
         data = {}
         for name in ("train", "dev", "test"):
@@ -215,6 +223,7 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
         res = split_classifier(*data["train"], *data["dev"], *data["test"], cfg=cfg, n_classes=n_classes)
         out = {"acc": res["acc"], "devacc": res["devacc"], "C": res["C"], "grid_dev": res["grid_dev"],
                "n_train": len(data["train"][1]), "n_dev": len(data["dev"][1]), "n_test": len(data["test"][1])}
+        out["items"] = _test_items(task.splits["test"], data["test"][1], res["pred"])
     else:
         data = {}
         for name in ("train", "test"):
@@ -230,12 +239,23 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
         res = kfold_then_test(*data["train"], *data["test"], cfg=cfg, grid=GRID_KFOLD, n_classes=n_classes)
         out = {"acc": res["acc"], "devacc": res["devacc"], "C": res["C"], "grid_dev": res["grid_dev"],
                "n_train": len(data["train"][1]), "n_test": len(data["test"][1])}
+        out["items"] = _test_items(task.splits["test"], data["test"][1], res["pred"])
         if task.is_pairs:
             from sklearn.metrics import f1_score
 
             out["f1"] = round(100 * float(f1_score(data["test"][1], res["pred"])), 2)
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
+
+
+def _test_items(split, labels: np.ndarray, pred: np.ndarray) -> dict:
+    """Per-example predictions on a test split (in SentEval's order) for intervals."""
+    order = senteval_order(split)
+    if isinstance(split, LabeledPairs):
+        key = items_key([split.sentences1[i] for i in order], [split.sentences2[i] for i in order], labels)
+    else:
+        key = items_key([split.sentences[i] for i in order], labels)
+    return cell_items("accuracy", np.asarray(pred), labels, key=key)
 
 
 def evaluate_senteval(encoder, tasks: Sequence[SentEvalTask], cfg: LogRegConfig = LogRegConfig(),

@@ -16,6 +16,7 @@ from scipy.stats import pearsonr, spearmanr
 from repro.data.records import PairSet, STSTask
 from repro.encoders.base import cosine_rows  # noqa: F401  (re-exported: the one cosine)
 from repro.encoders.base import encode_unique as _encode_unique
+from repro.stats.predictions import cell_items, items_key
 
 
 def spearman_x100(pred: Sequence[float], gold: Sequence[float]) -> float:
@@ -53,6 +54,7 @@ def evaluate_task(vectors: dict, task: STSTask) -> dict:
         golds.append(g)
         per_subset[name] = {"n_pairs": len(subset), "spearman": spearman_x100(p, g) if len(subset) > 1 else None}
     pred, gold = np.concatenate(preds), np.concatenate(golds)
+    subsets = list(task.subsets.values())
     sizes = np.array([v["n_pairs"] for v in per_subset.values()], dtype=float)
     rhos = np.array([v["spearman"] for v in per_subset.values()], dtype=float)
     return {
@@ -61,6 +63,10 @@ def evaluate_task(vectors: dict, task: STSTask) -> dict:
         "pearson_all": pearson_x100(pred, gold),
         "n_pairs": int(len(gold)),
         "subsets": per_subset,
+        # per-pair predictions for intervals (kept beside the record, not in its metrics)
+        "items": cell_items("spearman", pred, gold,
+                            key=items_key([s for sub in subsets for s in sub.sentences1],
+                                          [s for sub in subsets for s in sub.sentences2])),
     }
 
 

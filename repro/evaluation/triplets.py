@@ -57,4 +57,10 @@ def evaluate_triplets(encoder, anchors: Sequence[str], positives: Sequence[str],
     n = vecs[[index[s] for s in negatives]]
     out = {f"accuracy_{m}": triplet_accuracy(a, p, n, m) for m in DISTANCES}
     out["n_triplets"] = len(anchors)
+    # per-triplet correctness (1 = the positive is closer), for intervals; accuracy as a fraction (scale 1)
+    from repro.stats.predictions import cell_items, items_key
+
+    key = items_key(anchors, positives, negatives)
+    out["items"] = {m: cell_items("accuracy", (row_distance(a, p, m) < row_distance(a, n, m)).astype(np.int8),
+                                  np.ones(len(anchors), dtype=np.int8), key=key, scale=1.0) for m in DISTANCES}
     return out

@@ -25,9 +25,11 @@ class EVALUATOR:
         # and reruns
         encoder = cached(inner)
         res = evaluate_sts(encoder, tasks, batch_size=ctx.profile.batch_size, show_progress=ctx.progress)
-        metrics = {name: {k: v for k, v in m.items() if k != "subsets"} for name, m in res.items()}
+        metrics = {name: {k: v for k, v in m.items() if k not in ("subsets", "items")} for name, m in res.items()}
         details = {"subsets": {name: m["subsets"] for name, m in res.items()},
-                   "encoder": inner.describe() if hasattr(inner, "describe") else {}}
+                   "encoder": inner.describe() if hasattr(inner, "describe") else {},
+                   # per-pair predictions for intervals (kept beside the record as .preds.npz, not in its metrics)
+                   "predictions": {name: m["items"] for name, m in res.items()}}
         return metrics, details
 
 

@@ -32,6 +32,10 @@ class EVALUATOR:
         pred = pair_similarity(model, test.sentences1, test.sentences2, batch_size=ctx.profile.batch_size)
         rho, r = spearman_x100(pred, test.scores), pearson_x100(pred, test.scores)
         ctx.echo(f"  STSb test Spearman {rho:.2f}")
+        from repro.stats.predictions import cell_items, items_key
+
+        details["predictions"] = {"STSb": cell_items("spearman", pred, test.scores,
+                                                     key=items_key(test.sentences1, test.sentences2))}
         return {"STSb": {"spearman": rho, "pearson": r, "n_pairs": len(test)}}, details
 
 

@@ -65,8 +65,9 @@ class EVALUATOR:
             folds = limit_folds(folds_for(setting, corpus, int(knobs.get("kfold", 10)), int(knobs.get("fold_seed", 0))),
                                 knobs.get("fold_limit"))
             res = evaluate_folds(corpus, folds, fit, progress=lambda m: log.info("[table 3] %s", m))
-        details = {k: v for k, v in res.items() if k not in ("pearson", "spearman")}
+        details = {k: v for k, v in res.items() if k not in ("pearson", "spearman", "items")}
         details["encoder"] = desc
+        details["predictions"] = res["items"]
         return ({"r": {"x100": res["pearson"], "pooled": res["pearson_pooled"]},
                  "rho": {"x100": res["spearman"], "pooled": res["spearman_pooled"]}}, details)
 

@@ -51,6 +51,8 @@ class EVALUATOR:
         res = evaluate_triplets(encoder, test.anchors, test.positives, test.negatives,
                                 batch_size=ctx.profile.batch_size, show_progress=ctx.progress)
         details["n_test"] = res["n_triplets"]
+        details["predictions"] = {"Euclidean": res["items"]["euclidean"], "cosine": res["items"]["cosine"],
+                                  "Manhattan": res["items"]["manhattan"]}
         return ({"Euclidean": {"accuracy": res["accuracy_euclidean"]}, "cosine": {"accuracy": res["accuracy_cosine"]},
                  "Manhattan": {"accuracy": res["accuracy_manhattan"]}}, details)
 

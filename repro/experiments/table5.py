@@ -44,10 +44,13 @@ class EVALUATOR:
         t_enc = time.perf_counter() - t0
         res = evaluate_task(vectors, task, cfg, progress=(lambda m: log.info("[table 5] %s %s", task.name, m)))
         metrics = {task.name: {k: res[k] for k in ("acc", "devacc", "f1") if k in res}}
+        items = res.pop("items", None)
         details = {"protocol": task.protocol, "sizes": task.sizes(), "encode_seconds": round(t_enc, 2),
                    "classifier_seconds": res.pop("seconds"), "encoder": enc.describe(),
                    "cache": {"hits": enc.hits, "misses": enc.misses} if hasattr(enc, "hits") else None,
                    "result": res}
+        if items is not None:
+            details["predictions"] = {task.name: items}
         return metrics, details
 
     @staticmethod

@@ -17,12 +17,27 @@ class EVALUATOR:
                            progress=ctx.progress)
         if result.score is None:
             raise RuntimeError(f"{unit.stage.name}: the run has no dev score")
-        return {unit.column: {"spearman": result.score}}, run_details(result)
+        details = run_details(result)
+        details["predictions"] = {unit.column: dev_items(unit.stage, result.model_dir, ctx.data_root, ctx.device,
+                                                         ctx.profile.batch_size)}
+        return {unit.column: {"spearman": result.score}}, details
 
     @staticmethod
     def summary(rec):
         col = next(iter(rec.metrics))
         return f"STSb dev Spearman {rec.metrics[col]['spearman']:.2f}"
+
+
+def dev_items(stage, model_dir, data_root, device, batch_size: int) -> dict:
+    """Per-pair similarities of the kept model on the STSb dev pairs it was scored on (for intervals)."""
+    from repro.stats.predictions import cell_items, items_key
+    from repro.training.losses import pair_similarity
+    from repro.training.recipes import _stsb, load_trained
+
+    dev = _stsb("dev", str(data_root) if data_root is not None else None).head(stage.dev_limit)
+    pred = pair_similarity(load_trained(stage, model_dir, device=device), dev.sentences1, dev.sentences2,
+                           batch_size)
+    return cell_items("spearman", pred, dev.scores, key=items_key(dev.sentences1, dev.sentences2))
 
 
 def run_table6(profile, store, **kw):
