@@ -13,6 +13,7 @@ import pandas as pd
 from repro.errors import ReproError
 from repro.results import ResultRecord, record_filename, slug
 from repro.tables.registry import TableDef
+from repro.tables.verdicts import annotate, cell_suffix, markdown_section
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
                 "ours_std", "n_runs", "paper", "paper_std", "diff", "status", "reason"]
@@ -207,6 +208,10 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         lines += [profile_desc, ""]
     lines += ["Each cell: **ours** (paper; difference ours - paper). `-`: no number. Rebuild with "
               "`sbert-repro tables`; the numbers come from the JSON result records only.", ""]
+    if "verdict" in df.columns:
+        lines += ["After ours: its 95% interval `[low, high]` where the record has per-item predictions, and the "
+                  "verdict: ✓ reproduced, ✗ not reproduced, ≠ not comparable (a substitute stands in), · none "
+                  "(rule below).", ""]
     has_groups = (df["group"] != "").any()
     header = (["Group"] if has_groups else []) + ["Row", "Model / profile"] + cols
     lines.append("| " + " | ".join(header) + " |")
@@ -222,13 +227,16 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
             ours = _fmt(r["ours"], d)
             if ours and not _isnan(r["ours_std"]):
                 ours += f" ± {r['ours_std']:.{d}f}"
+                if not _isnan(r.get("seed_min")):  # the seed summary: n, min-max
+                    ours += f" (n {int(r['n_runs'])}: {r['seed_min']:.{d}f}-{r['seed_max']:.{d}f})"
             paper = _fmt(r["paper"], d)
             if paper and not _isnan(r["paper_std"]):
                 paper += f" ± {r['paper_std']:.{d}f}"
+            mark = cell_suffix(r, d) if "verdict" in r else ""
             if ours and paper:
-                cells.append(f"**{ours}** ({paper}; {r['diff']:+.{d}f})")
+                cells.append(f"**{ours}**{mark} ({paper}; {r['diff']:+.{d}f})")
             elif ours:
-                cells.append(f"**{ours}**")
+                cells.append(f"**{ours}**{mark}")
             elif paper:
                 cells.append(f"- ({paper})")
             else:
@@ -256,6 +264,8 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         lines += ["## Rows not run here, and why", ""]
         lines += [f"- **{r}** (`{m}`, {st}): {why}" for r, m, st, why in nr.itertuples(index=False)]
         lines.append("")
+    if "verdict" in df.columns:
+        lines += markdown_section(df)
     notes = [n for n in (note(df) if callable(note) else note for note in tdef.notes) if n]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
@@ -315,7 +325,7 @@ def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path
     """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` into ``out_dir``; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    df = build_frame(tdef, records)
+    df = annotate(tdef, build_frame(tdef, records), records)
     paths = {"csv": out_dir / f"{tdef.slug}.csv", "md": out_dir / f"{tdef.slug}.md"}
     df.to_csv(paths["csv"], index=False, float_format="%.4f")
     paths["md"].write_text(to_markdown(tdef, df, profile_desc))
