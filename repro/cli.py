@@ -157,13 +157,35 @@ def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
     desc = PROFILES[profile].description if profile in PROFILES else ""
     records = store.load(profile=profile)
     _echo(f"\nwriting tables to {out}/")
+    pdesc = f"Profile **{profile}**: {desc}." if desc else ""
+    built: dict = {}
     for number in numbers:
         tdef = specs.get(number)
         if tdef is None:
             continue
         recs = [r for r in records if r.spec.table == number]
-        paths = write_table(tdef, recs, out, profile_desc=f"Profile **{profile}**: {desc}." if desc else "")
+        paths = write_table(tdef, recs, out, profile_desc=pdesc, collect=built)
         _echo(f"  Table {number}: " + ", ".join(p.name for p in paths.values()) + f" ({len(recs)} records)")
+    _write_report(records, out, profile, pdesc, built)
+
+
+def _write_report(records, out: Path, profile: str, pdesc: str, built: dict) -> None:
+    """REPORT.md over every table of the profile that has records (tables not rebuilt now are read too)."""
+    from repro.tables import TABLES
+    from repro.tables.builder import build_frame, to_markdown
+    from repro.tables.report import write_report
+    from repro.tables.verdicts import annotate
+
+    if not records:
+        return
+    for number, tdef in TABLES.items():
+        recs = [r for r in records if r.spec.table == number]
+        if number not in built and recs:
+            df = annotate(tdef, build_frame(tdef, recs), recs)
+            built[number] = (df, to_markdown(tdef, df, pdesc))
+    paths = write_report({n: v[0] for n, v in built.items()}, {n: v[1] for n, v in built.items()}, records, out,
+                         profile, pdesc)
+    _echo("  report: " + ", ".join(p.name for p in paths.values()))
 
 
 def cmd_plan(args) -> int:

@@ -321,14 +321,20 @@ def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
-def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path, profile_desc: str = "") -> dict:
-    """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` into ``out_dir``; returns their paths."""
+def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path, profile_desc: str = "",
+                collect: dict | None = None) -> dict:
+    """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` into ``out_dir``; returns their paths.
+
+    ``collect``, when given, receives ``{table number: (frame, markdown)}`` (for the report)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = annotate(tdef, build_frame(tdef, records), records)
     paths = {"csv": out_dir / f"{tdef.slug}.csv", "md": out_dir / f"{tdef.slug}.md"}
     df.to_csv(paths["csv"], index=False, float_format="%.4f")
-    paths["md"].write_text(to_markdown(tdef, df, profile_desc))
+    md = to_markdown(tdef, df, profile_desc)
+    paths["md"].write_text(md)
+    if collect is not None:
+        collect[tdef.number] = (df, md)
     png = to_png(tdef, df, out_dir / f"{tdef.slug}.png")
     if png:
         paths["png"] = png

@@ -1,0 +1,185 @@
+"""Figures for the report: ours vs the paper over all cells, the ablation with intervals, Table 7 on a log axis.
+
+Every figure is drawn from the tables' long frames (``annotate``-d, so with intervals and verdicts).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _isnan(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _scale(tdef) -> float:
+    return 100.0 if "fraction" in (tdef.unit or "") else 1.0
+
+
+def ours_vs_paper(frames: dict, tables: dict, path: Path, profile: str) -> Path | None:
+    """x = paper, y = ours for every cell both have (Avg columns and Table 7 left out: derived / other units);
+    the diagonal; 95% intervals as vertical bars; one marker per table; substitutes hollow."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7.5, 7))
+    lo, hi, drawn = math.inf, -math.inf, 0
+    for i, (number, df) in enumerate(sorted(frames.items())):
+        tdef = tables[number]
+        if number == "7" or df.empty:
+            continue
+        sub = df[df["ours"].notna() & df["paper"].notna() & (df["column"] != "Avg")]
+        if not len(sub):
+            continue
+        k = _scale(tdef)
+        x, y = sub["paper"].to_numpy(float) * k, sub["ours"].to_numpy(float) * k
+        yerr = np.array([[yy - l * k if not _isnan(l) else 0 for yy, l in zip(y, sub["ci_low"])],
+                         [h * k - yy if not _isnan(h) else 0 for yy, h in zip(y, sub["ci_high"])]])
+        hollow = (sub["substitute"] != "").to_numpy()
+        color, marker = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
+        ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=color, alpha=0.6, lw=1, capsize=2)
+        label = f"Table {number}" + (" (x100)" if k != 1 else "")
+        if (~hollow).any():
+            ax.scatter(x[~hollow], y[~hollow], marker=marker, color=color, s=36, label=f"{label}, paper's setup",
+                       zorder=3)
+        if hollow.any():
+            ax.scatter(x[hollow], y[hollow], marker=marker, facecolors="none", edgecolors=color, s=36,
+                       label=f"{label}, substitute", zorder=3)
+        lo, hi = min(lo, x.min(), y.min()), max(hi, x.max(), y.max())
+        drawn += len(sub)
+    if not drawn:
+        plt.close(fig)
+        return None
+    pad = 0.05 * (hi - lo or 1)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="#555555", lw=1, ls="--", label="ours = paper")
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_aspect("equal")
+    ax.set_xlabel("paper")
+    ax.set_ylabel(f"ours ({profile})")
+    ax.set_title(f"Ours vs the paper, every cell both have ({profile} profile)\n"
+                 "bars: 95% bootstrap interval (where the record has per-item predictions); hollow: substitute",
+                 fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
+    """Table 6 as dot plots: ours (mean over seeds) with its interval (bootstrap where the records have
+    predictions, else the seeds' min-max), the paper's number beside it; an axis fitted to the values, so
+    differences of a point show."""
+    plt = _plt()
+    ok = df[df["ours"].notna() | df["paper"].notna()]
+    if not ok["ours"].notna().any():
+        return None
+    panels = [("pooling_strategy", "NLI", "pooling, NLI (classification)"),
+              ("pooling_strategy", "STSb", "pooling, STSb (regression)"),
+              ("concatenation", "NLI", "concatenation, NLI (classification, MEAN)")]
+    panels = [p for p in panels if len(ok[(ok["group"] == p[0]) & (ok["column"] == p[1])])]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.2 + 0.45 * sum(
+        len(ok[(ok["group"] == g) & (ok["column"] == c)]["row"].unique()) for g, c, _ in panels) + 0.6 * len(panels)),
+        squeeze=False)
+    for ax, (g, col, title) in zip(axes[:, 0], panels):
+        sub = ok[(ok["group"] == g) & (ok["column"] == col)]
+        rows = list(dict.fromkeys(sub["row"]))
+        for j, row in enumerate(rows):
+            line = sub[sub["row"] == row].iloc[0]
+            if not _isnan(line["ours"]):
+                lo, hi, kind = line.get("ci_low"), line.get("ci_high"), "95% CI"
+                if _isnan(lo) and not _isnan(line.get("seed_min")) and line.get("n_runs", 0) > 1:
+                    lo, hi, kind = line["seed_min"], line["seed_max"], "seed min-max"
+                if not _isnan(lo):
+                    ax.plot([lo, hi], [j, j], color="#1f77b4", lw=2.5, alpha=0.6, solid_capstyle="butt")
+                ax.plot(line["ours"], j, "o", color="#1f77b4", label="ours (mean over seeds)" if j == 0 else None)
+            if not _isnan(line["paper"]):
+                ax.plot(line["paper"], j, "D", color="#d62728", mfc="none", label="paper" if j == 0 else None)
+        ax.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_xlabel("Spearman x100 on STSb dev", fontsize=8)
+        ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    fig.suptitle(f"Table 6 ablation ({profile}): bars = 95% bootstrap interval, or the seeds' min-max where the "
+                 "records have no per-item predictions", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-base - smart batching",
+          ) -> Path | None:
+    """Table 7: sentences per second on a log axis, one panel per hardware (the paper's CPU, the paper's GPU,
+    ours), never our CPU beside the paper's GPU; every bar names its hardware and its ratio to the peer (ours:
+    sentence-transformers in the same run; the paper's: its SBERT-base with smart batching)."""
+    plt = _plt()
+    enc = df[(df["group"] == "") & df["column"].isin(["CPU", "GPU"])]
+    panels = []
+    for dev, hw in (("CPU", "paper: Intel i7-5820K CPU"), ("GPU", "paper: Nvidia Tesla V100 GPU")):
+        p = enc[(enc["column"] == dev) & enc["paper"].notna()].drop_duplicates("paper_row")
+        if len(p):
+            peer = p[p["paper_row"] == paper_peer]["paper"]
+            peer = float(peer.iloc[0]) if len(peer) else math.nan
+            panels.append((hw, [(r, v, v / peer if peer else math.nan) for r, v in zip(p["paper_row"], p["paper"])],
+                           "vs the paper's SBERT smart batching"))
+    ours = enc[enc["ours"].notna()]
+    for dev in ("CPU", "GPU"):
+        sub = ours[ours["column"] == dev]
+        if not len(sub):
+            continue
+        hws = sorted({m.split(" on ", 1)[1] if " on " in m else m for m in sub["model"]})
+        ratio_col = df[(df["column"] == f"{dev} vs peer")].set_index(["row", "model"])["ours"]
+        bars = [(r, v, ratio_col.get((r, m), math.nan)) for r, m, v in zip(sub["row"], sub["model"], sub["ours"])]
+        panels.append((f"ours ({profile}): {', '.join(hws)} ({dev})", bars,
+                       "vs sentence-transformers (peer), same run"))
+    if not panels:
+        return None
+    allv = [v for _, bars, _ in panels for _, v, _ in bars if not _isnan(v) and v > 0]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 1.0 + sum(0.42 * len(b) + 0.7 for _, b, _ in panels)),
+                             squeeze=False, gridspec_kw={"height_ratios": [max(1, len(b)) for _, b, _ in panels]})
+    for ax, (title, bars, peer_what) in zip(axes[:, 0], panels):
+        names = [textwrap.shorten(r, 48) for r, _, _ in bars]
+        vals = [v if not _isnan(v) else np.nan for _, v, _ in bars]
+        ax.barh(range(len(bars)), vals, color="#bbbbbb" if title.startswith("paper") else "#1f77b4")
+        for j, (_, v, ratio) in enumerate(bars):
+            if _isnan(v):
+                continue
+            txt = f" {v:,.0f}/s" + (f"  ({ratio:.2f}x {peer_what.split(',')[0]})" if not _isnan(ratio) else "")
+            ax.text(v, j, txt, va="center", fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlim(10 ** math.floor(math.log10(min(allv))), max(allv) * 25)
+        ax.set_yticks(range(len(bars)), names, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.grid(axis="x", alpha=0.3, which="both")
+    axes[-1, 0].set_xlabel("sentences per second (log scale); each panel is one machine")
+    fig.suptitle("Table 7: encoding speed by hardware (never compare bars across panels)", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,193 @@
+"""One report per profile, ``tables/<profile>/REPORT.md``, built from the result records only.
+
+Summary (cells reproduced / not / not comparable / none; claims that hold), the claims with their evidence,
+every table, the deviations from the paper in one list with reasons, the environment (versions, hardware from
+the records), the compute spent (hours summed from the records' durations, by device) and the data used
+(sha256 from the manifests of the datasets the finished rows read).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from repro.tables import verdicts as V
+from repro.tables.claims import HOLDS, FAILS, UNTESTABLE, check_claims, claims_markdown
+
+REPORT = "REPORT.md"
+
+
+def _demote(md: str, levels: int = 2) -> list[str]:
+    out = []
+    for line in md.splitlines():
+        out.append("#" * levels + line if line.startswith("#") else line)
+    return out
+
+
+def _device(rec) -> str:
+    hw = (rec.env or {}).get("hardware") or {}
+    dev = str(hw.get("device") or rec.spec.param_dict.get("device") or "cpu")
+    return "GPU" if dev.startswith("cuda") or dev == "GPU" else "CPU"
+
+
+def _hardware_line(hw: dict) -> str:
+    if not hw:
+        return "not recorded"
+    parts = [str(hw.get("cpu") or "?")]
+    if hw.get("cpu_count"):
+        parts.append(f"{hw['cpu_count']} CPUs")
+    if hw.get("torch_threads"):
+        parts.append(f"{hw['torch_threads']} torch threads")
+    if hw.get("gpu"):
+        parts.append(f"GPU {hw['gpu']}" + (f" (CUDA {hw['cuda']})" if hw.get("cuda") else ""))
+    if hw.get("device"):
+        parts.append(f"device {hw['device']}")
+    return ", ".join(parts)
+
+
+def environment_lines(records) -> list[str]:
+    versions, hardware = Counter(), Counter()
+    for r in records:
+        if r.status != "ok":
+            continue
+        env = r.env or {}
+        v = env.get("versions") or (env.get("hardware") or {}).get("versions") or {}
+        if v:
+            versions[json.dumps(v, sort_keys=True)] += 1
+        hw = {k: x for k, x in (env.get("hardware") or {}).items() if k != "versions"}
+        hardware[_hardware_line(hw)] += 1
+    lines = ["## Environment (from the records)", ""]
+    for v, n in versions.most_common():
+        d = json.loads(v)
+        lines.append(f"- {n} record(s): " + ", ".join(f"{k} {x}" for k, x in d.items()))
+    for hw, n in hardware.most_common():
+        lines.append(f"- {n} record(s) on: {hw}")
+    return lines + [""]
+
+
+def compute_lines(records) -> list[str]:
+    by = {}
+    for r in records:
+        if r.duration_s is None:
+            continue
+        key = (r.spec.table, _device(r))
+        by[key] = by.get(key, 0.0) + float(r.duration_s)
+    lines = ["## Compute spent (summed from the records' durations)", "",
+             "Each record's duration is the wall time of its run (model loading, training where it trained, "
+             "evaluation); a training run shared by several rows (e.g. Table 2's NLI model, Table 6's MEAN/NLI "
+             "cell) counts where it ran, and a record kept from an earlier run counts with its original "
+             "duration.", "", "| table | device | hours |", "|---|---|---|"]
+    tot = Counter()
+    for (t, dev), s in sorted(by.items()):
+        lines.append(f"| {t} | {dev} | {s / 3600:.2f} |")
+        tot[dev] += s
+    for dev, s in sorted(tot.items()):
+        lines.append(f"| all | {dev} | **{s / 3600:.2f}** |")
+    return lines + [""]
+
+
+def data_lines(records) -> list[str]:
+    from repro.data.manifest import get_dataset
+    from repro.experiments.registry import DATASETS
+
+    used = {}
+    for r in records:
+        if r.status == "ok":
+            for d in DATASETS.get(r.spec.table, ()):
+                used.setdefault(d, set()).add(r.spec.table)
+    lines = ["## Data used (sha256 from the manifests)", "",
+             "The datasets the finished rows read; `sbert-repro data verify` checks a data root against these.", ""]
+    for name in sorted(used):
+        try:
+            ds = get_dataset(name)
+        except Exception:  # noqa: BLE001 - a dataset name no manifest knows
+            lines.append(f"- **{name}** (Tables {', '.join(sorted(used[name]))}): no manifest")
+            continue
+        pinned = [f for f in ds.files if f.pinned]
+        lines += [f"- **{name}**: {ds.title} (Tables {', '.join(sorted(used[name]))}; {len(pinned)} files)", "",
+                  "  <details><summary>files and sha256</summary>", ""]
+        lines += [f"  - `{f.path}` {f.sha256}" for f in pinned]
+        lines += ["", "  </details>", ""]
+    return lines + [""]
+
+
+def deviations_lines(frames: dict) -> list[str]:
+    lines = ["## Deviations from the paper, with reasons", ""]
+    subs, notrun = {}, {}
+    for number, df in sorted(frames.items()):
+        ok = df[(df["substitute"] != "") & (df["status"] == "ok")]
+        for row, s in ok[["row", "substitute"]].drop_duplicates().itertuples(index=False):
+            subs.setdefault(s, []).append(f"T{number} {row}")
+        nr = df[df["status"].isin(["not_run", "failed"])]
+        for row, why in nr[["row", "reason"]].drop_duplicates().itertuples(index=False):
+            notrun.setdefault(str(why), []).append(f"T{number} {row}")
+    if subs:
+        lines += ["### What stands in for the paper's setup", ""]
+        lines += [f"- {s} — {', '.join(dict.fromkeys(rows))}" for s, rows in subs.items()]
+        lines.append("")
+    if notrun:
+        lines += ["### Rows not run here, and why", ""]
+        lines += [f"- {', '.join(dict.fromkeys(rows))}: {why}" for why, rows in notrun.items()]
+        lines.append("")
+    return lines
+
+
+def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, profile: str,
+                 profile_desc: str = "") -> dict:
+    """Write ``REPORT.md`` and the report's figures into ``out_dir``; returns their paths."""
+    from repro.tables import TABLES
+    from repro.tables import plots
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    figs = [("ours_vs_paper", plots.ours_vs_paper(frames, TABLES, out_dir / "report_ours_vs_paper.png", profile))]
+    if "6" in frames:
+        figs.append(("ablation", plots.ablation(frames["6"], out_dir / "report_table6_ablation.png", profile)))
+    if "7" in frames:
+        figs.append(("speed", plots.speed(frames["7"], out_dir / "report_table7_speed.png", profile)))
+    claims = check_claims(records)
+    all_cells = pd.concat([df for df in frames.values()], ignore_index=True) if frames else pd.DataFrame()
+    c = V.counts(all_cells) if len(all_cells) else {k: 0 for k in V.VERDICTS}
+    cc = Counter(x.verdict for x in claims)
+    lines = [f"# Does SBERT reproduce? Report for profile `{profile}`", ""]
+    if profile_desc:
+        lines += [profile_desc, ""]
+    lines += ["Built from the JSON result records alone (`sbert-repro tables --profile " + profile + "`); every "
+              "number below can be traced to a record under `results/" + profile + "/`.", "",
+              "## Summary", "",
+              f"- Cells (all tables, ours or the paper's number present): {V.MARKERS[V.REPRODUCED]} reproduced "
+              f"**{c[V.REPRODUCED]}**, {V.MARKERS[V.NOT_REPRODUCED]} not reproduced **{c[V.NOT_REPRODUCED]}**, "
+              f"{V.MARKERS[V.NOT_COMPARABLE]} not comparable **{c[V.NOT_COMPARABLE]}**, {V.MARKERS[V.NONE]} none "
+              f"**{c[V.NONE]}**.",
+              f"- Claims: **{cc[HOLDS]}** hold, **{cc[FAILS]}** do not hold, **{cc[UNTESTABLE]}** not testable with "
+              f"this profile (of {len(claims)}).", ""]
+    n_noint = int(((all_cells["ci_note"] != "") & all_cells["ours"].notna()).sum()) if len(all_cells) else 0
+    if n_noint:
+        lines += [f"- {n_noint} of our cells have no interval (see each table's Verdicts section; most often: "
+                  f"\"{V.NO_PREDICTIONS}\").", ""]
+    lines += ["| table | " + " | ".join(f"{V.MARKERS[k]} {k}" for k in V.VERDICTS) + " |",
+              "|---|" + "---|" * len(V.VERDICTS)]
+    for number, df in sorted(frames.items()):
+        tc = V.counts(df)
+        lines.append(f"| {number} | " + " | ".join(str(tc[k]) for k in V.VERDICTS) + " |")
+    lines += ["", V.RULE, ""]
+    for name, p in figs:
+        if p is not None:
+            paths[name] = p
+            lines += [f"![{name}]({p.name})", ""]
+    lines += claims_markdown(claims)
+    lines += ["## Tables", ""]
+    for number, md in sorted(markdowns.items()):
+        lines += _demote(md) + [""]
+    lines += deviations_lines(frames)
+    lines += environment_lines(records)
+    lines += compute_lines(records)
+    lines += data_lines(records)
+    path = out_dir / REPORT
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    paths["md"] = path
+    return paths

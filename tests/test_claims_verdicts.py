@@ -1,0 +1,191 @@
+"""Verdicts per cell and the paper's claims, on synthetic records: they can say "holds" and "does not hold"."""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from repro.results import ResultRecord, ResultStore, RunSpec
+from repro.stats.predictions import NO_PREDICTIONS, cell_items
+from repro.tables import claims as C
+from repro.tables.verdicts import NONE, NOT_COMPARABLE, NOT_REPRODUCED, REPRODUCED
+
+GOLD = np.random.default_rng(0).random(1500) * 5
+KEY = "stsb-test-synthetic"
+
+
+def _pred(target: float, seed: int) -> np.ndarray:
+    """Predictions whose Spearman with GOLD is close to ``target`` (x100)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(len(GOLD))
+    lo, hi = 0.0, 50.0
+    for _ in range(40):  # bisect the noise scale
+        mid = (lo + hi) / 2
+        rho = 100 * spearmanr(GOLD + mid * noise, GOLD).statistic
+        lo, hi = (mid, hi) if rho > target else (lo, mid)
+    return GOLD + lo * noise
+
+
+def _rec(table, row, paper_row, column, value_or_target, *, metric, group="", seed=None, preds=True,
+         substitute=None, extra=None, key=KEY):
+    params = {"group": group, **(extra or {})}
+    spec = RunSpec.make(table=table, row=row, model="m", profile="synthetic", task="t", paper_row=paper_row,
+                        substitute=substitute, seed=seed, params=params)
+    details = {}
+    value = value_or_target
+    if preds:
+        p = _pred(value_or_target, hash((row, column, seed)) % 1000)
+        value = 100 * spearmanr(p, GOLD).statistic
+        details["predictions"] = {column: cell_items("spearman", p, GOLD, key=key)}
+    return ResultRecord(spec=spec, status="ok", metrics={column: {metric: value}}, details=details,
+                        duration_s=3600.0)
+
+
+def _store(tmp_path, recs):
+    store = ResultStore(tmp_path)
+    for r in recs:
+        store.write(r)
+    return store.load(profile="synthetic")
+
+
+# ------------------------------------------------------------------------------------------- verdicts
+def test_cell_verdicts_follow_the_rule(tmp_path):
+    from repro.experiments.registry import load_all
+    from repro.tables import TABLES
+    from repro.tables.builder import build_frame, to_markdown
+    from repro.tables.verdicts import annotate
+
+    load_all()
+    g = "trained_on_stsb"
+    recs = _store(tmp_path, [
+        _rec("2", "SBERT-STSb-base", "SBERT-STSb-base", "STSb", 84.6, metric="spearman", group=g, seed=0),
+        _rec("2", "SBERT-STSb-base", "SBERT-STSb-base", "STSb", 84.8, metric="spearman", group=g, seed=1),
+        _rec("2", "SBERT-STSb-large", "SBERT-STSb-large", "STSb", 70.0, metric="spearman", group=g, seed=0),
+        _rec("2", "BERT-STSb-base", "BERT-STSb-base", "STSb", 84.0, metric="spearman", group=g, preds=False),
+        _rec("2", "sub", "SRoBERTa-STSb-base", "STSb", 85.0, metric="spearman", group=g, substitute="other model"),
+    ])
+    tdef = TABLES["2"]
+    df = annotate(tdef, build_frame(tdef, recs), recs)
+    by = {r: line for r, line in zip(df["row"], df.to_dict("records"))}
+    assert by["SBERT-STSb-base"]["verdict"] == REPRODUCED
+    assert by["SBERT-STSb-base"]["ci_low"] < 84.7 < by["SBERT-STSb-base"]["ci_high"]
+    assert by["SBERT-STSb-base"]["n_items"] == len(GOLD) and by["SBERT-STSb-base"]["n_runs"] == 2
+    assert by["SBERT-STSb-large"]["verdict"] == NOT_REPRODUCED
+    assert by["BERT-STSb-base"]["verdict"] == NONE and by["BERT-STSb-base"]["ci_note"] == NO_PREDICTIONS
+    assert by["sub"]["verdict"] == NOT_COMPARABLE
+    assert by["BERT-NLI-STSb-base"]["verdict"] == NONE  # paper only
+    md = to_markdown(tdef, df)
+    assert "✓" in md and "✗" in md and "Verdict rule" in md and "Cells: ✓ reproduced: 1" in md
+    # the same seed gives the same interval on a rebuild
+    again = annotate(tdef, build_frame(tdef, recs), recs)
+    assert again["ci_low"].equals(df["ci_low"])
+
+
+def test_a_predictions_file_that_does_not_match_its_record_gives_no_interval(tmp_path):
+    from repro.experiments.registry import load_all
+    from repro.tables import TABLES
+    from repro.tables.builder import build_frame
+    from repro.tables.verdicts import annotate
+
+    load_all()
+    rec = _rec("2", "SBERT-STSb-base", "SBERT-STSb-base", "STSb", 84.6, metric="spearman", group="trained_on_stsb")
+    rec.metrics["STSb"]["spearman"] = 80.0  # the record says something else than its predictions
+    recs = _store(tmp_path, [rec])
+    df = annotate(TABLES["2"], build_frame(TABLES["2"], recs), recs)
+    line = df[df["row"] == "SBERT-STSb-base"].iloc[0]
+    assert np.isnan(line["ci_low"]) and "rerun with --force" in line["ci_note"]
+
+
+# ------------------------------------------------------------------------------------------- claims
+def _claim(recs, cid):
+    return next(r for r in C.check_claims(recs) if r.id == cid)
+
+
+def _table2(tmp_path, both, only, preds=True):
+    recs = []
+    for s in (0, 1):
+        recs.append(_rec("2", "NLI-STSb", "SBERT-NLI-STSb-base", "STSb", both + 0.05 * s, metric="spearman",
+                         group="trained_on_nli_then_stsb", seed=s, preds=preds))
+        recs.append(_rec("2", "STSb", "SBERT-STSb-base", "STSb", only + 0.05 * s, metric="spearman",
+                         group="trained_on_stsb", seed=s, preds=preds))
+    return _store(tmp_path, recs)
+
+
+def test_nli_then_stsb_claim_holds_fails_and_is_untestable(tmp_path):
+    held = _claim(_table2(tmp_path / "a", 85.9, 84.6), "C3")
+    assert held.verdict == C.HOLDS, held.reason
+    assert any("paired bootstrap over items" in t for t in held.tests)
+    failed = _claim(_table2(tmp_path / "b", 84.7, 84.6), "C3")
+    assert failed.verdict == C.FAILS and "condition not met" in failed.reason
+    missing = _claim([], "C3")
+    assert missing.verdict == C.UNTESTABLE and "no record" in missing.reason
+
+
+def test_pooling_claim(tmp_path):
+    def recs(values, where):
+        out = []
+        for (p, col), v in values.items():
+            for s in (0, 1):
+                out.append(_rec("6", p, p, col, v + 0.1 * s, metric="spearman", group="pooling_strategy", seed=s,
+                                extra={"column": col}, key=f"dev-{col}", preds=False))
+        return _store(where, out)
+
+    paper_like = {("MEAN", "NLI"): 80.8, ("MAX", "NLI"): 79.1, ("CLS", "NLI"): 79.8,
+                  ("MEAN", "STSb"): 87.4, ("MAX", "STSb"): 69.9, ("CLS", "STSb"): 86.6}
+    r = _claim(recs(paper_like, tmp_path / "a"), "C7")
+    assert r.verdict == C.HOLDS and "does not decide" in " ".join(r.tests)  # 2 seeds: reported, not deciding
+    max_not_worst = {**paper_like, ("MAX", "STSb"): 88.0, ("CLS", "STSb"): 70.0}
+    assert _claim(recs(max_not_worst, tmp_path / "b"), "C7").verdict == C.FAILS
+
+
+def test_a_difference_that_is_not_significant_does_not_hold(tmp_path):
+    """Conditions met by the point estimates, but a paired test over items finds no significant difference."""
+    g = "concatenation"
+    recs = []
+    values = {"(u, v)": 70.0, "(|u-v|)": 79.0, "(u*v)": 71.0, "(|u-v|, u*v)": 79.5, "(u, v, u*v)": 72.0,
+              "(u, v, |u-v|)": 70.05, "(u, v, |u-v|, u*v)": 80.0}
+    for row, v in values.items():
+        recs.append(_rec("6", row, row, "NLI", v, metric="spearman", group=g, seed=0, extra={"column": "NLI"}))
+    r = _claim(_store(tmp_path, recs), "C8")
+    assert r.verdict == C.FAILS and "not significant" in r.reason, r.reason
+
+
+def test_speed_claims_from_table7_records(tmp_path):
+    from repro.experiments.table7 import CLAIM, CROSS_ROW, E2E_ROW
+
+    def speed(row, col, value, group="", seconds=None):
+        spec = RunSpec.make(table="7", row=row, model=f"x on CPU", profile="synthetic", task="speed",
+                            paper_row=row, params={"group": group, "device": "cpu"})
+        return ResultRecord(spec=spec, status="ok", metrics={col: {"value": value}},
+                            details={"case": {"seconds": seconds or []}}, env={"hardware": {"device": "cpu"}})
+
+    recs = _store(tmp_path, [speed("SBERT-base", "CPU", 40.0, seconds=[25, 25, 25]),
+                             speed("SBERT-base - smart batching", "CPU", 76.0, seconds=[13, 13.2, 13.1]),
+                             speed(CROSS_ROW, "CPU", 500.0, CLAIM), speed(E2E_ROW, "CPU", 60.0, CLAIM)])
+    c9 = _claim(recs, "C9")
+    assert c9.verdict == C.HOLDS and "GPU" in c9.reason  # the GPU half is named as untested
+    c11 = _claim(recs, "C11")
+    assert c11.verdict == C.HOLDS and "30,000" in c11.ours
+    assert _claim(recs, "C10").verdict == C.UNTESTABLE
+
+
+def test_every_claim_is_declared():
+    ids = [c.id for c in C.CLAIMS]
+    assert ids == [f"C{i}" for i in range(1, 12)]
+
+
+def test_report_from_records(tmp_path):
+    from repro.cli import main
+
+    recs = _table2(tmp_path / "results", 85.9, 84.6)
+    assert recs
+    rc = main(["tables", "--profile", "synthetic", "--results-dir", str(tmp_path / "results"),
+               "--tables-dir", str(tmp_path / "tables"), "--tables", "2"])
+    assert rc == 0
+    report = (tmp_path / "tables" / "synthetic" / "REPORT.md").read_text()
+    for want in ("## Summary", "Verdict rule", "## The paper's claims", "C11", "holds", "not testable",
+                 "## Deviations", "## Environment", "## Compute spent", "| all | CPU | **4.00** |", "## Data used",
+                 "### Table 2"):
+        assert want in report, want
+    csv = (tmp_path / "tables" / "synthetic" / "table2_stsb_supervised.csv").read_text().splitlines()[0]
+    for col in ("ci_low", "ci_high", "n_items", "verdict", "seed_min", "seed_max"):
+        assert col in csv
