@@ -335,7 +335,16 @@ def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path
     paths["md"].write_text(md)
     if collect is not None:
         collect[tdef.number] = (df, md)
-    png = to_png(tdef, df, out_dir / f"{tdef.slug}.png")
+    from repro.tables import plots
+
+    png_path = out_dir / f"{tdef.slug}.png"
+    profile = next((p for p in df["profile"] if p), "")
+    if tdef.number == "7":  # speed: per hardware on a log axis, never our CPU beside the paper's GPU
+        png = plots.speed(df, png_path, profile)
+    elif tdef.number == "6":
+        png = plots.ablation(df, png_path, profile)
+    else:
+        png = plots.table_dots(tdef, df, png_path)
     if png:
         paths["png"] = png
     return paths

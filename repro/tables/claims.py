@@ -414,9 +414,9 @@ def _claim_smart_batching(r: Records) -> dict:
 
 
 def _claim_vs_infersent_use(r: Records) -> dict:
-    sb = r.cell("7", "GPU", row="SBERT-base - smart batching")
     inf = r.cell("7", "GPU", paper_row="InferSent")
     use = r.cell("7", "GPU", paper_row="Universal Sentence Encoder")
+    sb = r.cell("7", "GPU", row="SBERT-base - smart batching")
     di, du = 100 * (sb.mean / inf.mean - 1), 100 * (sb.mean / use.mean - 1)
     ps, pi, pu = (r.paper("7", p, "GPU") for p in ("SBERT-base - smart batching", "InferSent",
                                                     "Universal Sentence Encoder"))

@@ -183,3 +183,55 @@ def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-b
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def table_dots(tdef, df: pd.DataFrame, path: Path) -> Path | None:
+    """One table as small multiples, one panel per column: each row of ours a dot with its interval (95%
+    bootstrap, else the seeds' min-max), the paper's number a hollow diamond; each panel's axis fitted to its
+    values, so a difference of a point shows (no bars from 0)."""
+    plt = _plt()
+    cols = [c for c in (tdef.plot_columns or tdef.columns + (["Avg"] if tdef.avg_column else []))
+            if df[(df["column"] == c)][["ours", "paper"]].notna().any().any()]
+    if not cols or not df["ours"].notna().any():
+        return None
+    keys = list(dict.fromkeys(zip(df["group"], df["row"], df["model"])))
+    keys = [k for k in keys if df[(df["group"] == k[0]) & (df["row"] == k[1]) & (df["model"] == k[2])]
+            [["ours", "paper"]].notna().any().any()]
+    labels = [textwrap.shorten((f"{g}: " if g else "") + r, 64) for g, r, _ in keys]
+    ncol = min(4, len(cols))
+    nrow = math.ceil(len(cols) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol + 3.2, 0.8 + nrow * (0.3 * len(keys) + 0.9)),
+                             squeeze=False, sharey=True)
+    for ax in axes.ravel()[len(cols):]:
+        ax.set_visible(False)
+    for ax, col in zip(axes.ravel(), cols):
+        for j, (g, row, model) in enumerate(keys):
+            sel = df[(df["group"] == g) & (df["row"] == row) & (df["model"] == model) & (df["column"] == col)]
+            if not len(sel):
+                continue
+            line = sel.iloc[0]
+            if not _isnan(line["ours"]):
+                lo, hi = line.get("ci_low"), line.get("ci_high")
+                if _isnan(lo) and line.get("n_runs", 0) > 1 and not _isnan(line.get("seed_min")):
+                    lo, hi = line["seed_min"], line["seed_max"]
+                if not _isnan(lo):
+                    ax.plot([lo, hi], [j, j], color="#1f77b4", lw=2.5, alpha=0.5, solid_capstyle="butt")
+                hollow = bool(line.get("substitute"))
+                ax.plot(line["ours"], j, "o", color="#1f77b4", mfc="white" if hollow else "#1f77b4")
+            if not _isnan(line["paper"]):
+                ax.plot(line["paper"], j, "D", color="#d62728", mfc="none", ms=5)
+        ax.set_title(col, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=7)
+        if tdef.plot_log:
+            ax.set_xscale("log")
+    for ax in axes[:, 0]:
+        ax.set_yticks(range(len(keys)), labels, fontsize=7)
+        ax.set_ylim(len(keys) - 0.5, -0.5)
+    fig.suptitle(f"{textwrap.shorten(tdef.title, 110)}\n● ours (hollow: a substitute), bar: 95% interval (or seeds' "
+                 f"min-max); ◇ paper. Axis: {tdef.unit}", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
