@@ -246,7 +246,8 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         label = row if not prow or prow.casefold() == row.casefold() else f"{row} (vs. paper: {prow})"
         if _has_warning(sub):
             label += " (⚠ see warnings)"
-        lines.append("| " + " | ".join(([g] if has_groups else []) + [label, who] + cells) + " |")
+        row_cells = ([g] if has_groups else []) + [label, who] + cells
+        lines.append("| " + " | ".join(c.replace("|", "\|") for c in row_cells) + " |")  # e.g. (|u-v|)
     lines.append("")
     subs = df[(df["substitute"] != "") & (df["status"] == "ok")][["row", "substitute"]].drop_duplicates()
     if len(subs):

@@ -499,7 +499,8 @@ def claims_markdown(results: list[ClaimResult]) -> list[str]:
     lines = ["## The paper's claims", "", RULE, "",
              "| | claim | verdict | why |", "|---|---|---|---|"]
     for c in results:
-        lines.append(f"| {c.id} | {c.claim} ({c.where}) | {icon[c.verdict]} {c.verdict} | {c.reason} |")
+        cells = [c.id, f"{c.claim} ({c.where})", f"{icon[c.verdict]} {c.verdict}", c.reason]
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     lines.append("")
     for c in results:
         lines += [f"### {c.id}: {c.claim}", "", f"- Where: {c.where}. Condition: {c.condition}",
