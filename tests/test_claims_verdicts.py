@@ -147,6 +147,8 @@ def test_a_difference_that_is_not_significant_does_not_hold(tmp_path):
         recs.append(_rec("6", row, row, "NLI", v, metric="spearman", group=g, seed=0, extra={"column": "NLI"}))
     r = _claim(_store(tmp_path, recs), "C8")
     assert r.verdict == C.FAILS and "not significant" in r.reason, r.reason
+    md = "\n".join(C.claims_markdown([r]))
+    assert "| C8 | \\|u-v\\| is the most" in md  # pipes escaped inside the Markdown table
 
 
 def test_speed_claims_from_table7_records(tmp_path):

@@ -57,3 +57,44 @@ def test_sts_evaluator_returns_items_that_reproduce_its_number():
     res = evaluate_task(vecs, task)
     it = res["items"]
     assert item_statistic(Items(it["kind"], it["pred"], it["gold"])) == pytest.approx(res["spearman_all"])
+
+
+@pytest.mark.parametrize("setting", ["unsupervised", "10-fold", "10-fold-limited", "cross-topic"])
+def test_afs_items_reproduce_the_table_number(setting):
+    """The per-pair items (strata = folds, topics) give back the AFS number: mean over topics of fold means."""
+    from test_afs import toy_corpus
+
+    from repro.evaluation.afs import (cross_topic_folds, evaluate_folds, evaluate_unsupervised, untrained,
+                                      within_topic_folds)
+    from repro.experiments.table3 import limit_folds
+    from repro.stats.bootstrap import Items, item_statistic
+
+    corpus = toy_corpus(40)
+    gold = {(p.s1, p.s2): p.score for p in corpus.pairs}
+    noisy = lambda s1, s2: np.asarray([gold[(a, b)] for a, b in zip(s1, s2)]) + np.cos(np.arange(len(s1)) * 7.0)  # noqa
+    if setting == "unsupervised":
+        res = evaluate_unsupervised(noisy, corpus)
+    elif setting == "cross-topic":
+        res = evaluate_folds(corpus, cross_topic_folds(corpus), untrained(noisy))
+    else:
+        folds = within_topic_folds(corpus, 5, 0)
+        res = evaluate_folds(corpus, limit_folds(folds, 2) if setting.endswith("limited") else folds, untrained(noisy))
+    for col, metric in (("r", "pearson"), ("rho", "spearman")):
+        it = res["items"][col]
+        items = Items(it["kind"], it["pred"], it["gold"], it.get("strata"), it.get("topics"), it["key"])
+        assert item_statistic(items) == pytest.approx(res[metric])
+
+
+def test_senteval_items_reproduce_the_accuracy():
+    from repro.evaluation.senteval import LogRegConfig, inner_kfold, kfold_then_test
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5))
+    y = (X[:, 0] + 0.8 * rng.standard_normal(120) > 0).astype(int)
+    res = inner_kfold(X, y, LogRegConfig(kfold=3))
+    pred = np.concatenate(res["fold_pred"])
+    truth = y[np.concatenate(res["folds"])]
+    fold_acc = [100 * np.mean(p == y[te]) for p, te in zip(res["fold_pred"], res["folds"])]
+    assert np.mean(fold_acc) == pytest.approx(res["acc"], abs=0.01) and len(pred) == len(truth) == 120
+    res = kfold_then_test(X[:80], y[:80], X[80:], y[80:], LogRegConfig(kfold=3))
+    assert 100 * np.mean(res["pred"] == y[80:]) == pytest.approx(res["acc"], abs=0.01)
