@@ -247,7 +247,7 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         if _has_warning(sub):
             label += " (⚠ see warnings)"
         row_cells = ([g] if has_groups else []) + [label, who] + cells
-        lines.append("| " + " | ".join(c.replace("|", "\|") for c in row_cells) + " |")  # e.g. (|u-v|)
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row_cells) + " |")  # e.g. (|u-v|)
     lines.append("")
     subs = df[(df["substitute"] != "") & (df["status"] == "ok")][["row", "substitute"]].drop_duplicates()
     if len(subs):
