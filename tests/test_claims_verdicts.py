@@ -28,9 +28,9 @@ def _pred(target: float, seed: int) -> np.ndarray:
 def _rec(table, row, paper_row, column, value_or_target, *, metric, group="", seed=None, preds=True,
          substitute=None, extra=None, key=KEY):
     params = {"group": group, **(extra or {})}
-    spec = RunSpec.make(table=table, row=row, model="m", profile="synthetic", task="t", paper_row=paper_row,
-                        substitute=substitute, seed=seed, params=params)
-    details = {}
+    # record identity has no labels: one model name per row; the row's words ride in details["row"]
+    spec = RunSpec.make(table=table, model=f"m:{row}", profile="synthetic", task="t", seed=seed, params=params)
+    details = {"row": {"label": row, "paper_row": paper_row, "substitute": substitute}}
     value = value_or_target
     if preds:
         p = _pred(value_or_target, hash((row, column, seed)) % 1000)
@@ -49,12 +49,10 @@ def _store(tmp_path, recs):
 
 # ------------------------------------------------------------------------------------------- verdicts
 def test_cell_verdicts_follow_the_rule(tmp_path):
-    from repro.experiments.registry import load_all
     from repro.tables import TABLES
     from repro.tables.builder import build_frame, to_markdown
     from repro.tables.verdicts import annotate
 
-    load_all()
     g = "trained_on_stsb"
     recs = _store(tmp_path, [
         _rec("2", "SBERT-STSb-base", "SBERT-STSb-base", "STSb", 84.6, metric="spearman", group=g, seed=0),
@@ -81,12 +79,10 @@ def test_cell_verdicts_follow_the_rule(tmp_path):
 
 
 def test_a_predictions_file_that_does_not_match_its_record_gives_no_interval(tmp_path):
-    from repro.experiments.registry import load_all
     from repro.tables import TABLES
     from repro.tables.builder import build_frame
     from repro.tables.verdicts import annotate
 
-    load_all()
     rec = _rec("2", "SBERT-STSb-base", "SBERT-STSb-base", "STSb", 84.6, metric="spearman", group="trained_on_stsb")
     rec.metrics["STSb"]["spearman"] = 80.0  # the record says something else than its predictions
     recs = _store(tmp_path, [rec])
@@ -152,13 +148,14 @@ def test_a_difference_that_is_not_significant_does_not_hold(tmp_path):
 
 
 def test_speed_claims_from_table7_records(tmp_path):
-    from repro.experiments.table7 import CLAIM, CROSS_ROW, E2E_ROW
+    from repro.specs.table7 import CLAIM, CROSS_ROW, E2E_ROW
 
     def speed(row, col, value, group="", seconds=None):
-        spec = RunSpec.make(table="7", row=row, model=f"x on CPU", profile="synthetic", task="speed",
-                            paper_row=row, params={"group": group, "device": "cpu"})
+        spec = RunSpec.make(table="7", model=f"{row} on CPU", profile="synthetic", task="speed",
+                            params={"group": group, "device": "cpu"})
         return ResultRecord(spec=spec, status="ok", metrics={col: {"value": value}},
-                            details={"case": {"seconds": seconds or []}}, env={"hardware": {"device": "cpu"}})
+                            details={"case": {"seconds": seconds or []}, "row": {"label": row, "paper_row": row}},
+                            env={"hardware": {"device": "cpu"}})
 
     recs = _store(tmp_path, [speed("SBERT-base", "CPU", 40.0, seconds=[25, 25, 25]),
                              speed("SBERT-base - smart batching", "CPU", 76.0, seconds=[13, 13.2, 13.1]),

@@ -10,7 +10,7 @@ from repro.stats.predictions import PredictionsError, cell_items, items_key, loa
 
 
 def _spec(**kw):
-    return RunSpec.make(table="2", row="r", model="m", profile="synthetic", task="t", **kw)
+    return RunSpec.make(table="2", model="m", profile="synthetic", task="t", **kw)
 
 
 def test_run_writes_predictions_beside_the_record_and_reads_them_back(tmp_path):
@@ -66,7 +66,7 @@ def test_afs_items_reproduce_the_table_number(setting):
 
     from repro.evaluation.afs import (cross_topic_folds, evaluate_folds, evaluate_unsupervised, untrained,
                                       within_topic_folds)
-    from repro.experiments.table3 import limit_folds
+    from repro.training.afs import limit_folds
     from repro.stats.bootstrap import Items, item_statistic
 
     corpus = toy_corpus(40)

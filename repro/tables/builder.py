@@ -98,6 +98,21 @@ class _Labelled:
         return getattr(self._spec, name)
 
 
+class LabelledRecord:
+    """A record whose ``spec`` also answers ``row``, ``paper_row`` and ``substitute`` (its table row's words,
+    :func:`row_words`); everything else is the record's own (for code that reads cells by row label)."""
+
+    def __init__(self, record, words: dict):
+        self._record, self.spec = record, _Labelled(record.spec, words)
+
+    def __getattr__(self, name):
+        return getattr(self._record, name)
+
+
+def labelled(tdef, record) -> LabelledRecord:
+    return LabelledRecord(record, row_words(tdef, record))
+
+
 def row_words(tdef, record) -> dict:
     """Label, paper row and substitute of ``record``'s row: from the table's declaration (repro/specs), else
     from what the record was run as (``details["row"]``; custom-* records of ``sbert-repro evaluate``)."""

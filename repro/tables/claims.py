@@ -66,12 +66,13 @@ class Records:
     """The records of one profile, with the tables' declarations to read them."""
 
     def __init__(self, records: Sequence):
-        from repro.experiments.registry import load_all
-        from repro.tables import TABLES
+        from repro.tables import TABLES  # the declarations under repro/specs, loaded on first use
 
-        load_all()
+        from repro.tables.builder import labelled
+
         self.tables = TABLES
-        self.records = list(records)
+        # spec.row / paper_row / substitute: the words of each record's declared row (not in its identity)
+        self.records = [labelled(TABLES[r.spec.table], r) if r.spec.table in TABLES else r for r in records]
 
     def paper(self, table: str, paper_row: str, column: str, group: str | None = None) -> float:
         ref = self.tables[table].reference()
@@ -429,7 +430,7 @@ def _claim_vs_infersent_use(r: Records) -> dict:
 
 
 def _claim_65_hours(r: Records) -> dict:
-    from repro.experiments.table7 import CLAIM, CROSS_ROW, E2E_ROW
+    from repro.specs.table7 import CLAIM, CROSS_ROW, E2E_ROW
 
     pairs = [(CROSS_ROW, E2E_ROW, "plain"),
              ("BERT cross-encoder, fast path: hours (extrapolated)", "SBERT fast path: seconds end to end", "fast")]

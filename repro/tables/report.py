@@ -99,12 +99,12 @@ def compute_lines(records) -> list[str]:
 
 def data_lines(records) -> list[str]:
     from repro.data.manifest import get_dataset
-    from repro.experiments.registry import DATASETS
+    from repro.tables import TABLES
 
     used = {}
     for r in records:
-        if r.status == "ok":
-            for d in DATASETS.get(r.spec.table, ()):
+        if r.status == "ok" and r.spec.table in TABLES:
+            for d in getattr(TABLES[r.spec.table], "datasets", ()):
                 used.setdefault(d, set()).add(r.spec.table)
     lines = ["## Data used (sha256 from the manifests)", "",
              "The datasets the finished rows read; `sbert-repro data verify` checks a data root against these.", ""]

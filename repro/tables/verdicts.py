@@ -55,14 +55,17 @@ def _cell_seed(*parts) -> list[int]:
 
 def _records_by_line(tdef, records):
     """(group, row, model, profile, column) -> [(record, value)] for the finished records of each cell."""
+    from repro.tables.builder import row_words
+
     out: dict[tuple, list] = {}
     for rec in records:
         if rec.spec.table != tdef.number or rec.status != "ok":
             continue
+        label = row_words(tdef, rec)["label"]  # the builder's row label (from the declarations)
         for g, col, v in tdef.values(rec):
             if _isnan(v):
                 continue
-            out.setdefault((g, rec.spec.row, rec.spec.model, rec.spec.profile, col), []).append((rec, v))
+            out.setdefault((g, label, rec.spec.model, rec.spec.profile, col), []).append((rec, v))
     return out
 
 
