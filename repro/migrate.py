@@ -33,6 +33,16 @@ def migrate_record(d: dict) -> dict:
     return rec.to_dict()
 
 
+def _move_predictions(old: Path, new: Path) -> None:
+    """The per-item predictions beside a renamed record (``<record>.preds.npz``, repro/stats/predictions.py)
+    follow it, so its intervals stay readable; the file's bytes (and the sha256 the record keeps) are unchanged."""
+    from repro.stats.predictions import predictions_path
+
+    src = predictions_path(old)
+    if src.is_file():
+        src.replace(predictions_path(new))
+
+
 def migrate(results_dir: str | Path, echo=print) -> dict:
     """Migrate every record under ``results_dir``; returns counts (migrated, current, other files)."""
     store = ResultStore(results_dir)
@@ -53,6 +63,7 @@ def migrate(results_dir: str | Path, echo=print) -> dict:
         new = ResultRecord.from_dict(migrate_record(d))
         target = store.write(new)
         if target.resolve() != p.resolve():
+            _move_predictions(p, target)
             p.unlink()
         counts["migrated"] += 1
     echo(f"records: {counts['migrated']} migrated, {counts['current']} already current, {counts['skipped']} "

@@ -298,6 +298,11 @@ def test_unit_ids_are_record_ids_and_run_one_unit(tmp_path, capsys):
     assert main(["run", unit["id"], "--profile", "smoke", "--results-dir", str(store.root)]) == 0
     recs = store.load()
     assert len(recs) == 1 and f"t1-{recs[0].spec.id}" == unit["id"] and recs[0].status == "ok"
+    # the runner keeps the evaluator's per-item predictions beside the record (issue 11's intervals)
+    from repro.stats.predictions import load_items
+
+    items = load_items(recs[0])
+    assert items is not None and set(items) == set(recs[0].metrics)
     plan = build_plan(PROFILES["smoke"], store, tables=["1"])
     assert next(u for u in plan["units"] if u["id"] == unit["id"])["status"] == "done"
     assert main(["run", "t1-nonexistent", "--profile", "smoke", "--results-dir", str(store.root)]) == 2
@@ -333,6 +338,27 @@ def test_migration_gives_the_ids_the_declarations_compute(tmp_path):
 
     df = build_frame(spec, [rec])
     assert "all-MiniLM-L6-v2 (mean)" in set(df.row) and "old words" not in set(df.substitute)
+
+
+def test_migration_moves_the_per_item_predictions_with_the_record(tmp_path):
+    """A schema-1 record's .preds.npz follows it to its new name; its intervals stay readable."""
+    from repro.migrate import migrate
+    from repro.stats.predictions import cell_items, load_items, predictions_path, write_predictions
+
+    folder = tmp_path / "local" / "table2"
+    folder.mkdir(parents=True)
+    old_path = folder / "m-old.json"
+    summary = write_predictions(old_path, {"STSb": cell_items("spearman", [0.1, 0.5, 0.9], [1.0, 2.0, 4.0])})
+    old = {"schema": 1, "id": "old", "status": "ok", "reason": None, "metrics": {"STSb": {"spearman": 100.0}},
+           "details": {"predictions": summary}, "env": {}, "started_at": None, "finished_at": None,
+           "duration_s": 1.0, "spec": {"table": "2", "row": "r", "model": "m", "profile": "local", "task": "t",
+                                       "params": {}, "paper_row": None, "substitute": None, "seed": 0}}
+    old_path.write_text(json.dumps(old))
+    assert migrate(tmp_path, echo=lambda m: None)["migrated"] == 1
+    (rec,) = ResultStore(tmp_path).load()
+    assert rec.source != old_path and not predictions_path(old_path).exists()
+    assert predictions_path(rec.source).is_file()
+    assert list(load_items(rec)["STSb"].pred) == [0.1, 0.5, 0.9]
 
 
 def test_committed_tables_regenerate_from_the_records_without_torch(tmp_path):
