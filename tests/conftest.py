@@ -40,6 +40,18 @@ def _isolated_cache(tmp_path_factory):
         os.environ["SBERT_REPRO_CACHE"] = old
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_model_paths():
+    """``--model-path ID=DIR`` registers a process-wide override; a test that sets one (through the CLI or
+    ``set_model_path``) must not change how later tests resolve that id."""
+    from repro import weights
+
+    before = dict(weights._OVERRIDES)
+    yield
+    weights._OVERRIDES.clear()
+    weights._OVERRIDES.update(before)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     if DATA_ROOT is None:

@@ -86,18 +86,20 @@ def test_table_shows_warnings_of_speed_records():
     from repro.results import ResultRecord, RunSpec
     from repro.tables.builder import build_frame, to_markdown
 
-    spec = RunSpec.make(table="7", row="SBERT-base - smart batching", model="m on CPU", profile="local",
-                        task="speed-encode", paper_row="SBERT-base - smart batching",
+    label = "SBERT-base - smart batching"
+    spec = RunSpec.make(table="7", model="m on CPU", profile="local", task="speed-encode",
                         params={"group": "", "case": "smart"})
+    words = {"label": label, "paper_row": label}
     rec = ResultRecord(spec=spec, status="ok", metrics={"CPU": {"value": 50.0}},
-                       details={"case": {"warning": "2 of 3 rounds ran while other processes kept up to 1.8 cores "
-                                                     "busy (all rounds used)"}})
+                       details={"row": words,
+                                "case": {"warning": "2 of 3 rounds ran while other processes kept up to 1.8 cores "
+                                                    "busy (all rounds used)"}})
     df = build_frame(TABLE7, [rec])
-    row = df[(df["row"] == spec.row) & (df["column"] == "CPU") & (df["model"] == "m on CPU")].iloc[0]
+    row = df[(df["row"] == label) & (df["column"] == "CPU") & (df["model"] == "m on CPU")].iloc[0]
     assert row["reason"].startswith("warning: 2 of 3 rounds")
     md = to_markdown(TABLE7, df)
     assert "⚠ see warnings" in md and "## Warnings" in md and "1.8 cores" in md
-    rec.details = {"case": {"warning": None}}
+    rec.details = {"row": words, "case": {"warning": None}}
     assert "## Warnings" not in to_markdown(TABLE7, build_frame(TABLE7, [rec]))
 
 
