@@ -166,25 +166,24 @@ def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
         recs = [r for r in records if r.spec.table == number]
         paths = write_table(tdef, recs, out, profile_desc=pdesc, collect=built)
         _echo(f"  Table {number}: " + ", ".join(p.name for p in paths.values()) + f" ({len(recs)} records)")
-    _write_report(records, out, profile, pdesc, built)
+    _write_report(records, out, profile, pdesc, built, specs)
 
 
-def _write_report(records, out: Path, profile: str, pdesc: str, built: dict) -> None:
+def _write_report(records, out: Path, profile: str, pdesc: str, built: dict, specs: dict) -> None:
     """REPORT.md over every table of the profile that has records (tables not rebuilt now are read too)."""
-    from repro.tables import TABLES
     from repro.tables.builder import build_frame, to_markdown
     from repro.tables.report import write_report
     from repro.tables.verdicts import annotate
 
     if not records:
         return
-    for number, tdef in TABLES.items():
+    for number, tdef in specs.items():
         recs = [r for r in records if r.spec.table == number]
         if number not in built and recs:
             df = annotate(tdef, build_frame(tdef, recs), recs)
             built[number] = (df, to_markdown(tdef, df, pdesc))
     paths = write_report({n: v[0] for n, v in built.items()}, {n: v[1] for n, v in built.items()}, records, out,
-                         profile, pdesc)
+                         profile, pdesc, tables=specs)
     _echo("  report: " + ", ".join(p.name for p in paths.values()))
 
 
