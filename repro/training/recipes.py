@@ -24,10 +24,9 @@ from repro.paths import portable_path
 from repro.results import slug
 from repro.encoders.base import POOLINGS
 from repro.training.objectives import DEFAULT_CONCAT, OBJECTIVES, concat_name
+from repro.training.settings import AMP_MODES, KEEP, check_run_settings  # noqa: F401 (AMP_MODES, KEEP: re-exported)
 
 KINDS = ("sbert", "cross")
-KEEP = ("best", "last")  # = repro.training.trainer.KEEP (tested)
-AMP_MODES = ("auto", "fp32", "bf16", "fp16")  # = repro.training.trainer.AMP_MODES (tested)
 TRAIN_DATA = ("stsb-train", "nli")
 CROSS_OBJECTIVES = ("regression", "classification")
 
@@ -79,13 +78,7 @@ class Stage:
         from repro.data.nli import NLI_TRAIN_SOURCES
 
         choose(self.nli_source, NLI_TRAIN_SOURCES, "NLI training source")
-        choose(self.keep, KEEP, "keep")  # the trainer's TrainConfig checks these again; torch-free here
-        choose(self.amp, AMP_MODES, "amp")
-        for name in ("epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        check_run_settings(self)  # torch-free here; the trainer's TrainConfig checks them again
 
     def train_config(self):
         from repro.training.trainer import TrainConfig

@@ -35,12 +35,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from repro.errors import ConfigError, ReproError, choose
+from repro.errors import ConfigError, ReproError
 from repro.training.data import epoch_batches, steps_per_epoch, take
 from repro.training.schedule import make_optimizer, make_scheduler, warmup_steps_for
-
-AMP_MODES = ("auto", "fp32", "bf16", "fp16")
-KEEP = ("best", "last")
+from repro.training.settings import AMP_MODES, KEEP, check_run_settings  # noqa: F401 (AMP_MODES, KEEP: re-exported)
 
 
 class TrainingDiverged(ReproError):
@@ -67,13 +65,7 @@ class TrainConfig:
     keep_checkpoint: bool = False  # keep last/ (with the optimizer state) once the run has finished
 
     def __post_init__(self):
-        choose(self.keep, KEEP, "keep")
-        choose(self.amp, AMP_MODES, "amp")
-        for name in ("epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps must be >= 1 or None, got {self.max_steps}")
+        check_run_settings(self)
         if not float(self.lr) > 0.0:
             raise ConfigError(f"learning rate (--lr) must be > 0, got {self.lr}")
         if not 0.0 <= self.warmup_ratio <= 1.0:
