@@ -33,9 +33,25 @@ def cpuinfo_field(name: str) -> str | None:
     return None
 
 
+def cpu_isa(flags: str | None = None) -> str | None:
+    """The widest matrix / vector unit the CPU reports: AMX, AVX-512 BF16, AVX-512, AVX2 (None: none of them)."""
+    have = set((flags if flags is not None else cpuinfo_field("flags") or "").split())
+    for flag, name in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"),
+                       ("avx2", "AVX2"), ("asimd", "NEON")):
+        if flag in have:
+            return name
+    return None
+
+
 @lru_cache(maxsize=1)
 def cpu_model() -> str:
-    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+    """The CPU's name with its family / model and widest vector unit, e.g. ``AMD EPYC (family 25 model 17, AVX-512
+    BF16)``. A virtual machine's name alone ("AMD EPYC", "Intel(R) Xeon(R) Processor") is the same for CPUs a
+    generation apart, whose speeds differ: speed records and the precision calibration are keyed by this."""
+    name = cpuinfo_field("model name") or platform.processor() or platform.machine()
+    family, model, isa = cpuinfo_field("cpu family"), cpuinfo_field("model\t"), cpu_isa()
+    detail = ", ".join(x for x in (f"family {family} model {model}" if family and model else None, isa) if x)
+    return f"{name} ({detail})" if detail else name
 
 
 def hardware(device: str | None = None) -> dict:
