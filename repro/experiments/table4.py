@@ -1,15 +1,11 @@
 """Table 4's evaluator: Wikipedia-sections triplet accuracy (declaration: repro/specs/table4.py; training:
-repro/training/triplet.py)."""
+repro/training/recipes.py: triplet_stage)."""
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 from repro.data.wikisec import load_wikisec
 from repro.errors import ModelNotAvailable
 from repro.evaluation.triplets import evaluate_triplets
-from repro.results import slug
 
 
 class EVALUATOR:
@@ -35,15 +31,17 @@ class EVALUATOR:
         base = base_model_path(row.model, ctx.data_root)
         details: dict = {}
         if row.kind == "sbert":
-            from repro.training.triplet import train_triplet_model
+            from repro.specs.table4 import training_settings
+            from repro.training.recipes import load_trained, run_dir_for, run_stage, triplet_stage
 
-            train, dev = get("train", s["train_limit"]), get("validation", s["dev_limit"])
-            key = hashlib.sha256(json.dumps({"base": str(base), **unit.run.param_dict}, sort_keys=True,
-                                            default=str).encode()).hexdigest()[:12]
-            run_dir = ctx.runs_root / "wikisec" / f"{slug(row.model.rsplit('/', 1)[-1])}-{key}"
-            encoder, result = train_triplet_model(base, train, dev, s, run_dir, ctx.device, ctx.echo, ctx.progress)
-            details["training"] = {"run": run_dir.name, "dev_accuracy": result.score, "best_step": result.best_step,
-                                   "steps": result.steps, "n_train": len(train), "n_dev": len(dev)}
+            train, dev = get("train", s["train_limit"]), get("validation", s["dev_limit"])  # data checks first
+            stage = triplet_stage(model=row.model, training=training_settings(s))
+            result = run_stage(stage, ctx.runs_root, data_root=ctx.data_root, device=ctx.device, echo=ctx.echo,
+                               progress=ctx.progress)
+            encoder = load_trained(stage, result.model_dir, ctx.device)
+            details["training"] = {"run": run_dir_for(stage, ctx.runs_root).name, "dev_accuracy": result.score,
+                                   "best_step": result.best_step, "steps": result.steps, "n_train": len(train),
+                                   "n_dev": len(dev)}
         else:
             from repro.encoders.transformer import SentenceEncoder
 

@@ -9,12 +9,11 @@
 Row kinds: tfidf | wordvec | transformer (untuned, cosine) | sbert | cross | unavailable; option ``settings``: the
 settings a row is scored in. Knobs: ``limit`` (pairs per topic; smoke), ``kfold`` (10), ``fold_seed`` (0),
 ``fold_limit`` (only the first N folds of each topic; CPU profiles), ``sbert`` / ``cross`` (training settings
-over :data:`DEFAULT_TRAINING`), ``keep_models``. Training: :mod:`repro.training.afs`.
+over :data:`DEFAULT_TRAINING`), ``keep_models``. Training: one
+:func:`repro.training.recipes.afs_stage` per fold, run by :mod:`repro.training.afs`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from repro.errors import ConfigError, choose
 from repro.specs import Row, TableSpec, Unit, row_models, training_unit
@@ -127,32 +126,6 @@ def run_spec(spec, row: Row, profile, setting: str):
                         params=params)
 
 
-@dataclass(frozen=True)
-class FoldTraining:
-    """One AFS training run (a row, a setting, a test fold), as ``plan`` lists it."""
-
-    row_model: str
-    kind: str
-    setting: str
-    fold: str
-    training: tuple
-
-    @property
-    def name(self) -> str:
-        return f"afs-{self.kind}-{self.setting}-{self.fold}"
-
-    def to_dict(self) -> dict:
-        return {"model": self.row_model, "kind": self.kind, "setting": self.setting, "fold": self.fold,
-                "training": dict(self.training)}
-
-    @property
-    def key(self) -> str:
-        import hashlib
-        import json
-
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
 def fold_names(setting: str, knobs: dict) -> list[str]:
     """The test folds a trained row runs in ``setting`` (names as repro.evaluation.afs gives them)."""
     if setting == "cross-topic":
@@ -173,9 +146,12 @@ def make_units(spec: TableSpec, profile) -> list[Unit]:
     for setting, row in jobs:
         needs = ()
         if row.kind in TRAINED:
-            ts = tuple(sorted(training_settings(knobs, row.kind).items()))
-            folds = [training_unit(spec.number, FoldTraining(row.model, row.kind, setting, f, ts), datasets=("afs",),
-                                   models=(row.model,)) for f in fold_names(setting, knobs)]
+            from repro.training.recipes import afs_stage
+
+            ts = training_settings(knobs, row.kind)
+            folds = [training_unit(spec.number, afs_stage(model=row.model, kind=row.kind, pooling=row.pooling,
+                                                          setting=setting, fold=f, training=ts, knobs=knobs),
+                                   datasets=("afs",), models=(row.model,)) for f in fold_names(setting, knobs)]
             units += folds
             needs = tuple(u.id for u in folds)
         units.append(Unit(table=spec.number, what="evaluate", row=row, run=run_spec(spec, row, profile, setting),
@@ -231,7 +207,7 @@ SPEC = TableSpec(
     ],
     datasets=("afs",),
     evaluator="repro.experiments.table3:EVALUATOR",
-    training="repro.training.afs (one regression / cross-encoder run per fold)",
+    training="repro.training.recipes.afs_stage (one regression / cross-encoder stage per fold)",
     rows=ROWS,
     defaults=KNOBS,
     make_units=make_units,

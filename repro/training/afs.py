@@ -1,23 +1,22 @@
-"""AFS training (Table 3): one SBERT-AFS (regression objective) or BERT-AFS (cross-encoder) run per fold.
+"""AFS training (Table 3): one SBERT-AFS (regression objective) or BERT-AFS (cross-encoder) run per fold, each a
+:class:`repro.training.recipes.Stage` with ``data="afs"`` (built by :func:`repro.training.recipes.afs_stage`).
 
-Each fold's run lives in ``<runs root>/afs/<kind>-<setting>-<hash of the settings>/<fold>/``; once a fold's test
-predictions are written there (``predictions.json``) its model folder is deleted (knob ``keep_models`` keeps
-it), so 33 models do not fill the disk and a killed run resumes at the next fold. The hash covers what decides
-the model (base model, kind, pooling, training settings, data limit, folds), not the row's label.
+A fold's run lives in the stages' runs root like any other stage's (``<runs root>/afs-<kind>-<setting>-<fold>-
+...-<hash>``). Once its test predictions are written there (``predictions.json``) its model folder is deleted
+(knob ``keep_models`` keeps it), so 33 models do not fill the disk; a killed run resumes at the fold it was
+training, from that run's last checkpoint.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
 
 from repro.data.records import PairSet
 from repro.paths import atomic_write_bytes
-from repro.results import slug
 
 
 def pair_examples(pairs: PairSet, symmetric: bool):
@@ -43,42 +42,59 @@ def limit_folds(folds: list, fold_limit: int | None) -> list:
     return out
 
 
+@lru_cache(maxsize=4)
+def _corpus(limit, root):
+    from repro.data.afs import load_afs
+
+    return load_afs(root=root).head(limit)
+
+
+def fold_examples(fold: dict, symmetric: bool, data_root=None) -> list:
+    """The training examples of the AFS fold ``fold`` (keys of :data:`repro.training.recipes.AFS_FOLD_KEYS`)."""
+    from repro.errors import ConfigError
+    from repro.evaluation.afs import folds_for
+
+    corpus = _corpus(fold["limit"], str(data_root) if data_root is not None else None)
+    folds = folds_for(fold["setting"], corpus, int(fold["kfold"] or 10), int(fold["fold_seed"] or 0))
+    match = [f for f in folds if f.name == fold["fold"]]
+    if not match:
+        raise ConfigError(f"AFS {fold['setting']} has no fold {fold['fold']!r}; its folds: "
+                          f"{', '.join(f.name for f in folds)}")
+    return pair_examples(corpus.subset(match[0].train), symmetric)
+
+
 def fold_trainer(*, model: str, kind: str, pooling: str | None, setting: str, training: dict, knobs: dict,
                  runs_root, batch_size: int, data_root=None, device=None, echo=print, progress: bool = True):
     """A ``fit(train_pairs, fold) -> scorer`` for :func:`repro.evaluation.afs.evaluate_folds` that trains one
-    model per fold. Predictions of a finished fold are kept in its run folder and reused on a rerun."""
+    stage per fold. Predictions of a finished fold are kept in its run folder and reused on a rerun."""
     from repro.encoders.build import base_model_path
-    from repro.training.trainer import TrainConfig, seed_everything, train
+    from repro.training.recipes import afs_stage, run_dir_for
 
-    ts = training
-    base = base_model_path(model, data_root)  # a missing model stops here, before any fold
+    base_model_path(model, data_root)  # a missing model stops here, before any fold
     keep_models = bool(knobs.get("keep_models", False))
-    recipe = json.dumps({"kind": kind, "model": model, "base": str(base), "pooling": pooling, "group": setting,
-                         "training": ts, "limit": knobs.get("limit"), "kfold": knobs.get("kfold", 10),
-                         "fold_seed": knobs.get("fold_seed", 0)}, sort_keys=True)
-    key = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    runs = Path(runs_root) / "afs"
 
     def fit(train_pairs: PairSet, fold):
-        run_dir = runs / f"{kind}-{slug(setting)}-{key}" / slug(fold.name)
+        stage = afs_stage(model=model, kind=kind, pooling=pooling, setting=setting, fold=fold.name,
+                          training=training, knobs=knobs)
+        run_dir = run_dir_for(stage, runs_root)
         pred_file = run_dir / "predictions.json"
 
         def scorer(s1, s2):
             from repro.locks import locked
 
-            with locked(run_dir, what=f"AFS fold {run_dir.parent.name}/{run_dir.name}"):  # train + predict once
-                return _predict(s1, s2)
+            with locked(run_dir, what=f"AFS fold {run_dir.name}"):  # train + predict once
+                return _predict(list(s1), list(s2))
 
         def _predict(s1, s2):
             if pred_file.is_file():
                 saved = json.loads(pred_file.read_text())
-                if saved.get("s1") == list(s1) and saved.get("s2") == list(s2):
+                if saved.get("s1") == s1 and saved.get("s2") == s2:
                     return np.asarray(saved["pred"], dtype=np.float64)
-            trained = _train(train_pairs, fold, run_dir)
+            trained = _train(stage, train_pairs, run_dir)
             from repro.training.losses import pair_similarity
 
-            pred = np.asarray(pair_similarity(trained, list(s1), list(s2), batch_size=batch_size))
-            atomic_write_bytes(pred_file, json.dumps({"s1": list(s1), "s2": list(s2), "pred": pred.tolist()}).encode())
+            pred = np.asarray(pair_similarity(trained, s1, s2, batch_size=batch_size))
+            atomic_write_bytes(pred_file, json.dumps({"s1": s1, "s2": s2, "pred": pred.tolist()}).encode())
             if not keep_models:
                 for sub in ("final", "best", "last", "last.old"):
                     shutil.rmtree(run_dir / sub, ignore_errors=True)
@@ -86,33 +102,16 @@ def fold_trainer(*, model: str, kind: str, pooling: str | None, setting: str, tr
 
         return scorer
 
-    def _train(train_pairs: PairSet, fold, run_dir: Path):
-        examples = pair_examples(train_pairs, bool(ts["symmetric"]))
-        config = TrainConfig(epochs=int(ts["epochs"]), batch_size=int(ts["batch_size"]), lr=float(ts["lr"]),
-                             seed=int(ts["seed"]), max_steps=ts["max_steps"], eval_steps=0, checkpoint_steps=200,
-                             keep="last")
-        seed_everything(int(ts["seed"]))
-        if kind == "cross":
-            from repro.training.cross_encoder import CrossEncoder
+    def _train(stage, train_pairs: PairSet, run_dir):
+        from repro.training.recipes import load_trained, run_stage, training_examples
 
-            net = CrossEncoder(base, num_labels=1, max_seq_length=int(ts["max_seq_length"]), device=device)
-        else:
-            from repro.encoders.transformer import SentenceEncoder
-            from repro.training.losses import CosineSimilarityLoss
-
-            enc = SentenceEncoder(base, pooling=pooling or "mean", max_seq_length=int(ts["max_seq_length"]),
-                                  normalize=False, device=device)
-            net = CosineSimilarityLoss(enc)
-        echo(f"  [{kind} / {fold.name}] training on {len(examples)} pairs")
-        result = train(net, examples, config, run_dir, None, name=f"afs-{kind} {fold.name}", echo=echo,
-                       progress=progress)
-        if kind == "cross":
-            from repro.training.cross_encoder import CrossEncoder
-
-            return CrossEncoder(result.model_dir, num_labels=1, max_seq_length=int(ts["max_seq_length"]),
-                                device=device)
-        from repro.encoders.transformer import SentenceEncoder
-
-        return SentenceEncoder(result.model_dir, device=device)
+        # The stage reads its fold from the data root itself; it must be the evaluator's fold, pair for pair.
+        if training_examples(stage, data_root) != pair_examples(train_pairs, stage.symmetric):
+            raise RuntimeError(f"AFS stage {stage.name}: its training pairs differ from the evaluator's fold")
+        result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo, progress=progress)
+        if not result.model_dir.is_dir():  # finished earlier, model removed after predicting other pairs: retrain
+            shutil.rmtree(run_dir)
+            result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo, progress=progress)
+        return load_trained(stage, result.model_dir, device)
 
     return fit

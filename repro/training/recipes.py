@@ -24,11 +24,14 @@ from repro.paths import portable_path
 from repro.results import slug
 from repro.encoders.base import POOLINGS
 from repro.training.objectives import DEFAULT_CONCAT, OBJECTIVES, concat_name
-from repro.training.settings import AMP_MODES, KEEP, check_run_settings  # noqa: F401 (AMP_MODES, KEEP: re-exported)
+from repro.training.settings import AMP_MODES, KEEP, SELECT, check_run_settings  # noqa: F401 (re-exported)
 
 KINDS = ("sbert", "cross")
-TRAIN_DATA = ("stsb-train", "nli")
+TRAIN_DATA = ("stsb-train", "nli", "afs", "wikisec")
+"""What a stage trains on: STSb train (scores), NLI (labels), one AFS fold's training pairs (``fold``), or the
+Wikipedia-sections training triplets."""
 CROSS_OBJECTIVES = ("regression", "classification")
+AFS_FOLD_KEYS = ("setting", "fold", "kfold", "fold_seed", "limit")
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,14 @@ class Stage:
     """One training run.
 
     ``kind``: ``sbert`` (bi-encoder, siamese) or ``cross`` (cross-encoder); ``objective``: see
-    :data:`repro.training.losses.OBJECTIVES` (cross: regression or classification); ``data``: ``stsb-train`` or
-    ``nli`` (from ``nli_source``, see :data:`repro.data.nli.NLI_TRAIN_SOURCES`); ``base``: model id / folder, or
-    the Stage to continue from. ``data_limit`` / ``dev_limit`` cut the training / dev data to their first pairs
-    (smoke profile); ``max_steps`` caps the steps (local profile).
+    :data:`repro.training.losses.OBJECTIVES` (cross: regression or classification); ``data``: one of
+    :data:`TRAIN_DATA` (``nli`` from ``nli_source``, see :data:`repro.data.nli.NLI_TRAIN_SOURCES`; ``afs``: the
+    training pairs of the fold named by ``fold``, ``(("fold", ...), ("fold_seed", ...), ("kfold", ...), ("limit",
+    ...), ("setting", ...))``, both orders of each pair with ``symmetric``); ``base``: model id / folder, or the
+    Stage to continue from. ``data_limit`` / ``dev_limit`` cut the training / dev data to their first examples
+    (smoke profile; ``dev_limit=0``: no dev score, the last model is kept); ``max_steps`` caps the steps (local
+    profile). ``select``: how the dev score that picks the kept model is computed (:data:`SELECT`; ``2019`` as the
+    reference code). ``margin``: the triplet objective's margin.
     """
 
     kind: str
@@ -60,7 +67,11 @@ class Stage:
     eval_steps: int = 1000
     checkpoint_steps: int = 500
     keep: str = "best"
-    amp: str = "auto"
+    amp: str = "fp32"
+    select: str = "2019"
+    symmetric: bool = False
+    margin: float = 1.0
+    fold: tuple = ()
 
     def __post_init__(self):
         choose(self.kind, KINDS, "model kind")
@@ -69,8 +80,22 @@ class Stage:
         choose(self.data, TRAIN_DATA, "training data")
         choose(self.pooling, POOLINGS, "pooling")
         object.__setattr__(self, "concat", concat_name(self.concat))
-        if self.objective == "triplet":
-            raise ConfigError("the triplet objective needs triplet data (Table 4); stages here train on pairs")
+        if (self.objective == "triplet") != (self.data == "wikisec"):
+            raise ConfigError("the triplet objective trains on triplets (data 'wikisec') and triplet data needs "
+                              f"objective 'triplet'; got objective {self.objective!r} on data {self.data!r}")
+        if self.data == "wikisec" and self.kind != "sbert":
+            raise ConfigError("a cross-encoder does not train on triplets; use kind 'sbert'")
+        if self.data == "afs":
+            if self.objective != "regression":
+                raise ConfigError(f"AFS pairs have scores: use objective 'regression', not {self.objective!r}")
+            got = dict(self.fold)
+            if sorted(got) != sorted(AFS_FOLD_KEYS):
+                raise ConfigError(f"an AFS stage names its fold with the keys {', '.join(AFS_FOLD_KEYS)}; got "
+                                  f"{', '.join(sorted(got)) or 'none'}")
+            choose(got["setting"], ("10-fold", "cross-topic"), "AFS training setting")
+            object.__setattr__(self, "fold", tuple(sorted(got.items())))
+        elif self.fold:
+            raise ConfigError(f"'fold' is for AFS stages only, not data {self.data!r}")
         if self.data == "nli" and self.objective != "classification":
             raise ConfigError(f"NLI data has class labels: use objective 'classification', not {self.objective!r}")
         if self.data == "stsb-train" and self.objective != "regression":
@@ -85,7 +110,15 @@ class Stage:
 
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
                            max_steps=self.max_steps, eval_steps=self.eval_steps,
-                           checkpoint_steps=self.checkpoint_steps, keep=self.keep, amp=self.amp)
+                           checkpoint_steps=self.checkpoint_steps, keep=self.keep if self.scored else "last",
+                           amp=self.amp)
+
+    @property
+    def scored(self) -> bool:
+        """Whether a dev score picks the kept model: not for AFS folds (no dev set), a cross-encoder's NLI head (no
+        similarity to rank) or ``dev_limit=0``."""
+        return not (self.data == "afs" or self.dev_limit == 0
+                    or (self.kind == "cross" and self.objective == "classification"))
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -98,6 +131,9 @@ class Stage:
 
     @property
     def name(self) -> str:
+        if self.data == "afs":
+            f = dict(self.fold)
+            return f"afs-{self.kind}-{f['setting']}-{f['fold']}-{self.pooling}-seed{self.seed}"
         what = f"{self.kind}-{self.objective}-{self.data}-{self.pooling}"
         if self.objective == "classification" and self.kind == "sbert":
             what += f"-{self.concat}"
@@ -129,20 +165,85 @@ def training_examples(stage: Stage, data_root=None) -> list:
     root = str(data_root) if data_root is not None else None
     if stage.data == "stsb-train":
         return sts_examples(_stsb("train", root).head(stage.data_limit))
+    if stage.data == "afs":
+        from repro.training.afs import fold_examples
+
+        return fold_examples(dict(stage.fold), stage.symmetric, data_root)
+    if stage.data == "wikisec":
+        from repro.data.wikisec import load_wikisec
+        from repro.training.data import TripletExample
+
+        return [TripletExample(a, p, n) for a, p, n in load_wikisec("train", root=data_root, limit=stage.data_limit)]
     return nli_examples(_nli(stage.nli_source, root).head(stage.data_limit))
 
 
-def stsb_dev_evaluator(limit: int | None = None, data_root=None, batch_size: int = 32) -> Callable:
-    """``evaluate(model) -> Spearman x 100`` of the model's similarity on STSb dev (the paper's dev score)."""
+def _spearman_2019(a, b, gold) -> dict:
+    """Spearman x 100 of ``gold`` against each similarity the 2019 ``EmbeddingSimilarityEvaluator`` computed."""
+    import numpy as np
+
+    from repro.evaluation.sts import cosine_rows, spearman_x100
+
+    return {"cosine": spearman_x100(cosine_rows(a, b), gold),
+            "manhattan": spearman_x100(-np.abs(a - b).sum(1), gold),
+            "euclidean": spearman_x100(-np.sqrt(((a - b) ** 2).sum(1)), gold),
+            "dot": spearman_x100((a * b).sum(1), gold)}
+
+
+def stsb_dev_evaluator(limit: int | None = None, data_root=None, batch_size: int = 32,
+                       select: str = "2019") -> Callable:
+    """``evaluate(model)``: the dev score on STSb dev (the paper's dev set) that picks the kept model.
+
+    ``select="main"``: the Spearman x 100 of the model's similarity (cosine of the embeddings; a cross-encoder's
+    output). ``select="2019"``: for a bi-encoder, ``{"score": the largest of the four, "cosine": ..., "manhattan":
+    ..., "euclidean": ..., "dot": ...}`` as the 2019 reference evaluator; a cross-encoder has its one score.
+    """
+    import numpy as np
+
     from repro.evaluation.sts import spearman_x100
     from repro.training.losses import pair_similarity
 
+    choose(select, SELECT, "select")
     dev = _stsb("dev", str(data_root) if data_root is not None else None).head(limit)
 
-    def evaluate(model) -> float:
-        return spearman_x100(pair_similarity(model, dev.sentences1, dev.sentences2, batch_size), dev.scores)
+    def evaluate(model):
+        # an objective (its .encoder), a bare encoder (encode), or a cross-encoder (similarity only)
+        encoder = getattr(model, "encoder", None) or (model if not hasattr(model, "similarity") else None)
+        if select == "main" or encoder is None:
+            return spearman_x100(pair_similarity(model, dev.sentences1, dev.sentences2, batch_size), dev.scores)
+        uniq = sorted(set(dev.sentences1) | set(dev.sentences2))
+        vecs = dict(zip(uniq, encoder.encode(uniq, batch_size=batch_size)))
+        a = np.stack([vecs[s] for s in dev.sentences1]).astype(np.float64)
+        b = np.stack([vecs[s] for s in dev.sentences2]).astype(np.float64)
+        parts = _spearman_2019(a, b, dev.scores)
+        return {"score": max(parts.values()), **parts}
 
     return evaluate
+
+
+def triplet_dev_evaluator(limit: int | None, data_root=None, batch_size: int = 32, select: str = "2019") -> Callable:
+    """``evaluate(objective)``: accuracy x 100 on the first ``limit`` validation triplets (2019: the largest of
+    the cosine, Manhattan and Euclidean accuracies, as its ``TripletEvaluator``; main: Euclidean)."""
+    from repro.data.wikisec import load_wikisec
+    from repro.evaluation.triplets import evaluate_triplets
+
+    choose(select, SELECT, "select")
+    dev = load_wikisec("validation", root=data_root, limit=limit)
+
+    def evaluate(objective):
+        r = evaluate_triplets(objective.encoder, dev.anchors, dev.positives, dev.negatives, batch_size=batch_size)
+        parts = {m: 100.0 * r[f"accuracy_{m}"] for m in ("euclidean", "cosine", "manhattan")}
+        return {"score": max(parts.values()) if select == "2019" else parts["euclidean"], **parts}
+
+    return evaluate
+
+
+def dev_evaluator(stage: Stage, data_root=None) -> Callable | None:
+    """The dev score of ``stage`` (None where none picks its model, see :attr:`Stage.scored`)."""
+    if not stage.scored:
+        return None
+    if stage.data == "wikisec":
+        return triplet_dev_evaluator(stage.dev_limit, data_root, select=stage.select)
+    return stsb_dev_evaluator(stage.dev_limit, data_root, select=stage.select)
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -161,7 +262,9 @@ def build_model(stage: Stage, base_path, device: str | None = None):
     # The encoder body only: our pooling, no normalisation (SBERT has none), the paper's 128 tokens.
     encoder = SentenceEncoder(base_path, pooling=stage.pooling, max_seq_length=stage.max_seq_length,
                               normalize=False, device=device)
-    return build_objective(stage.objective, encoder, concat=stage.concat, num_labels=3)
+    # Triplets: the paper's Euclidean distance and the stage's margin (paper: 1).
+    return build_objective(stage.objective, encoder, concat=stage.concat, num_labels=3, distance="euclidean",
+                           margin=stage.margin)
 
 
 def load_trained(stage: Stage, model_dir, device: str | None = None):
@@ -227,9 +330,7 @@ def _train_stage(stage: Stage, run_dir: Path, base_path, *, data_root, device, e
     from repro.training.trainer import seed_everything, train
 
     examples = training_examples(stage, data_root)  # a data problem stops here, before a model is loaded
-    # A cross-encoder's NLI head has no similarity to rank: that stage keeps its last model (no dev score).
-    scored = not (stage.kind == "cross" and stage.objective == "classification")
-    evaluate = stsb_dev_evaluator(stage.dev_limit, data_root) if scored else None
+    evaluate = dev_evaluator(stage, data_root)  # None: the last model is kept (see Stage.scored)
     seed_everything(stage.seed)  # the new head's initialisation is part of the seeded run
     model = build_model(stage, base_path, device)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -253,7 +354,8 @@ PAPER_TRAINING = {
     "eval_steps": 1000,
     "checkpoint_steps": 500,
     "batch_size": 16,
-    "amp": "auto",
+    "amp": "fp32",  # as the 2019 code; bf16 / fp16 only when asked (the record and the table then say so)
+    "select": "2019",  # how the dev score picks the kept model (see SELECT); "main": the cosine Spearman only
     "nli_seed": 0,  # the seed of the one NLI model that NLI-then-STSb rows continue
     "body_note": None,  # what stands in for the paper's model, in words (tables)
     "nli_note": None,  # what stands in for SNLI + MultiNLI train, in words (tables)
@@ -268,7 +370,7 @@ def _t(training: dict, key: str):
 def _common(training: dict) -> dict:
     return {"data_limit": _t(training, "train_limit"), "dev_limit": _t(training, "dev_limit"),
             "eval_steps": _t(training, "eval_steps"), "checkpoint_steps": _t(training, "checkpoint_steps"),
-            "batch_size": _t(training, "batch_size"), "amp": _t(training, "amp")}
+            "batch_size": _t(training, "batch_size"), "amp": _t(training, "amp"), "select": _t(training, "select")}
 
 
 def nli_stage(training: dict, base, *, pooling: str = "mean", concat: str = DEFAULT_CONCAT, seed: int = 0,
@@ -304,8 +406,41 @@ def describe_training(training: dict, recipe: str) -> str:
         if steps:
             full = -(-STSB_TRAIN_PAIRS // bs) * epochs
             parts.append(f"STSb: {steps} steps of batch {bs} (the paper's {epochs} epochs: {full} steps)")
+    if _t(training, "amp") != "fp32":
+        parts.append(f"mixed precision {_t(training, 'amp')} (the 2019 code trained in fp32)")
+    if _t(training, "select") != "2019":
+        parts.append("kept model chosen by the cosine Spearman on STSb dev only (the 2019 code: the best of cosine, "
+                     "Manhattan, Euclidean and dot-product Spearman)")
     if _t(training, "train_limit"):
         parts.append(f"first {_t(training, 'train_limit')} training pairs only")
     if _t(training, "dev_limit"):
         parts.append(f"dev score on the first {_t(training, 'dev_limit')} STSb dev pairs")
     return "; ".join(parts)
+
+
+def afs_stage(*, model: str, kind: str, pooling: str | None, setting: str, fold: str, training: dict,
+              knobs: dict) -> Stage:
+    """One AFS fold's training run (Table 3): SBERT-AFS (``sbert``: regression objective) or BERT-AFS (``cross``:
+    regression head); ``training``: Table 3's settings of that kind (repro/specs/table3.py: DEFAULT_TRAINING);
+    ``knobs``: its ``limit``, ``kfold`` and ``fold_seed``. No dev set: the last model is kept."""
+    ten = setting == "10-fold"
+    where = {"setting": setting, "fold": fold, "limit": knobs.get("limit"),
+             "kfold": int(knobs.get("kfold", 10)) if ten else None,
+             "fold_seed": int(knobs.get("fold_seed", 0)) if ten else None}
+    return Stage(kind=kind, objective="regression", data="afs", base=model, pooling=pooling or "mean",
+                 epochs=int(training["epochs"]), batch_size=int(training["batch_size"]), lr=float(training["lr"]),
+                 seed=int(training["seed"]), max_steps=training["max_steps"],
+                 max_seq_length=int(training["max_seq_length"]), symmetric=bool(training["symmetric"]),
+                 eval_steps=0, checkpoint_steps=200, keep="last", amp=training.get("amp", "fp32"),
+                 fold=tuple(sorted(where.items())))
+
+
+def triplet_stage(*, model: str, training: dict) -> Stage:
+    """SBERT on the Wikipedia-sections triplets (Table 4): triplet objective, Euclidean distance, the best model on
+    the first ``dev_limit`` validation triplets kept (``training``: repro/specs/table4.py's knobs)."""
+    s = training
+    return Stage(kind="sbert", objective="triplet", data="wikisec", base=model, pooling=s["pooling"],
+                 data_limit=s["train_limit"], dev_limit=s["dev_limit"], epochs=int(s["epochs"]),
+                 max_steps=s["max_steps"], seed=int(s["seed"]), batch_size=int(s["batch_size"]), lr=float(s["lr"]),
+                 max_seq_length=int(s["max_seq_length"]), eval_steps=int(s["eval_steps"]),
+                 margin=float(s["margin"]), amp=s.get("amp", "fp32"), select=s.get("select", "2019"))

@@ -30,7 +30,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ class TrainConfig:
     checkpoint_steps: int = 500  # also at the end of every epoch; 0 = only there
     log_steps: int = 50
     keep: str = "best"
-    amp: str = "auto"  # auto: bf16 (fp16 where bf16 is unsupported) on GPU, fp32 on CPU
+    amp: str = "fp32"  # as the 2019 code; auto: bf16 (fp16 where bf16 is unsupported) on GPU, fp32 on CPU
     keep_checkpoint: bool = False  # keep last/ (with the optimizer state) once the run has finished
 
     def __post_init__(self):
@@ -136,7 +136,8 @@ def train(objective, examples: Sequence, config: TrainConfig, run_dir: str | os.
           progress: bool = True, on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train ``objective`` (``collate`` + ``forward -> loss`` + ``export``) on ``examples``; see the module doc.
 
-    ``evaluate(objective) -> float`` is the dev score (higher is better); ``on_step(step)`` is called after every
+    ``evaluate(objective) -> float`` is the dev score (higher is better), or a mapping whose ``score`` is it and
+    whose other entries (e.g. the Spearman under each similarity) go into the history; ``on_step(step)`` is called after every
     step (tests use it to interrupt a run).
     """
     from repro.locks import locked
@@ -224,7 +225,11 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
                 entry = {"step": step, "epoch": epoch + 1, "loss": check_window(),
                          "lr": scheduler.get_last_lr()[0], "elapsed_s": round(time.perf_counter() - t0, 2)}
                 if do_eval:
-                    entry["dev"] = float(evaluate(objective))
+                    score = evaluate(objective)
+                    if isinstance(score, Mapping):  # {"score": the one that picks the model, <its parts>: ...}
+                        entry["dev_parts"] = {k: float(v) for k, v in score.items() if k != "score"}
+                        score = score["score"]
+                    entry["dev"] = float(score)
                     objective.train()
                     if state["best_score"] is None or entry["dev"] > state["best_score"]:
                         state["best_score"], state["best_step"] = entry["dev"], step
