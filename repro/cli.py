@@ -53,6 +53,16 @@ def cmd_reproduce(args) -> int:
     t0 = time.perf_counter()
     if args.fetch_missing:
         _fetch_missing([specs[n] for n in wanted], args)
+    plan = _preflight(profile, store, wanted, args)
+    if args.dry_run:
+        to_fix = [e for e in plan["units"] if e["status"] == "needs data"]
+        if to_fix:
+            _echo(f"\ndry run: {len(to_fix)} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
+            return EXIT_NOT_RUN
+        _echo("\ndry run: every input a selected table needs is here (rows not run by design are listed above)")
+        return 0
+    if args.executor != "local":
+        return _reproduce_grid(plan, profile, store, wanted, args, t0)
     not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         _echo(f"\n== Table {number}")
@@ -75,6 +85,81 @@ def cmd_reproduce(args) -> int:
             _echo(f"  - {what}: {why}")
     if to_fix:
         _echo(f"\n{len(to_fix)} table(s)/row(s) could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
+        for what, why in to_fix:
+            _echo(f"  - {what}: {why}")
+        return EXIT_NOT_RUN
+    return 0
+
+
+def _preflight(profile, store, wanted, args) -> dict:
+    """The plan, printed once before any work: units per table, cost, and each missing input once."""
+    from repro.plan import build_plan, format_plan
+
+    plan = build_plan(profile, store, tables=wanted, data_root=args.data_root)
+    _echo("\n" + format_plan(plan))
+    return plan
+
+
+def _reproduce_grid(plan, profile, store, wanted, args, t0) -> int:
+    """``--executor processes|slurm``: every unit of the plan as its own ``sbert-repro run ID`` process / job."""
+    from repro.executors import get_executor
+    from repro.executors.grid import grid_units, tables_command, unit_command
+
+    units = grid_units(plan, force=args.force)
+    root = _data_root(args)
+    command_for = lambda u: unit_command(u.id, profile=profile.name, results_dir=store.root, data_root=root,  # noqa: E731
+                                         device=args.device, force=args.force, model_paths=args.model_path)
+    final = tables_command(profile=profile.name, results_dir=store.root, tables_dir=args.tables_dir, tables=wanted)
+    _echo(f"\n== {len(units)} unit(s) to run with --executor {args.executor}")
+    if args.executor == "slurm":
+        extra = {}
+        for kv in args.slurm_option or []:
+            if "=" not in kv:
+                raise ReproError(f"--slurm-option {kv!r}: expected KEY=VALUE, e.g. account=nlp")
+            k, v = kv.split("=", 1)
+            extra[k] = v
+        env = {k: v for k, v in os.environ.items() if k.startswith(("SBERT_REPRO_", "HF_", "TOKENIZERS_"))}
+        ex = get_executor("slurm", log_dir=args.log_dir or "slurm-logs", partition=args.partition,
+                          time_min=args.time_min, gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
+                          mem_gb=args.mem_gb, additional=extra, env=env, echo=_echo)
+        outcome = ex.run(units, command_for, final=final)
+    else:
+        gpus = [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
+        ex = get_executor("processes", workers=args.workers, gpus=gpus, log_dir=args.log_dir, echo=_echo)
+        outcome = ex.run(units, command_for)
+        _build_tables(store, profile.name, args.tables_dir, wanted)
+    return _grid_summary(plan, store, outcome, t0)
+
+
+def _grid_summary(plan, store, outcome, t0) -> int:
+    """What the grid left: the same summary and exit status as a local run, read from the records."""
+    from repro.results import RecordError
+
+    not_run, to_fix = [], []
+    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
+                                          outcome.skipped.items()}}.items():
+        to_fix.append((f"unit {uid}", why))
+    failed = set(outcome.failed) | set(outcome.skipped)
+    try:
+        records = {r.spec.id: r for r in store}
+    except RecordError as err:
+        records = {}
+        to_fix.append(("result records", str(err)))
+    for e in plan["units"]:
+        if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
+            continue
+        rec = records.get(e["record"])
+        if rec is None:
+            to_fix.append((f"Table {e['table']}: {e['row']}", f"no record {e['record']} was written"))
+        elif rec.status != "ok":
+            (to_fix if _needs_fixing(rec) else not_run).append((f"Table {e['table']}: {rec.label}", rec.reason))
+    _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
+    if not_run:
+        _echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
+        for what, why in not_run:
+            _echo(f"  - {what}: {why}")
+    if to_fix:
+        _echo(f"\n{len(to_fix)} unit(s)/row(s) could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
         for what, why in to_fix:
             _echo(f"  - {what}: {why}")
         return EXIT_NOT_RUN
@@ -211,8 +296,8 @@ def cmd_run(args) -> int:
     out = run_unit(args.unit, get_profile(args.profile), ResultStore(args.results_dir), data_root=args.data_root,
                    device=args.device, force=args.force, echo=_echo)
     recs = out if isinstance(out, list) else [out]
-    bad = [r for r in recs if getattr(r, "status", "ok") != "ok"]
-    return 1 if bad else 0
+    # As reproduce: 0 when the unit ran or did not run by design (its record says why), 3 for a reason to fix.
+    return EXIT_NOT_RUN if any(getattr(r, "status", "ok") != "ok" and _needs_fixing(r) for r in recs) else 0
 
 
 def cmd_records(args) -> int:
@@ -410,6 +495,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use local folder DIR for model ID (repeatable)")
     p.add_argument("--fetch-missing", action="store_true",
                    help="first download (sha256-checked) the datasets these tables need and the data root lacks")
+    p.add_argument("--dry-run", action="store_true",
+                   help=f"print the plan (units, cost, missing inputs) and stop; exit {EXIT_NOT_RUN} when a selected "
+                        "table needs data this machine lacks")
+    g = p.add_argument_group("executors (every unit of the plan runs as `sbert-repro run ID`)")
+    g.add_argument("--executor", default="local", choices=["local", "processes", "slurm"],
+                   help="local: one unit after another in this process (default); processes: --workers N worker "
+                        "processes (or one per GPU with --gpus); slurm: job arrays through submitit, in dependency "
+                        "order, requeued on preemption / time-out, then a job that builds the tables")
+    g.add_argument("--workers", type=int, help="processes: worker processes at a time (default 1)")
+    g.add_argument("--gpus", help="processes: GPU ids, one worker per GPU (e.g. 0,1,2,3)")
+    g.add_argument("--log-dir", help="per-unit logs (processes: LOG_DIR/<unit>.log; slurm: default ./slurm-logs)")
+    g.add_argument("--partition", help="slurm: partition")
+    g.add_argument("--time-min", type=int, default=240, help="slurm: time limit per task in minutes (default 240)")
+    g.add_argument("--gpus-per-task", type=int, default=0, help="slurm: GPUs per task (default 0)")
+    g.add_argument("--cpus-per-task", type=int, default=2, help="slurm: CPUs per task (default 2)")
+    g.add_argument("--mem-gb", type=int, default=16, help="slurm: memory per task in GB (default 16)")
+    g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
+                   help="slurm: any other sbatch option, e.g. account=nlp or qos=high (repeatable)")
     p.set_defaults(fn=cmd_reproduce)
 
     p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)",

@@ -129,6 +129,9 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                 return weights_memo[m]
         return None
 
+    from repro.cost import measured_speeds, stage_cost
+
+    speeds = measured_speeds()
     units, seen = [], {}
     for t in wanted:
         spec = specs[t]
@@ -139,9 +142,11 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
             entry = {"id": u.id, "table": t, "tables": [t], "what": u.what, "label": u.label,
                      "row": u.row.label if u.row else None, "model": (u.row.model if u.row else None),
                      "column": u.column, "seed": u.seed, "fold": u.fold, "needs": list(u.needs),
-                     "datasets": list(u.datasets), "models": list(u.models)}
+                     "datasets": list(u.datasets), "models": list(u.models),
+                     "record": u.run.id if u.run is not None else None}
             if u.what == "train":
                 entry["training"] = u.stage.to_dict()
+                entry["cost"] = stage_cost(u.stage, "cuda", speeds)
             status, why = _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
             entry.update(status=status, why=why)
             units.append(entry)
@@ -164,11 +169,29 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
         mine = [e for e in units if e["table"] == t]
         summary[t] = {"evaluations": sum(e["what"] == "evaluate" for e in mine),
                       "training_runs": sum(e["what"] == "train" for e in mine),
-                      "status": dict(Counter(e["status"] for e in mine))}
+                      "status": dict(Counter(e["status"] for e in mine)), **_costs(mine)}
     return {"profile": profile.name, "data_root": str(root), "tables": wanted, "units": units,
             "summary": summary, "total": {"units": len(units),
                                           "training_runs": sum(e["what"] == "train" for e in units),
-                                          "status": dict(Counter(e["status"] for e in units))}}
+                                          "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
+            "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e})}
+
+
+def _costs(entries) -> dict:
+    """Steps, GPU-hours and disk of the training runs among ``entries`` (all of them, done or not), and of those
+    still to run. Disk: the models a finished run keeps (AFS folds delete theirs once scored, unless
+    keep_models) plus the largest resume checkpoint alive while one run trains."""
+    train = [e for e in entries if "cost" in e]
+    todo = [e for e in train if e["status"] != "done"]
+
+    def kept(e):
+        return 0.0 if e["training"]["data"] == "afs" else e["cost"]["model_gb"]
+
+    return {"steps": sum(e["cost"]["steps"] for e in train),
+            "gpu_hours": round(sum(e["cost"]["hours"] for e in train), 2),
+            "gpu_hours_to_run": round(sum(e["cost"]["hours"] for e in todo), 2),
+            "disk_gb": round(sum(kept(e) for e in train) + max((e["cost"]["checkpoint_gb"] for e in train),
+                                                                default=0.0), 1)}
 
 
 def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile):
@@ -195,15 +218,26 @@ def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
     return "ready", None
 
 
+def _cost_text(s: dict) -> str:
+    if not s.get("steps"):
+        return ""
+    left = f", {s['gpu_hours_to_run']:,.1f} still to run" if s["gpu_hours_to_run"] != s["gpu_hours"] else ""
+    return f" ({s['steps']:,} steps, {s['gpu_hours']:,.1f} GPU-h{left}, {s['disk_gb']:,.1f} GB disk)"
+
+
 def format_plan(plan: dict, verbose: bool = False) -> str:
     lines = [f"plan for profile '{plan['profile']}' (data root {plan['data_root']})"]
     for t in plan["tables"]:
         s = plan["summary"][t]
         counts = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items(), key=lambda kv: STATUSES.index(kv[0])))
-        lines.append(f"  Table {t}: {s['evaluations']} evaluations, {s['training_runs']} training runs  [{counts}]")
+        lines.append(f"  Table {t}: {s['evaluations']} evaluations, {s['training_runs']} training runs{_cost_text(s)}"
+                     f"  [{counts}]")
     tot = plan["total"]
-    lines.append(f"  total: {tot['units']} units, {tot['training_runs']} training runs  ["
+    lines.append(f"  total: {tot['units']} units, {tot['training_runs']} training runs{_cost_text(tot)}  ["
                  + ", ".join(f"{k} {v}" for k, v in tot["status"].items()) + "]")
+    if tot.get("steps"):
+        lines.append("  GPU-hours: fp32, batch as set, one GPU per run; from " + "; ".join(plan["cost_sources"]))
+        lines.append("  disk: models the finished runs keep + one resume checkpoint while a run trains")
     missing = {}
     for e in plan["units"]:
         if e["status"] in ("needs data", "needs weights"):
