@@ -5,9 +5,10 @@
 # the goal is >= 2x that (30.8 steps/s) with the same math.
 #
 #   here:   python benchmarks/prepare_gpu_carry.py            # .benchmarks/gpu_carry (STSb, SNLI, MiniLM)
-#   device: run(command="bash benchmarks/gpu_train.sh", carry=[".benchmarks/gpu_carry"], timeout_s=420)
+#   device: run(command="bash benchmarks/gpu_train.sh", carry=[".benchmarks/gpu_carry"], timeout_s=600)
 #
-# Writes into $OUT (default .benchmarks/gpu_out): train_log.txt, table7_train_sbert-base_cuda.{json,md}.
+# Writes into $OUT (default .benchmarks/gpu_out): train_log.txt, table7_train_sbert-base_cuda.{json,md},
+# gpu_train_check.{json,md} (base/large x fp32/bf16 steps/s and peak memory; kill -9 and resume).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CARRY=.benchmarks/gpu_carry
@@ -33,3 +34,6 @@ print(f"GPU {r['hardware']}: ours {ours:.1f} steps/s (goal >= 30.8 = 2 x 15.4), 
       + (f"sentence-transformers {c['peer']['steps_per_second']:.1f} steps/s, ratio {r['ours_vs_peer']:.2f}x"
          if "peer" in c else "no peer"))
 PYEOF
+# The training path itself (issue 10): base and large shapes, fp32 and bf16, 300 steps each: steps/s and peak
+# memory, then one kill -9 at step 150 and a resume (gpu_train_check.{json,md}).
+timeout 300 $PY benchmarks/gpu_train_check.py --device cuda --steps 300 --out "$OUT" 2>&1 | tee -a "$OUT/train_log.txt"

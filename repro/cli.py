@@ -52,7 +52,7 @@ def cmd_reproduce(args) -> int:
     _echo(f"data root: {_data_root(args)}   results: {store.root}   tables: {args.tables_dir}")
     t0 = time.perf_counter()
     if args.fetch_missing:
-        _fetch_missing([specs[n] for n in wanted], args)
+        _fetch_missing(profile, store, wanted, args)
     plan = _preflight(profile, store, wanted, args)
     if args.dry_run:
         to_fix = [e for e in plan["units"] if e["status"] == "needs data"]
@@ -184,18 +184,39 @@ def _report_stale(store, profile: str, number: str, recs) -> None:
               + (" ..." if len(stale) > 8 else "") + "; delete them if they are no longer wanted")
 
 
-def _fetch_missing(specs, args) -> None:
-    """Download (sha256-checked) the datasets the chosen tables read and the data root lacks."""
+def _fetch_missing(profile, store, wanted, args) -> None:
+    """Download (sha256-checked; recorded at first download where no digest can be pinned) every dataset the
+    selected tables' units still need and the data root lacks: their evaluation data, the training data of their
+    stages (SNLI + MultiNLI train, the Wikipedia-sections triplets) and models kept as data files (GloVe 840B,
+    InferSent's release)."""
     from repro.data import manifest
+    from repro.plan import build_plan, dataset_problem
 
     root = _data_root(args)
-    needed = list(dict.fromkeys(d for spec in specs for d in spec.datasets))
-    for name in needed:
-        ds = manifest.get_dataset(name)
-        if not ds.files:
-            _echo(f"  {name}: not fetched automatically: {ds.manual}")
+    plan = build_plan(profile, store, tables=wanted, data_root=args.data_root)
+    needed: list[str] = []
+    for e in plan["units"]:
+        if e["status"] == "done":
             continue
-        if not manifest.verify(name, root):
+        needed += e["datasets"]
+        for m in e["models"]:
+            needed += manifest.MODEL_DATASETS.get(m, ())
+    for name in dict.fromkeys(needed):
+        if name not in manifest.DATASETS or dataset_problem(name, root) is None:
+            continue  # present (`sbert-repro data verify` checks its sha256)
+        if name == "wikisec":
+            from repro.data import wikisec
+
+            _echo(f"fetching wikisec into {root} ... (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
+                  "pinned for this zip)")
+            try:
+                wikisec.fetch_wikisec(root)
+            except ReproError as e:
+                _echo(f"  could not fetch wikisec: {e}")
+            continue
+        ds = manifest.get_dataset(name)
+        if not ds.fetchable:
+            _echo(f"  {name}: not fetched automatically: {ds.manual}")
             continue
         _echo(f"fetching {name} into {root} ...")
         try:

@@ -25,6 +25,7 @@ DATA_SIZE = {"nli": 942_854, "stsb-train": 5_749, "afs-pairs-per-topic": 2_000, 
 
 # Model shapes by parameter count (encoder only) and fp32 size of a kept model on disk.
 SHAPES = {
+    "tiny": {"params_m": 0.1, "disk_gb": 0.001, "like": "the smoke profile's random BERT (2 x 32)"},
     "small": {"params_m": 22.7, "disk_gb": 0.09, "like": "all-MiniLM-L6-v2 (6 x 384)"},
     "base": {"params_m": 109.5, "disk_gb": 0.44, "like": "bert-base (12 x 768)"},
     "large": {"params_m": 335.1, "disk_gb": 1.34, "like": "bert-large (24 x 1024)"},
@@ -39,6 +40,7 @@ REFERENCE_STEPS_PER_S = {
                                              "token over bert-base's)"),
     ("cuda", "small", "pair"): (15.4 * 2.0, "derived: the H100 base figure x 2 (a 6-layer model at batch 16 is "
                                             "launch-bound, not 5x faster)"),
+    ("cuda", "tiny", "pair"): (15.4 * 4.0, "derived: the H100 base figure x 4 (launch-bound)"),
 }
 # One triplet is three sentences (a pair is two); a cross-encoder pair is one sequence of twice the length.
 EXAMPLE_FACTOR = {"pair": 1.0, "triplet": 1.5, "cross": 1.0}
@@ -47,7 +49,9 @@ SPEED_FILE = "train_speed.json"
 
 def shape_of(model: str) -> str:
     m = str(model).lower()
-    if "minilm" in m or "smoke" in m:
+    if "smoke" in m:
+        return "tiny"
+    if "minilm" in m:
         return "small"
     return "large" if "large" in m else "base"
 

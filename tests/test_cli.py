@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from repro.cli import build_parser, main
@@ -60,3 +62,25 @@ def test_every_table_is_declared_with_an_evaluator_that_loads():
     for number, spec in specs.items():
         ev = load_evaluator(spec.evaluator)
         assert hasattr(ev, "run_table") or hasattr(ev, "evaluate"), number
+
+
+def test_every_fetch_command_named_by_models_and_plan_exists():
+    """`sbert-repro models` and `plan` never point at a fetch script or dataset name that does not exist."""
+    import re
+    import subprocess
+    import sys
+
+    from repro.data.manifest import DATASETS
+
+    repo = Path(__file__).resolve().parents[1]
+    text = ""
+    for argv in (["models"], ["plan", "--profile", "paper"], ["plan", "--profile", "local"]):
+        r = subprocess.run([sys.executable, "-m", "repro", *argv], capture_output=True, text=True, cwd=repo,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr
+        text += r.stdout
+    scripts = set(re.findall(r"data_scripts/([a-z_]+\.py)", text))
+    assert scripts and all((repo / "data_scripts" / s).is_file() for s in scripts), scripts
+    for names in re.findall(r"fetch_data\.py ((?:[a-z0-9]+ )*[a-z0-9]+)(?: --|\b)", text):
+        for name in names.split():
+            assert name in DATASETS, f"fetch_data.py {name}: no such dataset"

@@ -93,21 +93,6 @@ def test_one_worker_per_gpu(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ real Slurm
-@pytest.fixture(scope="session")
-def slurm_cluster():
-    """A running single-node Slurm (started by .ci/slurm-up where this user may); skip with the reason if not."""
-    pytest.importorskip("submitit", reason="submitit not installed (the [slurm] extra)")
-    from repro.executors.slurm import slurm_available
-
-    why = slurm_available()
-    if why is not None and os.geteuid() == 0:
-        r = subprocess.run(["bash", str(REPO / ".ci" / "slurm-up")], capture_output=True, text=True, timeout=300)
-        why = slurm_available() if r.returncode == 0 else (r.stderr.strip().splitlines() or ["slurm-up failed"])[-1]
-    if why is not None:
-        pytest.skip(f"no Slurm cluster here: {why}")
-    return True
-
-
 @pytest.mark.slurm
 def test_slurm_job_arrays_in_dependency_order(slurm_cluster, tmp_path):
     journal = tmp_path / "j.jsonl"

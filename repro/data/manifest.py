@@ -639,6 +639,25 @@ DATASETS["glove840b"] = Dataset(
 )
 
 
+# ------------------------------------------------------------------ InferSent v1 release weights (optional download)
+# The released InferSent (Conneau et al., 2017) state, read by repro/encoders/infersent.py with GloVe 840B-300d.
+INFERSENT1_URL = "https://dl.fbaipublicfiles.com/infersent/infersent1.pkl"
+DATASETS["infersent"] = Dataset(
+    "infersent",
+    "InferSent v1 release weights (Conneau et al., 2017): infersent1.pkl (with GloVe 840B-300d: dataset glove840b)",
+    (FileEntry("infersent/infersent1.pkl", 0, "", members=("infersent1.pkl",), pinned=False, first_use=True,
+               note="about 150 MB; sha256 recorded at first download (not pinned)"),),
+    (Source(INFERSENT1_URL, "infersent1.pkl", "file", "-> infersent/infersent1.pkl"),),
+    "CC BY-NC 4.0 (facebookresearch/InferSent); cite Conneau et al. 2017",
+    note="its sha256 cannot be pinned here (no verified copy): the first download's is recorded in "
+    "infersent/infersent1.pkl.sha256 and checked after; read with weights_only=True, converted once to safetensors",
+)
+
+MODEL_DATASETS: dict[str, tuple[str, ...]] = {"glove-840B-300d": ("glove840b",),
+                                              "infersent1": ("infersent", "glove840b")}
+"""Models whose files are datasets of this manifest (``--fetch-missing`` gets them for the tables that use them)."""
+
+
 def get_dataset(name: str) -> Dataset:
     """The manifest of ``name``; ConfigError listing the known names otherwise."""
     try:

@@ -88,7 +88,9 @@ def stage_units(table: str, stage, models=()) -> list[Unit]:
         stage = stage.base
     out, prev = [], None
     for st in reversed(chain):
-        data = ("nli", "stsb") if st.data == "nli" else ("stsb",)
+        from repro.training.recipes import stage_datasets
+
+        data = stage_datasets(st)
         u = training_unit(table, st, datasets=data, models=models if prev is None else (),
                           needs=(prev.id,) if prev else ())
         out.append(u)

@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train", action="store_true",
                    help="time training instead: our trainer vs sentence-transformers' loop (steps/s, NLI softmax, "
                         "batch 16, fp32, interleaved); writes table7_train_<model>_<device>.{json,md}")
-    p.add_argument("--train-model", choices=["minilm", "sbert-base", "smoke-bert"], default=None,
+    p.add_argument("--train-model", choices=["minilm", "sbert-base", "sbert-large", "smoke-bert"], default=None,
                    help="model to train for --train (default: minilm on CPU, sbert-base on CUDA)")
     p.add_argument("--train-steps", type=int, default=10, help="optimizer steps per round for --train (default 10)")
     p.add_argument("--model-path", action="append", metavar="ID=DIR",
@@ -137,6 +137,15 @@ def run_train(args, echo=print) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"table7_train_{model}_{torch.device(device).type}"
     (out / f"{stem}.json").write_text(json.dumps(rep, indent=2, default=_json_default) + "\n")
+    from repro.cost import record_speed
+    from repro.speed.train_bench import SHAPE_OF
+
+    ours = rep["cases"]["ours"]
+    if not ours.get("warning"):  # a busy or spread measurement is reported, not used for the plan's cost
+        record_speed(torch.device(device).type, SHAPE_OF[model], ours["steps_per_second"], rep["hardware"],
+                     str(rep["env"].get("date")))
+        echo(f"  kept for `sbert-repro plan`'s cost: {SHAPE_OF[model]} shape on {rep['hardware']}: "
+             f"{ours['steps_per_second']:.2f} steps/s")
     md = to_markdown(rep)
     (out / f"{stem}.md").write_text(md)
     echo(md)

@@ -62,11 +62,20 @@ def bert_base_tokenizer():
     return tok
 
 
-def random_bert_base_path(seed: int = RANDOM_SEED) -> Path:
-    """A cached sentence-transformers folder: BertModel(BertConfig()) with seeded random weights, mean pooling."""
+LARGE = {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096}
+"""bert-large-uncased's shape (BertConfig(**LARGE): 335M parameters)."""
+
+
+def random_bert_base_path(seed: int = RANDOM_SEED, shape: str = "base") -> Path:
+    """A cached sentence-transformers folder: BertModel(BertConfig()) (``shape="large"``: bert-large's shape) with
+    seeded random weights and the bert-base-uncased vocabulary, mean pooling."""
+    from repro.errors import ConfigError
     from repro.paths import cached_build
 
-    recipe = json.dumps({"config": "BertConfig()", "seed": seed, "vocab": VOCAB_SOURCE, "pooling": "mean",
+    if shape not in ("base", "large"):
+        raise ConfigError(f"unknown BERT shape {shape!r}; allowed: base, large")
+    config = "BertConfig()" if shape == "base" else f"BertConfig(**{LARGE})"
+    recipe = json.dumps({"config": config, "seed": seed, "vocab": VOCAB_SOURCE, "pooling": "mean",
                          "max_seq_length": MAX_SEQ_LENGTH, "v": 1}, sort_keys=True)
 
     def build(tmp: Path) -> None:
@@ -77,11 +86,11 @@ def random_bert_base_path(seed: int = RANDOM_SEED) -> Path:
 
         tok = bert_base_tokenizer()
         torch.manual_seed(seed)
-        model = BertModel(BertConfig(), add_pooling_layer=False)
+        model = BertModel(BertConfig(**(LARGE if shape == "large" else {})), add_pooling_layer=False)
         SentenceEncoder(model, tokenizer=tok, pooling="mean", max_seq_length=MAX_SEQ_LENGTH, device="cpu",
-                        name="sbert-base-random").save(tmp)
+                        name=f"sbert-{shape}-random").save(tmp)
 
-    return cached_build("sbert-base-random", recipe, build, ready=("model.safetensors", "modules.json"))
+    return cached_build(f"sbert-{shape}-random", recipe, build, ready=("model.safetensors", "modules.json"))
 
 
 def st_folder(model_path: Path, pooling: str = "mean") -> Path:

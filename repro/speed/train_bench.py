@@ -26,7 +26,9 @@ from repro.errors import ConfigError, ModelNotAvailable
 from repro.speed.timing import measure_interleaved
 
 BATCH_SIZE = 16
-MODELS = ("minilm", "sbert-base", "smoke-bert")
+MODELS = ("minilm", "sbert-base", "sbert-large", "smoke-bert")
+SHAPE_OF = {"minilm": "small", "sbert-base": "base", "sbert-large": "large", "smoke-bert": "tiny"}
+"""The model shape each training model stands for in the plan's cost (repro/cost.py)."""
 
 
 def train_model_path(which: str, data_root=None):
@@ -40,6 +42,10 @@ def train_model_path(which: str, data_root=None):
 
         m = speed_model("sbert-base", "auto", data_root=data_root)
         return m.path, m.label
+    if which == "sbert-large":  # bert-large's shape, random weights: the same cost per step
+        from repro.speed.timed_models import random_bert_base_path
+
+        return random_bert_base_path(shape="large"), "bert-large-uncased shape (random weights)"
     if which == "smoke-bert":  # tests
         from repro.smoke import smoke_bert_path
         from repro.speed.timed_models import st_folder

@@ -159,6 +159,14 @@ def _nli(source: str, root: str | None):
     return load_nli_train(source, root)
 
 
+def stage_datasets(stage: Stage) -> tuple[str, ...]:
+    """The datasets (names of :mod:`repro.data.manifest`) ``stage`` reads: its training data and its dev set."""
+    if stage.data == "nli":
+        train = {"snli-senteval-devtest": ("nli",), "allnli": ("allnli",)}.get(stage.nli_source, ("snli", "multinli"))
+        return (*train, "stsb") if stage.scored else train
+    return {"stsb-train": ("stsb",), "afs": ("afs",), "wikisec": ("wikisec",)}[stage.data]
+
+
 def training_examples(stage: Stage, data_root=None) -> list:
     from repro.training.data import nli_examples, sts_examples
 

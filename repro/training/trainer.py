@@ -289,6 +289,9 @@ def _finish(run_dir: Path, objective, config: TrainConfig, state: dict, evaluate
             shutil.rmtree(run_dir / d, ignore_errors=True)
     _write_json(run_dir / "done.json", {**result.to_dict(), "model_dir": model_dir.name,
                                         "log_path": "log.json"})
+    with open(run_dir / "finished.log", "a") as f:  # append-only: one line per time this run was trained to its end
+        f.write(json.dumps({"pid": os.getpid(), "steps": state["step"], "resumed_at": state["resumed_at"],
+                            "at": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
     return result
 
 
