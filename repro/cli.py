@@ -78,6 +78,7 @@ def cmd_reproduce(args) -> int:
                 (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.label}", r.reason))
         _report_stale(store, profile.name, number, recs)
     _build_tables(store, profile.name, args.tables_dir, wanted)
+    _prune_models(profile, store, args)
     _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
     if not_run:
         _echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
@@ -128,7 +129,21 @@ def _reproduce_grid(plan, profile, store, wanted, args, t0) -> int:
         ex = get_executor("processes", workers=args.workers, gpus=gpus, log_dir=args.log_dir, echo=_echo)
         outcome = ex.run(units, command_for)
         _build_tables(store, profile.name, args.tables_dir, wanted)
+    _prune_models(profile, store, args)  # slurm: after every job has ended (the executor waits)
     return _grid_summary(plan, store, outcome, t0)
+
+
+def _prune_models(profile, store, args) -> None:
+    """Remove the models of finished training runs that no unit still needs (unless --keep-models)."""
+    if args.keep_models:
+        return
+    from repro.plan import prunable_runs
+    from repro.training.recipes import prune_model
+
+    freed = sum(prune_model(d) for d in prunable_runs(profile, store, data_root=args.data_root))
+    if freed:
+        _echo(f"\nremoved the kept models of finished training runs no table still needs: {freed / 2**30:.2f} GiB "
+              "freed (records and logs stay; --keep-models keeps them)")
 
 
 def _grid_summary(plan, store, outcome, t0) -> int:
@@ -519,6 +534,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help=f"print the plan (units, cost, missing inputs) and stop; exit {EXIT_NOT_RUN} when a selected "
                         "table needs data this machine lacks")
+    p.add_argument("--keep-models", action="store_true",
+                   help="keep the model of every finished training run (default: once every table that needs a "
+                        "model has its records, the model is removed; the run's logs stay)")
     g = p.add_argument_group("executors (every unit of the plan runs as `sbert-repro run ID`)")
     g.add_argument("--executor", default="local", choices=["local", "processes", "slurm"],
                    help="local: one unit after another in this process (default); processes: --workers N worker "

@@ -254,3 +254,33 @@ def format_plan(plan: dict, verbose: bool = False) -> str:
             dep = f"  after {', '.join(e['needs'])}" if e["needs"] else ""
             lines.append(f"  {e['id']:34s} T{e['table']} {e['what']:8s} {e['status']:15s} {e['label']}{dep}")
     return "\n".join(lines)
+
+
+def prunable_runs(profile, store, *, data_root=None) -> list[Path]:
+    """Run folders of finished training runs whose kept model no unit of ``profile`` still needs: every unit
+    that needs it (an evaluation of any table, a stage continuing it) is done. Their models can go (``reproduce``
+    removes them unless ``--keep-models``); a later ``--force`` trains such a run again."""
+    from repro.specs import load_specs
+    from repro.training.recipes import run_dir_for
+
+    plan = build_plan(profile, store, tables=None, data_root=data_root)
+    status = {e["id"]: e["status"] for e in plan["units"]}
+    needed_by: dict[str, list[str]] = {}
+    for e in plan["units"]:
+        for n in e["needs"]:
+            needed_by.setdefault(n, []).append(e["id"])
+    from repro.paths import user_cache_dir
+
+    runs_root = user_cache_dir() / "runs" / profile.name
+    out, seen = [], set()
+    for spec in load_specs().values():
+        for u in spec.units(profile):
+            if u.what != "train" or u.id in seen or not hasattr(u.stage, "objective"):
+                continue
+            seen.add(u.id)
+            users = needed_by.get(u.id, [])
+            if users and all(status.get(x) == "done" for x in users):
+                d = run_dir_for(u.stage, runs_root)
+                if (d / "done.json").is_file():
+                    out.append(d)
+    return out

@@ -134,3 +134,24 @@ def test_minilm_fine_tuned_on_stsb_beats_untuned(minilm_path, data_root, tmp_pat
     result = run_stage(stage, tmp_path, data_root=data_root, device="cpu", progress=False, echo=lambda m: None)
     tuned = score(load_trained(stage, result.model_dir, device="cpu"))
     assert tuned > untuned, (untuned, tuned)
+
+
+def test_reproduce_removes_models_no_table_needs_and_a_later_force_retrains(tmp_path, monkeypatch):
+    """Disk: once every unit that needs a trained model is done, reproduce removes the model (records and logs
+    stay); --keep-models keeps it; a forced rerun trains such a run again instead of failing."""
+    from repro.cli import main
+
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
+    common = ["reproduce", "--profile", "smoke", "--tables", "2", "--results-dir", str(tmp_path / "r"),
+              "--tables-dir", str(tmp_path / "t")]
+    assert main(common + ["--keep-models"]) == 0
+    runs = tmp_path / "cache" / "runs" / "smoke"
+    kept = [d for d in runs.iterdir() if (d / "done.json").is_file()]
+    assert kept and all((d / "best").is_dir() or (d / "final").is_dir() for d in kept)
+    assert main(common) == 0  # nothing to run; the models are no longer needed
+    assert all(not (d / "best").exists() and not (d / "final").exists() for d in kept)
+    assert all((d / "log.json").is_file() and (d / "done.json").is_file() for d in kept)
+    before = (tmp_path / "t" / "smoke" / "table2_stsb_supervised.csv").read_text()
+    assert main(common + ["--force", "--keep-models"]) == 0  # the models are trained again
+    assert (tmp_path / "t" / "smoke" / "table2_stsb_supervised.csv").read_text() == before
+    assert any(d.name.endswith(".pruned-0") for d in runs.iterdir())

@@ -97,6 +97,8 @@ SPEC = TableSpec(
         _sizes,
         "Avg: ours is the mean of the seven columns (only when all seven are present); the paper's is its "
         "printed Avg (74.89 for SBERT-NLI-base, where the mean of its seven cells is 74.86).",
+        "Seeds: none apply. Every row scores a fixed model (released weights or word vectors), so one run is the "
+        "number; the paper reports no std here either.",
     ],
     datasets=("sts", "stsb", "sick"),
     evaluator="repro.experiments.table1:EVALUATOR",

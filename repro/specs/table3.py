@@ -204,6 +204,8 @@ SPEC = TableSpec(
         "(only the pair is new); the cross-topic setting has no such overlap.",
         "SVR (Misra et al., 2016) is the paper's number only (not implemented here). InferSent runs from its release "
         "files (infersent1.pkl and GloVe 840B-300d in the data root; the row says how to get them when absent).",
+        "Seeds: one (seed 0) per fold, as the paper reports one number and no std; the 10-fold number is already a "
+        "mean over 10 models per topic (30 in all), the cross-topic one over 3.",
     ],
     datasets=("afs",),
     evaluator="repro.experiments.table3:EVALUATOR",

@@ -115,6 +115,7 @@ SPEC = TableSpec(
         "table uses; its number is put in the Euclidean column (the distance of its triplet objective). Manhattan "
         "accuracy is in the records.",
         "mean-vectors, skip-thoughts-CS and Dor et al. are the paper's numbers for Dor et al.'s systems.",
+        "Seeds: one training run (seed 0): the paper reports one number and no std (1.8M triplets, one epoch).",
     ],
     datasets=("wikisec",),
     evaluator="repro.experiments.table4:EVALUATOR",

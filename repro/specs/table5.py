@@ -99,6 +99,7 @@ SPEC = TableSpec(
         "Sentences are the whitespace-joined tokens SentEval hands to its batcher; no lower-casing (the author's "
         "bert-as-service batcher lower-cased for the uncased BERT rows).",
         "Avg: ours is the mean of the seven columns (only when all seven are present); the paper's is its printed Avg.",
+        "Seeds: none apply to the encoders (fixed models); the classifiers use SentEval's seed 1111, as the paper.",
     ],
     datasets=("mr", "cr", "subj", "mpqa", "sst", "trec", "mrpc"),
     evaluator="repro.experiments.table5:EVALUATOR",

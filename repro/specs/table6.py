@@ -116,6 +116,8 @@ SPEC = TableSpec(
         "Concatenations apply to the softmax classifier only: the paper prints '-' in their STSb column; all use "
         "MEAN pooling. (u, v, |u-v|) is the same run as the MEAN / NLI pooling cell.",
         "The paper averages 10 seeds and prints no standard deviation; ours shows ± std when a profile runs several.",
+        "Seeds (paper profile): 10 per configuration, averaged, as the paper; the kept model is chosen as in Table 2 "
+        "(2019 rule: largest of the four dev Spearman correlations).",
     ],
     datasets=("stsb", "nli"),
     evaluator="repro.experiments.table6:EVALUATOR",
