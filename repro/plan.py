@@ -83,6 +83,10 @@ def weights_problem(model: str, root) -> str | None:
                         if any(m.startswith(f) for m in missing))
         return (f"infersent1: {', '.join(missing)} missing under {root} (the release files); get them: python "
                 f"data_scripts/fetch_data.py {need} --data-root {root} (or reproduce --fetch-missing)") if missing else None
+    if model == "fasttext-crawl-300d-2M":
+        p = Path(root) / "fasttext" / "crawl-300d-2M.vec"
+        return None if p.is_file() else (f"{model}: {p} missing; get it: python data_scripts/fetch_data.py fasttext "
+                                         f"--data-root {root} (1.5 GB; or reproduce --fetch-missing)")
     if model == "glove-840B-300d":
         return None if have_glove else (f"glove-840B-300d: {glove} missing; get it: python data_scripts/fetch_data.py "
                                         f"glove840b --data-root {root} (2 GB; or reproduce --fetch-missing)")
@@ -166,7 +170,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                 e["status"], e["why"], changed = "done", "every unit that needs it is done", True
     summary = {}
     for t in wanted:
-        mine = [e for e in units if e["table"] == t]
+        mine = [e for e in units if t in e["tables"]]  # a run two tables share counts in both (once in the total)
         summary[t] = {"evaluations": sum(e["what"] == "evaluate" for e in mine),
                       "training_runs": sum(e["what"] == "train" for e in mine),
                       "status": dict(Counter(e["status"] for e in mine)), **_costs(mine)}

@@ -257,6 +257,16 @@ def test_plan_of_the_paper_profile_is_fast_complete_and_torch_free(tmp_path):
     assert all(n in by_id for u in units for n in u["needs"])
     t2 = [u for u in units if u["table"] == "2" and u["what"] == "evaluate" and u["row"] == "SBERT-NLI-STSb-base"]
     assert len(t2) == 10 and all(u["needs"] for u in t2)
+    # the SBERT-NLI model the profile trains is also scored on Table 1's STS sets and on SentEval (Table 5): the
+    # very NLI run Table 2's NLI-then-STSb rows continue (one run folder, listed once)
+    nli_of_t2 = by_id[by_id[t2[0]["needs"][0]]["needs"][0]]
+    for table, n in (("1", 1), ("5", 7)):
+        mine = [u for u in units if u["table"] == table and u["row"] == "SBERT-NLI-base (trained here)"]
+        assert len(mine) == n and all(nli_of_t2["id"] in u["needs"] for u in mine), table
+    assert set(nli_of_t2["tables"]) >= {"1", "2", "5"}
+    # fastText: a real row in the paper profile, read from the data root
+    ft = [u for u in units if u["table"] == "5" and u["model"] == "fasttext-crawl-300d-2M"]
+    assert len(ft) == 7 and all("fetch_data.py fasttext" in (u["why"] or "") for u in ft)
     missing = [u for u in units if u["status"] == "needs weights"]
     assert missing and all(any(h in u["why"] for h in ("--model-path", "pip install", "data_scripts/", "infersent1.pkl")) for u in missing)
     again = _python("""

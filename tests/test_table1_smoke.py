@@ -84,3 +84,38 @@ def test_records_of_other_settings_are_named_and_never_averaged(dirs, tmp_path, 
     assert "different settings" in out.err and path.name in out.err
     path.unlink()
     assert main(["tables", "--profile", "smoke", "--tables", "1", *dirs[2:]]) == 0
+
+
+def test_a_trained_sbert_nli_row_is_scored_on_sts_and_senteval_from_one_training(tmp_path, data_root, monkeypatch):
+    """An ``nli-trained`` row (the paper profile's 'SBERT-NLI-base (trained here)'): Table 1 and Table 5 score the
+    model of the NLI stage Table 2 trains, trained once (its run folder is shared)."""
+    from repro.experiments.runner import run_table
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+    from repro.specs import Row, get_spec, trained_nli_stage
+    from repro.training.recipes import run_dir_for
+
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
+    row = Row("SBERT-NLI (smoke, trained here)", "smoke-bert", kind="nli-trained", pooling="mean",
+              paper_row="SBERT-NLI-base")
+    smoke = get_profile("smoke")
+    store = ResultStore(tmp_path / "res")
+    lines = []
+    rec1 = run_table(get_spec("1"), smoke, store, data_root=data_root, rows=[row], echo=lines.append,
+                     progress=False)
+    assert [r.status for r in rec1] == ["ok"]
+    stage = trained_nli_stage(row, smoke)
+    run_dir = run_dir_for(stage, tmp_path / "cache" / "runs" / "smoke")
+    assert (run_dir / "done.json").is_file()
+    assert rec1[0].spec.param_dict["training"] == json.loads(json.dumps(stage.to_dict()))
+    five = smoke.with_table("5", tasks=("MR",))
+    rec5 = run_table(get_spec("5"), five, store, data_root=data_root, rows=[row], echo=lines.append, progress=False)
+    assert [r.status for r in rec5] == ["ok"]
+    assert any("finished run reused" in line for line in lines)  # Table 5 did not train it again
+    assert len((run_dir / "finished.log").read_text().splitlines()) == 1
+    # the same weights as Table 2's SBERT-NLI model: its NLI stage is this one
+    from repro.specs.table2 import stage_for
+
+    t2 = stage_for(Row("SBERT-NLI-STSb", "smoke-bert", kind="sbert", options={"recipe": "nli+stsb"}),
+                   dict(smoke.training), 0)
+    assert t2.base == stage

@@ -59,3 +59,22 @@ def test_packaged_glove_6b_50d():
     king, queen, apple = enc.encode(["king", "queen", "apple"])
     cos = lambda a, b: float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))  # noqa: E731
     assert cos(king, queen) > cos(king, apple)
+
+
+def test_fasttext_vec_file_from_the_data_root(tmp_path, monkeypatch):
+    """The paper's 'Avg. fast-text embeddings' row reads fasttext/crawl-300d-2M.vec (a .vec file: 'count dim'
+    header line); missing, it says how to fetch it."""
+    import numpy as np
+    import pytest
+
+    from repro.encoders.wordvec import AverageWordEmbeddings
+    from repro.errors import ModelNotAvailable
+
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ModelNotAvailable, match="fetch_data.py fasttext"):
+        AverageWordEmbeddings.load("fasttext-crawl-300d-2M", data_root=tmp_path)
+    (tmp_path / "fasttext").mkdir()
+    (tmp_path / "fasttext" / "crawl-300d-2M.vec").write_text("3 2\na 1 0\ndog 0 1\n. 1 1\n")
+    enc = AverageWordEmbeddings.load("fasttext-crawl-300d-2M", data_root=tmp_path)
+    assert enc.dim == 2 and enc.name == "fasttext-crawl-300d-2M"
+    np.testing.assert_allclose(enc.encode(["a dog ."]), [[2 / 3, 2 / 3]])

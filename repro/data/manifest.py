@@ -653,8 +653,22 @@ DATASETS["infersent"] = Dataset(
     "infersent/infersent1.pkl.sha256 and checked after; read with weights_only=True, converted once to safetensors",
 )
 
+# ------------------------------------------------------------------ fastText Common Crawl vectors (optional download)
+FASTTEXT_URL = "https://dl.fbaipublicfiles.com/fasttext/vectors-english/crawl-300d-2M.vec.zip"
+DATASETS["fasttext"] = Dataset(
+    "fasttext",
+    "fastText Common Crawl vectors (Mikolov et al., 2018): crawl-300d-2M.vec (Table 5's 'Avg. fast-text embeddings')",
+    (FileEntry("fasttext/crawl-300d-2M.vec", 0, "", members=("crawl-300d-2M.vec",), pinned=False, first_use=True,
+               note="about 4.5 GB unzipped; sha256 recorded at first download (not pinned)"),),
+    (Source(FASTTEXT_URL, "crawl-300d-2M.vec.zip", "zip", "member crawl-300d-2M.vec -> fasttext/crawl-300d-2M.vec"),),
+    "CC BY-SA 3.0; cite Mikolov et al. 2018",
+    note="1.5 GB download; its sha256 cannot be pinned here (no verified copy): the first download's is recorded in "
+    "fasttext/crawl-300d-2M.vec.sha256 and checked after",
+)
+
 MODEL_DATASETS: dict[str, tuple[str, ...]] = {"glove-840B-300d": ("glove840b",),
-                                              "infersent1": ("infersent", "glove840b")}
+                                              "infersent1": ("infersent", "glove840b"),
+                                              "fasttext-crawl-300d-2M": ("fasttext",)}
 """Models whose files are datasets of this manifest (``--fetch-missing`` gets them for the tables that use them)."""
 
 

@@ -7,6 +7,8 @@ Sources:
   (``python data_scripts/fetch_data.py glove840b``, or unzip https://nlp.stanford.edu/data/glove.840B.300d.zip
   there; 2 GB zipped; ``<data root>/glove/`` is read too); converted once to a cached matrix;
 - any GloVe/word2vec text file given by path;
+- ``fasttext-crawl-300d-2M``: fastText Common Crawl vectors (the paper's "Avg. fast-text embeddings"),
+  ``<data root>/fasttext/crawl-300d-2M.vec`` (``python data_scripts/fetch_data.py fasttext``); any ``.vec`` file by path;
 - ``smoke-glove``: seeded random vectors for the words of the data (smoke profile).
 
 Tokenisation: words and punctuation marks (``\\w+|[^\\w\\s]``); each token is looked up as written, then
@@ -27,6 +29,10 @@ from repro.encoders.base import check_sentences
 from repro.errors import DataError, ModelNotAvailable
 
 GLOVE_840B_URL = "https://nlp.stanford.edu/data/glove.840B.300d.zip"
+FASTTEXT_URL = "https://dl.fbaipublicfiles.com/fasttext/vectors-english/crawl-300d-2M.vec.zip"
+FASTTEXT = {"fasttext-crawl-300d-2M": "fasttext/crawl-300d-2M.vec"}
+"""fastText vectors by name -> file under the data root (a ``.vec`` file: a "count dim" header, then one word and
+its vector per line; SentEval's and InferSent's fastText baseline: Common Crawl, 2M words, 300-d)."""
 TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
@@ -90,13 +96,23 @@ class AverageWordEmbeddings:
                     f"GloVe text file by path"
                 )
             return cls.from_text_file(path, name="glove-840B-300d")
+        if name_or_path in FASTTEXT:
+            from repro.paths import data_root as _root
+
+            path = _root(data_root) / FASTTEXT[name_or_path]
+            if not path.is_file():
+                raise ModelNotAvailable(
+                    f"{name_or_path}: {path} not found; run `python data_scripts/fetch_data.py fasttext` (downloads "
+                    f"{FASTTEXT_URL}, 1.5 GB), or unzip it into {path.parent}/ yourself, or pass a .vec file by path")
+            return cls.from_text_file(path, name=name_or_path)
         if name_or_path == "smoke-glove":
             return cls.smoke(data_root)
         p = Path(name_or_path).expanduser()
         if p.is_file():
             return cls.from_text_file(p)
         raise ModelNotAvailable(
-            f"{name_or_path}: not a known word-vector set (glove-6B-50d, glove-840B-300d, smoke-glove) "
+            f"{name_or_path}: not a known word-vector set (glove-6B-50d, glove-840B-300d, {', '.join(FASTTEXT)}, "
+            "smoke-glove) "
             f"nor an existing file"
         )
 

@@ -132,6 +132,22 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
     return records
 
 
+def row_encoder(row, ctx, dtype: str = "fp32"):
+    """The encoder a row is scored with: built from its model (repro.encoders.build), or for an ``nli-trained``
+    row the model of its NLI stage, trained here first unless finished (the run folder Tables 2 and 6 share)."""
+    if row.kind == "nli-trained":
+        from repro.specs import trained_nli_stage
+        from repro.training.recipes import load_trained, run_stage
+
+        stage = trained_nli_stage(row, ctx.profile)
+        result = run_stage(stage, ctx.runs_root, data_root=ctx.data_root, device=ctx.device, echo=ctx.echo,
+                           progress=ctx.progress)
+        return load_trained(stage, result.model_dir, ctx.device)
+    from repro.encoders.build import build_encoder
+
+    return build_encoder(row, data_root=ctx.data_root, device=ctx.device, dtype=dtype)
+
+
 def _raise(err: Exception):
     def fn(spec):
         raise err

@@ -13,9 +13,9 @@ class EVALUATOR:
 
     @staticmethod
     def build(row, tasks, ctx):
-        from repro.encoders.build import build_encoder
+        from repro.experiments.runner import row_encoder
 
-        return build_encoder(row, data_root=ctx.data_root, device=ctx.device, dtype=ctx.knobs.get("dtype", "fp32"))
+        return row_encoder(row, ctx, dtype=ctx.knobs.get("dtype", "fp32"))
 
     @staticmethod
     def evaluate(inner, tasks, unit, ctx):

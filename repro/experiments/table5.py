@@ -30,10 +30,9 @@ class EVALUATOR:
 
     @staticmethod
     def build(row, data, ctx):
-        from repro.encoders.build import build_encoder
+        from repro.experiments.runner import row_encoder
 
-        return cached(build_encoder(row, data_root=ctx.data_root, device=ctx.device),
-                      enabled=ctx.knobs.get("cache", True))
+        return cached(row_encoder(row, ctx), enabled=ctx.knobs.get("cache", True))
 
     @staticmethod
     def evaluate(enc, loaded, unit, ctx):

@@ -26,11 +26,13 @@ from repro.errors import ConfigError
 from repro.results import RunSpec
 from repro.tables.registry import TableDef
 
-ROW_KINDS = ("transformer", "wordvec", "infersent", "tfidf", "sbert", "cross", "unavailable", "measured")
+ROW_KINDS = ("transformer", "wordvec", "infersent", "tfidf", "sbert", "cross", "nli-trained", "unavailable",
+             "measured")
 """What produces a row's numbers: an untuned transformer (pooled embeddings), averaged word vectors, InferSent
 (its release files), tf-idf, a
-bi-encoder (``sbert``) or cross-encoder (``cross``) trained here, a model the suite cannot run (``unavailable``,
-with ``not_run`` saying why), or a speed measurement (``measured``, Table 7)."""
+bi-encoder (``sbert``) or cross-encoder (``cross``) trained here, the SBERT-NLI model this profile trains from
+``model`` (``nli-trained``: Table 2's NLI stage, scored untuned elsewhere, e.g. Tables 1 and 5), a model the suite
+cannot run (``unavailable``, with ``not_run`` saying why), or a speed measurement (``measured``, Table 7)."""
 
 
 @dataclass(frozen=True)
@@ -223,10 +225,40 @@ def match_encoder_row(row: Row, record) -> bool:
 
 
 def row_units(spec: TableSpec, profile, **params) -> list[Unit]:
-    return [Unit(table=spec.number, what="evaluate", row=row, run=spec.spec_for(row, profile, **params),
-                 datasets=tuple(spec.datasets), models=row_models(row),
-                 not_implemented=row.not_run if row.kind == "unavailable" else None)
-            for row in spec.rows_for(profile)]
+    units = [Unit(table=spec.number, what="evaluate", row=row, run=spec.spec_for(row, profile, **params),
+                  datasets=tuple(spec.datasets), models=row_models(row),
+                  not_implemented=row.not_run if row.kind == "unavailable" else None)
+             for row in spec.rows_for(profile)]
+    return with_nli_training(spec.number, profile, units)
+
+
+def trained_nli_stage(row: Row, profile):
+    """The NLI stage an ``nli-trained`` row scores: Table 2's SBERT-NLI training of ``row.model`` with the
+    profile's training settings and the row's pooling (one run folder, shared with Tables 2 and 6)."""
+    from repro.training.recipes import nli_stage
+
+    training = dict(profile.training)
+    return nli_stage(training, row.model, pooling=row.pooling or "mean", seed=int(training.get("nli_seed", 0)))
+
+
+def with_nli_training(table: str, profile, units: list[Unit]) -> list[Unit]:
+    """``units`` with the training units of their ``nli-trained`` rows before them (and as their ``needs``)."""
+    from repro.specs.table2 import stage_units
+
+    out, seen = [], set()
+    for u in units:
+        if u.what == "evaluate" and u.row is not None and u.row.kind == "nli-trained":
+            chain = stage_units(table, trained_nli_stage(u.row, profile), models=(u.row.model,))
+            out += [t for t in chain if t.id not in seen]
+            seen.update(t.id for t in chain)
+            u = replace(u, needs=(*u.needs, chain[-1].id), datasets=(*u.datasets, *chain[-1].datasets))
+        out.append(u)
+    return out
+
+
+def nli_training_params(row: Row, profile) -> dict:
+    """A record-identity part for ``nli-trained`` rows: the training that made the model."""
+    return {"training": trained_nli_stage(row, profile).to_dict()} if row.kind == "nli-trained" else {}
 
 
 def row_models(row: Row) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from repro.specs import Row, TableSpec, Unit, row_models
+from repro.specs import Row, TableSpec, Unit, nli_training_params, row_models, with_nli_training
 from repro.specs import table1
 
 TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC")  # = repro.data.senteval.SENTEVAL_TASKS (tested)
@@ -24,16 +24,22 @@ FASTTEXT = Row("Avg. fast-text embeddings", "fasttext-crawl-300d", kind="unavail
                        "is implemented in this suite")
 
 
-def from_table1(rows) -> tuple[Row, ...]:
+FASTTEXT_VECTORS = Row("Avg. fast-text embeddings", "fasttext-crawl-300d-2M", kind="wordvec",
+                       paper_row="Avg. fast-text embeddings")
+"""The paper profile's fastText row: crawl-300d-2M.vec from the data root (``fetch_data.py fasttext``)."""
+
+
+def from_table1(rows, fasttext: Row = FASTTEXT) -> tuple[Row, ...]:
     """Table 1's rows the paper also has in Table 5 (it spells some differently: 'InferSent - GloVe')."""
     spelled = {r.casefold(): r for r in PAPER_ROWS}
     out = [replace(r, paper_row=spelled[r.paper_row.casefold()]) for r in rows
            if r.paper_row and r.paper_row.casefold() in spelled]
-    out.insert(1, FASTTEXT)
+    out.insert(1, fasttext)
     return tuple(out)
 
 
-ROWS = {name: from_table1(rows) for name, rows in table1.ROWS.items()}
+ROWS = {name: from_table1(rows, FASTTEXT_VECTORS if name == "paper" else FASTTEXT)
+        for name, rows in table1.ROWS.items()}
 KNOBS = {"*": {"kfold": 10, "seed": SENTEVAL_SEED, "solver": "liblinear", "n_jobs": 1, "cache": True},
             "smoke": {"limit": 30, "kfold": 5}, "local": {"n_jobs": 2}}
 
@@ -45,14 +51,15 @@ def run_spec(spec, row: Row, profile, task: str):
     return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=f"senteval-{task}",
                         params={**row.encoder_params(), "task": task, "limit": k.get("limit"),
                                 "kfold": int(k["kfold"]), "seed": int(k["seed"]), "solver": k["solver"],
-                                "classifier": "sklearn-LogReg"})
+                                "classifier": "sklearn-LogReg", **nli_training_params(row, profile)})
 
 
 def make_units(spec: TableSpec, profile) -> list[Unit]:
-    return [Unit(table=spec.number, what="evaluate", row=row, run=run_spec(spec, row, profile, task), column=task,
-                 datasets=(task.lower(),), models=row_models(row),
-                 not_implemented=row.not_run if row.kind == "unavailable" else None)
-            for row in spec.rows_for(profile) for task in spec.knobs(profile).get("tasks", TASKS)]
+    return with_nli_training(spec.number, profile, [
+        Unit(table=spec.number, what="evaluate", row=row, run=run_spec(spec, row, profile, task), column=task,
+             datasets=(task.lower(),), models=row_models(row),
+             not_implemented=row.not_run if row.kind == "unavailable" else None)
+        for row in spec.rows_for(profile) for task in spec.knobs(profile).get("tasks", TASKS)])
 
 
 def row_unavailable(spec, row: Row, profile):
