@@ -313,11 +313,7 @@ def run_stage(stage: Stage, runs_root, *, data_root=None, device: str | None = N
     from repro.training.trainer import _read_done
 
     run_dir = run_dir_for(stage, runs_root)
-    done = _read_done(run_dir)
-    if done is not None and not done.model_dir.is_dir():  # its model was pruned (reproduce without --keep-models)
-        echo(f"  [{stage.name}] finished run's model was removed to save disk: training it again")
-        _forget_run(run_dir)
-        done = None
+    done = _read_done(run_dir)  # None too when its model was removed (pruned): then it is trained again
     if done is not None:
         echo(f"  [{stage.name}] finished run reused: {run_dir}")
         return done
@@ -336,14 +332,6 @@ def run_stage(stage: Stage, runs_root, *, data_root=None, device: str | None = N
             return done
         return _train_stage(stage, run_dir, base_path, data_root=data_root, device=device, echo=echo,
                             progress=progress, on_step=on_step)
-
-
-def _forget_run(run_dir: Path) -> None:
-    """Move a finished run whose model is gone out of the way (kept as ``<run>.pruned-<n>`` for its logs)."""
-    n = 0
-    while (target := run_dir.with_name(f"{run_dir.name}.pruned-{n}")).exists():
-        n += 1
-    run_dir.rename(target)
 
 
 MODEL_DIRS = ("best", "final")
