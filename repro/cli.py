@@ -148,7 +148,7 @@ def _prune_models(profile, store, args) -> None:
 
 def _grid_summary(plan, store, outcome, t0) -> int:
     """What the grid left: the same summary and exit status as a local run, read from the records."""
-    from repro.results import RecordError
+    from repro.errors import RecordError
 
     not_run, to_fix = [], []
     for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
