@@ -147,15 +147,16 @@ def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-b
             panels.append((hw, [(r, v, v / peer if peer else math.nan) for r, v in zip(p["paper_row"], p["paper"])],
                            "vs the paper's SBERT smart batching"))
     ours = enc[enc["ours"].notna()]
+    def hw_of(model: str) -> str:
+        return model.split(" on ", 1)[1] if " on " in model else model
+
     for dev in ("CPU", "GPU"):
         sub = ours[ours["column"] == dev]
-        if not len(sub):
-            continue
-        hws = sorted({m.split(" on ", 1)[1] if " on " in m else m for m in sub["model"]})
         ratio_col = df[(df["column"] == f"{dev} vs peer")].set_index(["row", "model"])["ours"]
-        bars = [(r, v, ratio_col.get((r, m), math.nan)) for r, m, v in zip(sub["row"], sub["model"], sub["ours"])]
-        panels.append((f"ours ({profile}): {', '.join(hws)} ({dev})", bars,
-                       "vs sentence-transformers (peer), same run"))
+        for hw in sorted({hw_of(m) for m in sub["model"]}):  # one panel per machine: ratios are within a run
+            mine = sub[[hw_of(m) == hw for m in sub["model"]]]
+            bars = [(r, v, ratio_col.get((r, m), math.nan)) for r, m, v in zip(mine["row"], mine["model"], mine["ours"])]
+            panels.append((f"ours ({profile}): {hw} ({dev})", bars, "vs sentence-transformers (peer), same run"))
     if not panels:
         return None
     allv = [v for _, bars, _ in panels for _, v, _ in bars if not _isnan(v) and v > 0]
