@@ -292,7 +292,8 @@ def test_plan_of_the_local_profile_marks_the_committed_records_done():
             continue  # keyed by hardware: its units name the row
         assert f"t{r.spec.table}-{r.spec.id}" in done, (r.spec.table, r.label)
     t7 = [u for u in plan["units"] if u["table"] == "7" and u["status"] == "done"]
-    assert len(t7) == sum(r.spec.table == "7" for r in ok)
+    # one unit per row; its records are keyed by hardware (several machines can have measured a row)
+    assert 0 < len(t7) <= sum(r.spec.table == "7" for r in ok)
     # and the training runs behind the done evaluations count as done too
     assert all(u["status"] == "done" for u in plan["units"] if u["what"] == "train" and u["table"] in ("2", "6"))
 
