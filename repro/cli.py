@@ -51,9 +51,12 @@ def cmd_reproduce(args) -> int:
     _echo(f"sbert-repro {__version__}: profile '{profile.name}' ({profile.description})")
     _echo(f"data root: {_data_root(args)}   results: {store.root}   tables: {args.tables_dir}")
     t0 = time.perf_counter()
-    if args.fetch_missing:
-        _fetch_missing(profile, store, wanted, args)
-    plan = _preflight(profile, store, wanted, args)
+    plan = _plan(profile, store, wanted, args)
+    if args.fetch_missing and _fetch_missing(plan, args):
+        plan = _plan(profile, store, wanted, args)  # what was fetched is here now
+    from repro.plan import format_plan
+
+    _echo("\n" + format_plan(plan))  # printed once before any work: units, cost, each missing input once
     if args.dry_run:
         to_fix = [e for e in plan["units"] if e["status"] == "needs data"]
         if to_fix:
@@ -79,26 +82,28 @@ def cmd_reproduce(args) -> int:
         _report_stale(store, profile.name, number, recs)
     _build_tables(store, profile.name, args.tables_dir, wanted)
     _prune_models(profile, store, args)
+    return _summary(not_run, to_fix, t0, "table(s)/row(s)")
+
+
+def _summary(not_run, to_fix, t0, what_failed: str) -> int:
+    """The end of a run: its time, the rows not run by design (exit 0) and those to fix (exit 3), each listed."""
     _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
     if not_run:
         _echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
         for what, why in not_run:
             _echo(f"  - {what}: {why}")
     if to_fix:
-        _echo(f"\n{len(to_fix)} table(s)/row(s) could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
+        _echo(f"\n{len(to_fix)} {what_failed} could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
         for what, why in to_fix:
             _echo(f"  - {what}: {why}")
         return EXIT_NOT_RUN
     return 0
 
 
-def _preflight(profile, store, wanted, args) -> dict:
-    """The plan, printed once before any work: units per table, cost, and each missing input once."""
-    from repro.plan import build_plan, format_plan
+def _plan(profile, store, wanted, args) -> dict:
+    from repro.plan import build_plan
 
-    plan = build_plan(profile, store, tables=wanted, data_root=args.data_root)
-    _echo("\n" + format_plan(plan))
-    return plan
+    return build_plan(profile, store, tables=wanted, data_root=args.data_root)
 
 
 def _reproduce_grid(plan, profile, store, wanted, args, t0) -> int:
@@ -148,18 +153,14 @@ def _prune_models(profile, store, args) -> None:
 
 def _grid_summary(plan, store, outcome, t0) -> int:
     """What the grid left: the same summary and exit status as a local run, read from the records."""
-    from repro.errors import RecordError
-
     not_run, to_fix = [], []
     for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
                                           outcome.skipped.items()}}.items():
         to_fix.append((f"unit {uid}", why))
     failed = set(outcome.failed) | set(outcome.skipped)
-    try:
-        records = {r.spec.id: r for r in store}
-    except RecordError as err:
-        records = {}
-        to_fix.append(("result records", str(err)))
+    readable, unreadable = store.scan()
+    records = {r.spec.id: r for r in readable}
+    to_fix += [("result record", why) for why in unreadable]
     for e in plan["units"]:
         if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
             continue
@@ -168,17 +169,7 @@ def _grid_summary(plan, store, outcome, t0) -> int:
             to_fix.append((f"Table {e['table']}: {e['row']}", f"no record {e['record']} was written"))
         elif rec.status != "ok":
             (to_fix if _needs_fixing(rec) else not_run).append((f"Table {e['table']}: {rec.label}", rec.reason))
-    _echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
-    if not_run:
-        _echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
-        for what, why in not_run:
-            _echo(f"  - {what}: {why}")
-    if to_fix:
-        _echo(f"\n{len(to_fix)} unit(s)/row(s) could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
-        for what, why in to_fix:
-            _echo(f"  - {what}: {why}")
-        return EXIT_NOT_RUN
-    return 0
+    return _summary(not_run, to_fix, t0, "unit(s)/row(s)")
 
 
 def _needs_fixing(record) -> bool:
@@ -199,16 +190,16 @@ def _report_stale(store, profile: str, number: str, recs) -> None:
               + (" ..." if len(stale) > 8 else "") + "; delete them if they are no longer wanted")
 
 
-def _fetch_missing(profile, store, wanted, args) -> None:
+def _fetch_missing(plan, args) -> bool:
     """Download (sha256-checked; recorded at first download where no digest can be pinned) every dataset the
     selected tables' units still need and the data root lacks: their evaluation data, the training data of their
     stages (SNLI + MultiNLI train, the Wikipedia-sections triplets) and models kept as data files (GloVe 840B,
-    InferSent's release)."""
+    InferSent's release). True when something was fetched (the plan is then out of date)."""
     from repro.data import manifest
-    from repro.plan import build_plan, dataset_problem
+    from repro.plan import dataset_problem
 
     root = _data_root(args)
-    plan = build_plan(profile, store, tables=wanted, data_root=args.data_root)
+    fetched = False
     needed: list[str] = []
     for e in plan["units"]:
         if e["status"] == "done":
@@ -226,6 +217,7 @@ def _fetch_missing(profile, store, wanted, args) -> None:
                   "pinned for this zip)")
             try:
                 wikisec.fetch_wikisec(root)
+                fetched = True
             except ReproError as e:
                 _echo(f"  could not fetch wikisec: {e}")
             continue
@@ -236,11 +228,13 @@ def _fetch_missing(profile, store, wanted, args) -> None:
         _echo(f"fetching {name} into {root} ...")
         try:
             problems = manifest.fetch(name, root)
+            fetched = True
         except ReproError as e:
             _echo(f"  could not fetch {name}: {e}")
             continue
         for p in problems:
             _echo(f"  {p}")
+    return fetched
 
 
 def cmd_tables(args) -> int:

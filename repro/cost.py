@@ -97,7 +97,7 @@ def record_speed(device_kind: str, shape: str, steps_per_s: float, hardware: str
 
 def steps_per_second(stage, device_kind: str = "cuda", measured: dict | None = None) -> tuple[float, str]:
     """(steps/s at the stage's batch, where the figure comes from) for ``stage`` on ``device_kind``."""
-    shape = shape_of(stage.base if isinstance(stage.base, str) else _root_model(stage))
+    shape = shape_of(_root_model(stage))
     measured = measured_speeds() if measured is None else measured
     batch = stage.batch_size / 16  # the figures are for batch 16; time per step grows with the batch
     factor = EXAMPLE_FACTOR[_example(stage)] * batch

@@ -115,7 +115,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
     for t in wanted:
         if t not in specs:
             raise ConfigError(f"--tables: unknown table {t!r}; declared: {', '.join(specs)}")
-    records, unreadable = _readable_records(store)
+    records, unreadable = store.scan()  # an unreadable record's unit is not done; plan lists the file
     ok_ids = {r.spec.id for r in records if r.status == "ok"}
     runs_root = user_cache_dir() / "runs" / profile.name  # not created: plan writes nothing
     data_memo: dict = {}
@@ -179,24 +179,6 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                                           "training_runs": sum(e["what"] == "train" for e in units),
                                           "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
             "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable}
-
-
-def _readable_records(store):
-    """The records of ``store`` that can be read, and one line per file that cannot (its unit is not done)."""
-    from repro.errors import RecordError
-    from repro.results import read_record
-
-    records, bad = [], []
-    if store.root.is_dir():
-        for p in sorted(store.root.rglob("*.json")):
-            try:
-                rec = read_record(p, strict=False)
-            except RecordError as e:
-                bad.append(str(e))
-                continue
-            if rec is not None:
-                records.append(rec)
-    return records, bad
 
 
 def _costs(entries) -> dict:

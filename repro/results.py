@@ -201,6 +201,23 @@ class ResultStore:
             if rec is not None:
                 yield rec
 
+    def scan(self) -> tuple[list[ResultRecord], list[str]]:
+        """Every readable record, and one line per file that cannot be read (naming it and the fix) instead of
+        stopping at the first, as iteration does."""
+        from repro.errors import RecordError
+
+        records, bad = [], []
+        if self.root.is_dir():
+            for p in sorted(self.root.rglob("*.json")):
+                try:
+                    rec = read_record(p, strict=False)
+                except RecordError as e:
+                    bad.append(str(e))
+                    continue
+                if rec is not None:
+                    records.append(rec)
+        return records, bad
+
     def load(self, table: str | None = None, profile: str | None = None) -> list[ResultRecord]:
         return [
             r for r in self

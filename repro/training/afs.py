@@ -10,7 +10,6 @@ training, from that run's last checkpoint.
 from __future__ import annotations
 
 import json
-import shutil
 from functools import lru_cache
 
 import numpy as np
@@ -90,28 +89,27 @@ def fold_trainer(*, model: str, kind: str, pooling: str | None, setting: str, tr
                 saved = json.loads(pred_file.read_text())
                 if saved.get("s1") == s1 and saved.get("s2") == s2:
                     return np.asarray(saved["pred"], dtype=np.float64)
-            trained = _train(stage, train_pairs, run_dir)
+            trained = _train(stage, train_pairs)
             from repro.training.losses import pair_similarity
 
             pred = np.asarray(pair_similarity(trained, s1, s2, batch_size=batch_size))
             atomic_write_bytes(pred_file, json.dumps({"s1": s1, "s2": s2, "pred": pred.tolist()}).encode())
-            if not keep_models:
-                for sub in ("final", "best", "last", "last.old"):
-                    shutil.rmtree(run_dir / sub, ignore_errors=True)
+            if not keep_models:  # the predictions are what the table needs; the model can go
+                from repro.training.recipes import prune_model
+
+                prune_model(run_dir)
             return pred
 
         return scorer
 
-    def _train(stage, train_pairs: PairSet, run_dir):
+    def _train(stage, train_pairs: PairSet):
         from repro.training.recipes import load_trained, run_stage, training_examples
 
         # The stage reads its fold from the data root itself; it must be the evaluator's fold, pair for pair.
         if training_examples(stage, data_root) != pair_examples(train_pairs, stage.symmetric):
             raise RuntimeError(f"AFS stage {stage.name}: its training pairs differ from the evaluator's fold")
+        # a finished run whose model was removed (after predicting other pairs) is trained again by run_stage
         result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo, progress=progress)
-        if not result.model_dir.is_dir():  # finished earlier, model removed after predicting other pairs: retrain
-            shutil.rmtree(run_dir)
-            result = run_stage(stage, runs_root, data_root=data_root, device=device, echo=echo, progress=progress)
         return load_trained(stage, result.model_dir, device)
 
     return fit
