@@ -43,12 +43,17 @@ class PlainAdamW(torch.optim.Optimizer):
 
 
 @pytest.mark.parametrize("correct_bias", [False, True])
-def test_foreach_adamw_is_bit_identical_to_the_loop(correct_bias):
+def test_foreach_and_sliced_adamw_are_bit_identical_to_the_loop(correct_bias, monkeypatch):
+    import repro.training.schedule as schedule
+
+    monkeypatch.setattr(schedule, "CPU_SLICE", 1000)  # several slices, the last one short
     torch.manual_seed(0)
-    shapes = [(7, 5), (5,), (3, 3, 2), (11,)]
+    shapes = [(7, 5), (5,), (3, 3, 2), (11,), (300, 17)]
     base = [torch.randn(s) for s in shapes]
     runs = []
     for make in (lambda ps: AdamW(ps, lr=1e-2, eps=1e-6, weight_decay=0.01, correct_bias=correct_bias),
+                 lambda ps: AdamW(ps, lr=1e-2, eps=1e-6, weight_decay=0.01, correct_bias=correct_bias,
+                                  foreach=True),
                  lambda ps: AdamW(ps, lr=1e-2, eps=1e-6, weight_decay=0.01, correct_bias=correct_bias,
                                   foreach=False),
                  lambda ps: PlainAdamW(ps, lr=1e-2, eps=1e-6, weight_decay=0.01, correct_bias=correct_bias)):
@@ -60,8 +65,9 @@ def test_foreach_adamw_is_bit_identical_to_the_loop(correct_bias):
                 p.grad = None if (step == 2 and i == 3) else torch.randn(p.shape, generator=g)  # a missing grad
             opt.step()
         runs.append(params)
-    for a, b, c in zip(*runs):
-        assert torch.equal(a, b) and torch.equal(a, c)
+    for a, b, c, d in zip(*runs):
+        assert torch.equal(a, b) and torch.equal(a, c) and torch.equal(a, d)
+    assert runs[0][4].numel() > 5 * 1000  # the sliced path really ran over several slices
 
 
 def _plain_loop(encoder_path, examples, cfg: TrainConfig, steps: int) -> list[float]:

@@ -7,7 +7,8 @@ flagged and retried). Each round runs ``steps`` optimizer steps of each candidat
 their previous round stopped (their own model copy and optimizer state). Rates are steps per second.
 
 - **ours**: :func:`repro.training.trainer.train_step` as :func:`~repro.training.trainer.train` runs it: sentences
-  tokenised ahead (``pretokenize``), the 2019 AdamW as multi-tensor (foreach) updates, warm-up/linear schedule,
+  tokenised ahead (``pretokenize``), the 2019 AdamW (multi-tensor updates on a GPU, in-cache slices on a CPU:
+  repro/training/schedule.py), warm-up/linear schedule,
   gradient clipping at 1.0, no host synchronisation per step (the losses are read once per round, as the trainer
   reads them once per logging interval).
 - **peer**: ``SentenceTransformer.old_fit`` (sentence-transformers' own loop behind the 2019 reference code's

@@ -17,6 +17,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 NO_DECAY = ("bias", "LayerNorm.bias", "LayerNorm.weight")
+CPU_SLICE = 1 << 18  # elements per slice of the CPU update (1 MiB of fp32 per tensor: five tensors fit in L3)
 
 
 def warmup_steps_for(total_steps: int, warmup_ratio: float = 0.1) -> int:
@@ -50,24 +51,37 @@ class AdamW(torch.optim.Optimizer):
     Per parameter: ``m = b1 m + (1-b1) g``; ``v = b2 v + (1-b2) g^2``; ``p -= step * m / (sqrt(v) + eps)`` with
     ``step = lr`` (or ``lr * sqrt(1-b2^t) / (1-b1^t)`` with ``correct_bias``); then ``p -= lr * wd * p``.
 
-    ``foreach=True`` (the default) does the same element-wise operations, in the same order, on all parameters of
-    a group at once (``torch._foreach_*``: a few multi-tensor kernels per step on a GPU instead of ~8 launches per
-    parameter); ``foreach=False`` is the plain loop over parameters. Both give bit-identical parameters
-    (tests/test_training_schedule.py) and keep the same state (``step``, ``exp_avg``, ``exp_avg_sq`` per
-    parameter), so checkpoints move between them.
+    Three ways to run the same element-wise operations, in the same order, all bit-identical
+    (tests/test_training_fast_loop.py) and keeping the same state (``step``, ``exp_avg``, ``exp_avg_sq`` per
+    parameter), so checkpoints move between them:
+
+    * ``foreach=True``: on all parameters of a group at once (``torch._foreach_*``): a few multi-tensor kernels per
+      step on a GPU instead of ~8 launches per parameter;
+    * ``foreach=False``: the plain loop over parameters;
+    * ``foreach=None`` (the default): ``foreach`` for parameters on a GPU; on a CPU, the loop in slices of
+      :data:`CPU_SLICE` elements with one reused buffer for ``sqrt(v) + eps``, so the update's seven passes over
+      a slice run in cache and nothing is allocated per step (on a CPU the foreach ops are a loop underneath and
+      allocate the denominators: on the AMD EPYC Zen 3 of 2026-12-02, 2 threads, all-MiniLM-L6-v2's 22.7M
+      parameters: foreach 123-135 ms a step, plain loop 94-102, slices 63-81 over repeated runs).
     """
 
     def __init__(self, params, lr: float = 2e-5, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0,
-                 correct_bias: bool = False, foreach: bool = True):
+                 correct_bias: bool = False, foreach: bool | None = None):
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
             raise ValueError(f"invalid AdamW settings lr={lr} eps={eps} betas={betas}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       correct_bias=correct_bias))
-        self.foreach = bool(foreach)
+        self.foreach = foreach if foreach is None else bool(foreach)
+        self._buffer: torch.Tensor | None = None
 
     @torch.no_grad()
     def step(self, closure=None):
         loss = closure() if closure is not None else None
+        if self.foreach is None:
+            on_cpu = all(p.device.type == "cpu" for g in self.param_groups for p in g["params"])
+            for group in self.param_groups:
+                self._sliced_group(group) if on_cpu else self._foreach_group(group)
+            return loss
         if self.foreach:
             for group in self.param_groups:
                 self._foreach_group(group)
@@ -94,6 +108,53 @@ class AdamW(torch.optim.Optimizer):
                 if group["weight_decay"] > 0.0:
                     p.add_(p, alpha=-group["lr"] * group["weight_decay"])
         return loss
+
+    def _sliced_group(self, group: dict) -> None:
+        """The loop's update, parameter by parameter and, within one, slice by slice (CPU; see the class doc)."""
+        b1, b2 = group["betas"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+            state["step"] += 1
+            step_size = group["lr"]
+            if group["correct_bias"]:
+                t = state["step"]
+                step_size = step_size * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            tensors = (p, p.grad, state["exp_avg"], state["exp_avg_sq"])
+            if not all(t.is_contiguous() for t in tensors) or p.grad.dtype != p.dtype:
+                self._loop_one(p, state, group, step_size)
+                continue
+            flat = [t.view(-1) for t in tensors]
+            n = flat[0].numel()
+            buf = self._buffer
+            if buf is None or buf.dtype != p.dtype or buf.numel() < min(n, CPU_SLICE):
+                buf = self._buffer = torch.empty(min(max(n, 1), CPU_SLICE), dtype=p.dtype)
+            for s in range(0, n, CPU_SLICE):
+                e = min(n, s + CPU_SLICE)
+                ps, gs, ms, vs = (t[s:e] for t in flat)
+                denom = buf[: e - s]
+                ms.mul_(b1).add_(gs, alpha=1.0 - b1)
+                vs.mul_(b2).addcmul_(gs, gs, value=1.0 - b2)
+                torch.sqrt(vs, out=denom)
+                denom.add_(group["eps"])
+                ps.addcdiv_(ms, denom, value=-step_size)
+                if group["weight_decay"] > 0.0:
+                    ps.add_(ps, alpha=-group["lr"] * group["weight_decay"])
+
+    @staticmethod
+    def _loop_one(p, state, group, step_size) -> None:
+        b1, b2 = group["betas"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.mul_(b1).add_(p.grad, alpha=1.0 - b1)
+        v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
+        p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-step_size)
+        if group["weight_decay"] > 0.0:
+            p.add_(p, alpha=-group["lr"] * group["weight_decay"])
 
     def _foreach_group(self, group: dict) -> None:
         """The loop's update for every parameter of ``group`` with a gradient, as multi-tensor operations.
@@ -129,6 +190,6 @@ class AdamW(torch.optim.Optimizer):
 
 
 def make_optimizer(model: torch.nn.Module, lr: float = 2e-5, eps: float = 1e-6, weight_decay: float = 0.01,
-                   correct_bias: bool = False, foreach: bool = True) -> AdamW:
+                   correct_bias: bool = False, foreach: bool | None = None) -> AdamW:
     return AdamW(parameter_groups(model.named_parameters(), weight_decay), lr=lr, eps=eps,
                  correct_bias=correct_bias, foreach=foreach)
