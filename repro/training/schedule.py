@@ -87,47 +87,33 @@ class AdamW(torch.optim.Optimizer):
                 self._foreach_group(group)
             return loss
         for group in self.param_groups:
-            b1, b2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                state["step"] += 1
-                m.mul_(b1).add_(p.grad, alpha=1.0 - b1)
-                v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
-                step_size = group["lr"]
-                if group["correct_bias"]:
-                    t = state["step"]
-                    step_size = step_size * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-                p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-step_size)
-                if group["weight_decay"] > 0.0:
-                    p.add_(p, alpha=-group["lr"] * group["weight_decay"])
+                if p.grad is not None:
+                    state = self._advance(p)
+                    step_size = _step_size(group, state["step"])
+                    _update(p, p.grad, state["exp_avg"], state["exp_avg_sq"], group, step_size)
         return loss
+
+    def _advance(self, p) -> dict:
+        """``p``'s state, created on its first step, with the step count moved on by one."""
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        return state
 
     def _sliced_group(self, group: dict) -> None:
         """The loop's update, parameter by parameter and, within one, slice by slice (CPU; see the class doc)."""
-        b1, b2 = group["betas"]
         for p in group["params"]:
             if p.grad is None:
                 continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = torch.zeros_like(p)
-                state["exp_avg_sq"] = torch.zeros_like(p)
-            state["step"] += 1
-            step_size = group["lr"]
-            if group["correct_bias"]:
-                t = state["step"]
-                step_size = step_size * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            state = self._advance(p)
+            step_size = _step_size(group, state["step"])
             tensors = (p, p.grad, state["exp_avg"], state["exp_avg_sq"])
             if not all(t.is_contiguous() for t in tensors) or p.grad.dtype != p.dtype:
-                self._loop_one(p, state, group, step_size)
+                _update(*tensors, group, step_size)
                 continue
             flat = [t.view(-1) for t in tensors]
             n = flat[0].numel()
@@ -136,25 +122,7 @@ class AdamW(torch.optim.Optimizer):
                 buf = self._buffer = torch.empty(min(max(n, 1), CPU_SLICE), dtype=p.dtype)
             for s in range(0, n, CPU_SLICE):
                 e = min(n, s + CPU_SLICE)
-                ps, gs, ms, vs = (t[s:e] for t in flat)
-                denom = buf[: e - s]
-                ms.mul_(b1).add_(gs, alpha=1.0 - b1)
-                vs.mul_(b2).addcmul_(gs, gs, value=1.0 - b2)
-                torch.sqrt(vs, out=denom)
-                denom.add_(group["eps"])
-                ps.addcdiv_(ms, denom, value=-step_size)
-                if group["weight_decay"] > 0.0:
-                    ps.add_(ps, alpha=-group["lr"] * group["weight_decay"])
-
-    @staticmethod
-    def _loop_one(p, state, group, step_size) -> None:
-        b1, b2 = group["betas"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m.mul_(b1).add_(p.grad, alpha=1.0 - b1)
-        v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
-        p.addcdiv_(m, v.sqrt().add_(group["eps"]), value=-step_size)
-        if group["weight_decay"] > 0.0:
-            p.add_(p, alpha=-group["lr"] * group["weight_decay"])
+                _update(*(t[s:e] for t in flat), group, step_size, denom=buf[: e - s])
 
     def _foreach_group(self, group: dict) -> None:
         """The loop's update for every parameter of ``group`` with a gradient, as multi-tensor operations.
@@ -162,15 +130,8 @@ class AdamW(torch.optim.Optimizer):
         b1, b2 = group["betas"]
         buckets: dict[tuple, list] = {}
         for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = torch.zeros_like(p)
-                state["exp_avg_sq"] = torch.zeros_like(p)
-            state["step"] += 1
-            buckets.setdefault((p.device, p.dtype, state["step"]), []).append(p)
+            if p.grad is not None:
+                buckets.setdefault((p.device, p.dtype, self._advance(p)["step"]), []).append(p)
         for (_, _, t), params in buckets.items():
             grads = [p.grad for p in params]
             m = [self.state[p]["exp_avg"] for p in params]
@@ -179,14 +140,33 @@ class AdamW(torch.optim.Optimizer):
             torch._foreach_add_(m, grads, alpha=1.0 - b1)
             torch._foreach_mul_(v, b2)
             torch._foreach_addcmul_(v, grads, grads, value=1.0 - b2)
-            step_size = group["lr"]
-            if group["correct_bias"]:
-                step_size = step_size * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+            step_size = _step_size(group, t)
             denom = torch._foreach_sqrt(v)
             torch._foreach_add_(denom, group["eps"])
             torch._foreach_addcdiv_(params, m, denom, value=-step_size)
             if group["weight_decay"] > 0.0:
                 torch._foreach_add_(params, params, alpha=-group["lr"] * group["weight_decay"])
+
+
+def _step_size(group: dict, t: int) -> float:
+    """The update's step size at step ``t``: ``lr``, or ``lr * sqrt(1-b2^t) / (1-b1^t)`` with ``correct_bias``."""
+    if not group["correct_bias"]:
+        return group["lr"]
+    b1, b2 = group["betas"]
+    return group["lr"] * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+
+
+def _update(p, g, m, v, group: dict, step_size: float, denom: torch.Tensor | None = None) -> None:
+    """The 2019 update of one tensor (or one slice of it) in place; ``denom``: a buffer for ``sqrt(v) + eps``
+    (else one is allocated)."""
+    b1, b2 = group["betas"]
+    m.mul_(b1).add_(g, alpha=1.0 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
+    denom = v.sqrt() if denom is None else torch.sqrt(v, out=denom)
+    denom.add_(group["eps"])
+    p.addcdiv_(m, denom, value=-step_size)
+    if group["weight_decay"] > 0.0:
+        p.add_(p, alpha=-group["lr"] * group["weight_decay"])
 
 
 def make_optimizer(model: torch.nn.Module, lr: float = 2e-5, eps: float = 1e-6, weight_decay: float = 0.01,
