@@ -37,13 +37,12 @@ def _echo(msg: str) -> None:
 # --------------------------------------------------------------------------------------------- commands
 def cmd_reproduce(args) -> int:
     from repro.experiments.runner import run_table
-    from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.specs import load_specs
 
     from repro.env import check_device
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     check_device(args.device)
     specs = load_specs()
     wanted = _table_list(args.tables, specs)
@@ -100,6 +99,16 @@ def _summary(not_run, to_fix, t0, what_failed: str) -> int:
     return 0
 
 
+def _profile(args):
+    """The profile named by ``--profile``, with ``--seeds`` applied where the command has it."""
+    from repro.profiles import get_profile, parse_seeds
+
+    profile = get_profile(args.profile)
+    if getattr(args, "seeds", None) is not None:
+        profile = profile.with_seeds(parse_seeds(args.seeds))
+    return profile
+
+
 def _plan(profile, store, wanted, args) -> dict:
     from repro.plan import build_plan
 
@@ -114,7 +123,8 @@ def _reproduce_grid(plan, profile, store, wanted, args, t0) -> int:
     units = grid_units(plan, force=args.force)
     root = _data_root(args)
     command_for = lambda u: unit_command(u.id, profile=profile.name, results_dir=store.root, data_root=root,  # noqa: E731
-                                         device=args.device, force=args.force, model_paths=args.model_path)
+                                         device=args.device, force=args.force, model_paths=args.model_path,
+                                         seeds=getattr(args, "seeds", None))
     final = tables_command(profile=profile.name, results_dir=store.root, tables_dir=args.tables_dir, tables=wanted)
     _echo(f"\n== {len(units)} unit(s) to run with --executor {args.executor}")
     if args.executor == "slurm":
@@ -304,11 +314,10 @@ def _write_report(records, out: Path, profile: str, pdesc: str, built: dict, spe
 
 def cmd_plan(args) -> int:
     from repro.plan import build_plan, format_plan
-    from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.specs import load_specs
 
-    profile = get_profile(args.profile)
+    profile = _profile(args)
     tables = _table_list(args.tables, load_specs()) if args.tables else None
     plan = build_plan(profile, ResultStore(args.results_dir), tables=tables, data_root=args.data_root)
     if args.json:
@@ -320,10 +329,9 @@ def cmd_plan(args) -> int:
 
 def cmd_run(args) -> int:
     from repro.experiments.runner import run_unit
-    from repro.profiles import get_profile
     from repro.results import ResultStore
 
-    out = run_unit(args.unit, get_profile(args.profile), ResultStore(args.results_dir), data_root=args.data_root,
+    out = run_unit(args.unit, _profile(args), ResultStore(args.results_dir), data_root=args.data_root,
                    device=args.device, force=args.force, echo=_echo)
     recs = out if isinstance(out, list) else [out]
     # As reproduce: 0 when the unit ran or did not run by design (its record says why), 3 for a reason to fix.
@@ -513,6 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a bad setting (unknown profile, out-of-range value) before any work.")
     _common(p)
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--seeds", help="seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, "
+                        "paper 0-9); records of other seeds already in the results folder are averaged in")
     p.add_argument("--tables", help="comma-separated table numbers, e.g. 1,2 (default: all available)")
     p.add_argument("--tables-dir", default=DEFAULT_TABLES,
                    help="output folder; files go to TABLES_DIR/<profile>/ (default: ./tables)")
@@ -569,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "not implemented (why).")
     _common(p)
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--seeds", help="seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, "
+                        "paper 0-9); records of other seeds already in the results folder are averaged in")
     p.add_argument("--tables", help="comma-separated table numbers (default: all)")
     p.add_argument("--json", action="store_true", help="the whole plan as JSON (one object per unit)")
     p.add_argument("--verbose", action="store_true", help="also list every unit")
@@ -582,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("unit", help="a unit id from `sbert-repro plan`")
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
+    p.add_argument("--seeds", help="as `plan --seeds` (a unit id of another seed list is unknown without it)")
     p.add_argument("--device")
     p.add_argument("--force", action="store_true")
     p.add_argument("--model-path", action="append", metavar="ID=DIR")

@@ -46,6 +46,36 @@ class Profile:
     def with_overrides(self, **kw) -> "Profile":
         return replace(self, **kw)
 
+    def with_seeds(self, seeds) -> "Profile":
+        """A copy that runs every seeded table (those whose declaration has a ``seeds`` knob: Tables 2 and 6) with
+        ``seeds``; records of other seeds already in a results folder stay and are averaged with these."""
+        from repro.specs import load_specs
+
+        seeds = tuple(int(s) for s in seeds)
+        out = replace(self, seeds=seeds)
+        for number, spec in load_specs().items():
+            if any("seeds" in k for k in spec.defaults.values()):
+                out = out.with_table(number, seeds=seeds)
+        return out
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``--seeds`` as given on the command line: ``0,1,2`` or a range ``0-4`` (both ends included)."""
+    from repro.errors import ConfigError
+
+    out: list[int] = []
+    for part in (p.strip() for p in str(text).split(",")):
+        lo, sep, hi = part.partition("-")
+        try:
+            vals = range(int(lo), int(hi) + 1) if sep else [int(part)]
+        except ValueError:
+            vals = None
+        if not part or vals is None or not len(vals) or min(vals) < 0:
+            raise ConfigError(f"--seeds {text!r}: {part!r} is not a seed; give non-negative integers, e.g. "
+                              "--seeds 0,1 or --seeds 0-4")
+        out.extend(v for v in vals if v not in out)
+    return tuple(out)
+
 
 # Training (Tables 2 and 6; repro/training/recipes.py: PAPER_TRAINING lists every knob, missing = the paper's value).
 _SNLI_DEVTEST = ("SNLI dev+test (SentEval format, 19,666 pairs: the only NLI data in the data root) instead of "

@@ -84,3 +84,44 @@ def test_every_fetch_command_named_by_models_and_plan_exists():
     for names in re.findall(r"fetch_data\.py ((?:[a-z0-9]+ )*[a-z0-9]+)(?: --|\b)", text):
         for name in names.split():
             assert name in DATASETS, f"fetch_data.py {name}: no such dataset"
+
+
+def test_seeds_flag_adds_seeds_to_the_seeded_tables_only(capsys, tmp_path):
+    """`--seeds` sets Tables 2 and 6's seeds (the local profile runs one); other tables' units are unchanged."""
+    import json
+
+    from repro.profiles import get_profile, parse_seeds
+
+    assert parse_seeds("0,1") == (0, 1) and parse_seeds("0-3") == (0, 1, 2, 3) and parse_seeds("2, 0,2") == (2, 0)
+    local = get_profile("local")
+    two = local.with_seeds((0, 1))
+    from repro.specs import get_spec
+
+    assert get_spec("2").knobs(local)["seeds"] == (0,) and get_spec("2").knobs(two)["seeds"] == (0, 1)
+    assert get_spec("6").knobs(two)["seeds"] == (0, 1) and "seeds" not in get_spec("3").knobs(two)
+
+    def units(*extra):
+        assert main(["plan", "--profile", "local", "--results-dir", str(tmp_path), "--json", *extra]) == 0
+        plan = json.loads(capsys.readouterr().out)
+        return {t: [u for u in plan["units"] if u["table"] == t] for t in ("2", "3", "6")}
+
+    one, both = units(), units("--seeds", "0,1")
+    assert {u["seed"] for u in one["6"] if u["what"] == "evaluate"} == {0}
+    assert {u["seed"] for u in both["6"] if u["what"] == "evaluate"} == {0, 1}
+    assert len(both["2"]) > len(one["2"]) and [u["id"] for u in both["3"]] == [u["id"] for u in one["3"]]
+    assert {u["id"] for u in one["6"]} <= {u["id"] for u in both["6"]}  # seed 0's units keep their ids
+
+
+@pytest.mark.parametrize("bad", ["x", "0-", "1,-2", ""])
+def test_bad_seeds_flag_is_one_line_naming_it(bad, capsys, tmp_path):
+    rc = main(["plan", "--profile", "local", "--results-dir", str(tmp_path), "--seeds", bad])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--seeds" in err and "e.g. --seeds 0,1" in err
+
+
+def test_grid_units_carry_the_seeds_flag(tmp_path):
+    from repro.executors.grid import unit_command
+
+    argv = unit_command("t6-x", profile="local", results_dir=tmp_path, data_root=tmp_path, seeds="0,1")
+    assert argv[argv.index("--seeds") + 1] == "0,1"
+    assert "--seeds" not in unit_command("t6-x", profile="local", results_dir=tmp_path, data_root=tmp_path)
