@@ -19,6 +19,8 @@ from repro.executors.grid import grid_units
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = "2"  # the smoke Table 2: NLI stages, their STSb continuations, the cross-encoder and the scores (20 units)
+ONE_SEED = ("--seeds", "0")  # the same table with one seed (12 units): the executors' comparisons, and --seeds
+# passed on to every unit's own process / job
 
 
 def _entry(uid, what="evaluate", status="ready", needs=(), table="2", record="r"):
@@ -66,6 +68,15 @@ def local_tables(tmp_path_factory):
     return _values(base / "tables")
 
 
+@pytest.fixture(scope="module")
+def local_tables_one_seed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("local1")
+    _reproduce(base / "results", base / "tables", base / "cache", *ONE_SEED)
+    values = _values(base / "tables")
+    assert values["n_runs"].max() == 1  # one record per cell (rows not run here: 0)
+    return values
+
+
 def _finished_lines(cache: Path) -> dict[str, int]:
     return {p.parent.name: len(p.read_text().splitlines()) for p in (cache / "runs").rglob("finished.log")}
 
@@ -76,23 +87,23 @@ def _records_readable(results: Path) -> int:
     return sum(1 for _ in ResultStore(results))  # a truncated record raises RecordError here
 
 
-def test_processes_two_workers_give_the_local_tables(local_tables, tmp_path):
+def test_processes_two_workers_give_the_local_tables(local_tables_one_seed, tmp_path):
     r = _reproduce(tmp_path / "results", tmp_path / "tables", tmp_path / "cache", "--executor", "processes",
-                   "--workers", "2", "--log-dir", str(tmp_path / "logs"))
-    assert "unit(s) to run with --executor processes" in r.stdout
-    pd.testing.assert_frame_equal(_values(tmp_path / "tables"), local_tables)
+                   "--workers", "2", "--log-dir", str(tmp_path / "logs"), *ONE_SEED)
+    assert "12 unit(s) to run with --executor processes" in r.stdout
+    pd.testing.assert_frame_equal(_values(tmp_path / "tables"), local_tables_one_seed)
     assert set(_finished_lines(tmp_path / "cache").values()) == {1}
-    assert len(list((tmp_path / "logs").glob("*.log"))) >= 20
+    assert len(list((tmp_path / "logs").glob("*.log"))) >= 12
 
 
 @pytest.mark.slurm
-def test_slurm_gives_the_local_tables(slurm_cluster, local_tables, tmp_path):
+def test_slurm_gives_the_local_tables(slurm_cluster, local_tables_one_seed, tmp_path):
     r = _reproduce(tmp_path / "results", tmp_path / "tables", tmp_path / "cache", "--executor", "slurm",
                    "--log-dir", str(tmp_path / "slurm-logs"), "--time-min", "10", "--cpus-per-task", "1",
-                   "--mem-gb", "2")
+                   "--mem-gb", "2", *ONE_SEED)
     assert "[slurm] level 0" in r.stdout and "[slurm] final step" in r.stdout
     # the final job built the tables from the records
-    pd.testing.assert_frame_equal(_values(tmp_path / "tables"), local_tables)
+    pd.testing.assert_frame_equal(_values(tmp_path / "tables"), local_tables_one_seed)
     assert set(_finished_lines(tmp_path / "cache").values()) == {1}
 
 
