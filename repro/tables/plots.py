@@ -121,10 +121,16 @@ def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
         ax.set_title(title, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlabel("Spearman x100 on STSb dev", fontsize=8)
-        ax.legend(fontsize=7, loc="best", framealpha=0.8)
+    # one legend for the figure, under the title: inside a panel it hid the end of a bar
+    handles = {}
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
     fig.suptitle(f"Table 6 ablation ({profile}): bars = 95% bootstrap interval, or the seeds' min-max where the "
                  "records have no per-item predictions", fontsize=8)
-    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="upper center", ncol=len(handles), fontsize=7,
+               frameon=False, bbox_to_anchor=(0.5, 0.975))
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
