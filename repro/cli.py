@@ -124,7 +124,7 @@ def _reproduce_grid(plan, profile, store, wanted, args, t0) -> int:
     root = _data_root(args)
     command_for = lambda u: unit_command(u.id, profile=profile.name, results_dir=store.root, data_root=root,  # noqa: E731
                                          device=args.device, force=args.force, model_paths=args.model_path,
-                                         seeds=getattr(args, "seeds", None))
+                                         seeds=args.seeds)
     final = tables_command(profile=profile.name, results_dir=store.root, tables_dir=args.tables_dir, tables=wanted)
     _echo(f"\n== {len(units)} unit(s) to run with --executor {args.executor}")
     if args.executor == "slurm":
@@ -495,6 +495,10 @@ def _model_paths(values) -> None:
         set_model_path(mid, path)
 
 
+SEEDS_HELP = ("seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, paper 0-9); "
+              "records of other seeds already in the results folder are averaged in")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="sbert-repro",
@@ -521,8 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "a bad setting (unknown profile, out-of-range value) before any work.")
     _common(p)
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
-    p.add_argument("--seeds", help="seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, "
-                        "paper 0-9); records of other seeds already in the results folder are averaged in")
+    p.add_argument("--seeds", help=SEEDS_HELP)
     p.add_argument("--tables", help="comma-separated table numbers, e.g. 1,2 (default: all available)")
     p.add_argument("--tables-dir", default=DEFAULT_TABLES,
                    help="output folder; files go to TABLES_DIR/<profile>/ (default: ./tables)")
@@ -579,8 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "not implemented (why).")
     _common(p)
     p.add_argument("--profile", default="local", help="smoke | local | paper (default: local)")
-    p.add_argument("--seeds", help="seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, "
-                        "paper 0-9); records of other seeds already in the results folder are averaged in")
+    p.add_argument("--seeds", help=SEEDS_HELP)
     p.add_argument("--tables", help="comma-separated table numbers (default: all)")
     p.add_argument("--json", action="store_true", help="the whole plan as JSON (one object per unit)")
     p.add_argument("--verbose", action="store_true", help="also list every unit")
