@@ -176,8 +176,8 @@ SPEC = TableSpec(
         "untuned rows are one evaluation. The local profile runs one seed (seed 0), so that the whole local "
         "reproduction stays under an hour on 2 cores: its cells have no std; `reproduce --seeds 0,1` adds seeds. The "
         "kept model is chosen on STSb dev by the largest of the cosine, Manhattan, Euclidean and dot-product "
-        "Spearman, as the 2019 evaluator (training knob select='main': the cosine Spearman only); training is fp32 unless the profile asks for "
-        "bf16/fp16 (the substitute then says so).",
+        "Spearman, as the 2019 evaluator (training knob select='main': the cosine Spearman only); training is fp32 "
+        "unless the profile asks for bf16/fp16 (the substitute then says so).",
     ],
     datasets=("stsb", "nli"),
     evaluator="repro.experiments.table2:EVALUATOR",
