@@ -28,7 +28,7 @@ class Profile:
     data_limit: int | None  # at most this many pairs per (sub-)dataset; None = all
     seeds: tuple[int, ...]
     batch_size: int = 32
-    training: Mapping = field(default_factory=dict)  # Tables 2 and 6 (repro/training/recipes.py: PAPER_TRAINING)
+    training: Mapping = field(default_factory=dict)  # Tables 2 and 6 (repro/training/settings.py: PAPER_TRAINING)
     tables: Mapping = field(default_factory=dict)  # table number -> knobs overriding the table spec's own
     base: str | None = None  # a derived profile (custom-*) uses this profile's table rows and knobs
 
@@ -77,7 +77,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-# Training (Tables 2 and 6; repro/training/recipes.py: PAPER_TRAINING lists every knob, missing = the paper's value).
+# Training (Tables 2 and 6; repro/training/settings.py: PAPER_TRAINING lists every knob, missing = the paper's value).
 _SNLI_DEVTEST = ("SNLI dev+test (SentEval format, 19,666 pairs: the only NLI data in the data root) instead of "
                  "SNLI+MultiNLI train (942k pairs)")
 _TRAINING = {

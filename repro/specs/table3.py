@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from repro.errors import ConfigError, choose
 from repro.specs import Row, TableSpec, Unit, row_models, training_unit
+from repro.training import settings as S
+from repro.training.objectives import TRAIN_DATA
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 GROUPS = {"unsupervised": "unsupervised", "10-fold": "10-fold cross-validation", "cross-topic": "cross-topic"}
@@ -27,11 +29,11 @@ TOPICS = ("DP", "GC", "GM")  # = repro.data.afs.AFS_TOPICS (tested)
 # Training settings; a key missing from the knobs' ``sbert`` / ``cross`` takes these values. The paper gives none.
 DEFAULT_TRAINING = {
     # SBERT-AFS: the reference code's STSb regression recipe (v0.2.3 training_stsbenchmark_bert.py).
-    "sbert": {"epochs": 4, "batch_size": 16, "lr": 2e-5, "max_seq_length": 128, "max_steps": None, "seed": 0,
-              "symmetric": False},
+    "sbert": {"epochs": TRAIN_DATA["afs"].epochs, "batch_size": S.BATCH_SIZE, "lr": S.LR,
+              "max_seq_length": S.MAX_SEQ_LENGTH, "max_steps": None, "seed": S.SEED, "symmetric": False},
     # BERT-AFS: the authors' AFS cross-encoder (UKPLab acl2019-BERT-argument-classification-and-clustering,
     # argument-similarity/train_misra.sh: 3 epochs, batch 32, lr 2e-5, max_seq_length 64, both pair orders).
-    "cross": {"epochs": 3, "batch_size": 32, "lr": 2e-5, "max_seq_length": 64, "max_steps": None, "seed": 0,
+    "cross": {"epochs": 3, "batch_size": 32, "lr": 2e-5, "max_seq_length": 64, "max_steps": None, "seed": S.SEED,
               "symmetric": True},
 }
 INFERSENT = Row("InferSent - GloVe", "infersent1", kind="infersent", paper_row="InferSent - GloVe",

@@ -19,12 +19,16 @@ from __future__ import annotations
 
 from repro.errors import choose
 from repro.specs import Row, TableSpec, Unit, row_models, training_unit
+from repro.training import settings as S
+from repro.training.objectives import TRAIN_DATA
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 KINDS = ("sbert", "transformer", "unavailable")
-DEFAULTS = {"train_limit": None, "test_limit": None, "dev_limit": 1000, "epochs": 1, "max_steps": None,
-            "batch_size": 16, "lr": 2e-5, "margin": 1.0, "seed": 0, "eval_steps": 1000, "max_seq_length": 128,
-            "pooling": "mean", "amp": "fp32", "select": "2019"}
+# The shared training defaults (repro/training/settings.py); dev_limit: the reference code's first 1,000 triplets.
+DEFAULTS = {"train_limit": None, "test_limit": None, "dev_limit": 1000, "epochs": TRAIN_DATA["wikisec"].epochs,
+            "max_steps": None, "batch_size": S.BATCH_SIZE, "lr": S.LR, "margin": S.TRIPLET_MARGIN, "seed": S.SEED,
+            "eval_steps": S.EVAL_STEPS, "max_seq_length": S.MAX_SEQ_LENGTH, "pooling": "mean", "amp": S.AMP,
+            "select": S.SELECT_DEFAULT}
 PAPER_ROWS = tuple(
     Row(f"{name}-WikiSec-{size}", f"{body}-{size}{suffix}", kind="sbert", paper_row=f"{name}-WikiSec-{size}")
     for name, body, suffix in (("SBERT", "bert", "-uncased"), ("SRoBERTa", "roberta", "")) for size in ("base", "large")

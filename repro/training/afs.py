@@ -1,5 +1,5 @@
 """AFS training (Table 3): one SBERT-AFS (regression objective) or BERT-AFS (cross-encoder) run per fold, each a
-:class:`repro.training.recipes.Stage` with ``data="afs"`` (built by :func:`repro.training.recipes.afs_stage`).
+:class:`repro.training.stage.Stage` with ``data="afs"`` (built by :func:`repro.training.stage.afs_stage`).
 
 A fold's run lives in the stages' runs root like any other stage's (``<runs root>/afs-<kind>-<setting>-<fold>-
 ...-<hash>``). Once its test predictions are written there (``predictions.json``) its model folder is deleted
@@ -16,6 +16,8 @@ import numpy as np
 
 from repro.data.records import PairSet
 from repro.paths import atomic_write_bytes
+from repro.training.recipes import load_trained, prune_model, run_dir_for, run_stage, training_examples
+from repro.training.stage import afs_stage
 
 
 def pair_examples(pairs: PairSet, symmetric: bool):
@@ -49,7 +51,7 @@ def _corpus(limit, root):
 
 
 def fold_examples(fold: dict, symmetric: bool, data_root=None) -> list:
-    """The training examples of the AFS fold ``fold`` (keys of :data:`repro.training.recipes.AFS_FOLD_KEYS`)."""
+    """The training examples of the AFS fold ``fold`` (keys of :data:`repro.training.stage.AFS_FOLD_KEYS`)."""
     from repro.errors import ConfigError
     from repro.evaluation.afs import folds_for
 
@@ -67,7 +69,6 @@ def fold_trainer(*, model: str, kind: str, pooling: str | None, setting: str, tr
     """A ``fit(train_pairs, fold) -> scorer`` for :func:`repro.evaluation.afs.evaluate_folds` that trains one
     stage per fold. Predictions of a finished fold are kept in its run folder and reused on a rerun."""
     from repro.encoders.build import base_model_path
-    from repro.training.recipes import afs_stage, run_dir_for
 
     base_model_path(model, data_root)  # a missing model stops here, before any fold
     keep_models = bool(knobs.get("keep_models", False))
@@ -95,16 +96,12 @@ def fold_trainer(*, model: str, kind: str, pooling: str | None, setting: str, tr
             pred = np.asarray(pair_similarity(trained, s1, s2, batch_size=batch_size))
             atomic_write_bytes(pred_file, json.dumps({"s1": s1, "s2": s2, "pred": pred.tolist()}).encode())
             if not keep_models:  # the predictions are what the table needs; the model can go
-                from repro.training.recipes import prune_model
-
                 prune_model(run_dir)
             return pred
 
         return scorer
 
     def _train(stage, train_pairs: PairSet):
-        from repro.training.recipes import load_trained, run_stage, training_examples
-
         # The stage reads its fold from the data root itself; it must be the evaluator's fold, pair for pair.
         if training_examples(stage, data_root) != pair_examples(train_pairs, stage.symmetric):
             raise RuntimeError(f"AFS stage {stage.name}: its training pairs differ from the evaluator's fold")

@@ -13,29 +13,40 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_CONCAT = "(u, v, |u-v|)"  # repro.training.losses.DEFAULT_CONCAT (not imported: keeps `--help` torch-free)
+from repro.data.nli import NLI_TRAIN_SOURCES
+from repro.encoders.base import POOLINGS
+from repro.errors import choose
+from repro.training import settings as S
+from repro.training.objectives import CONCATENATIONS, DEFAULT_CONCAT, KINDS, OBJECTIVES, TRAIN_DATA
+from repro.training.stage import Stage
+
+# torch-free: `sbert-repro train --help` and a bad setting need no torch; run() imports it when training.
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``sbert-repro train``; every default is the shared one (:mod:`repro.training.settings`)."""
+    data = "; ".join(f"{d.name} ({d.objective}, {d.epochs} epoch{'s' * (d.epochs != 1)})" for d in TRAIN_DATA.values()
+                     if d.name != "afs")  # an AFS fold is named by Table 3, not on the command line
     p.add_argument("--model", required=True, help="starting model: hub id, local folder, smoke-bert")
-    p.add_argument("--data", required=True, help="stsb-train (regression) or nli (classification)")
-    p.add_argument("--kind", default="sbert", help="sbert (bi-encoder, default) or cross (cross-encoder)")
-    p.add_argument("--objective", help="classification | regression (default: the one the data calls for)")
-    p.add_argument("--nli-source", default="auto",
-                   help="auto | snli+multinli | allnli | snli-senteval-devtest (see repro/data/nli.py)")
-    p.add_argument("--pooling", default="mean", help="mean | max | cls (default mean)")
+    p.add_argument("--data", required=True, help=f"training data (its default objective, the paper's epochs): {data}")
+    p.add_argument("--kind", default=KINDS[0], help=f"{' | '.join(KINDS)}: bi-encoder (default) or cross-encoder")
+    p.add_argument("--objective", help=f"{' | '.join(OBJECTIVES)} (default: the one the data calls for)")
+    p.add_argument("--nli-source", default=S.PAPER_TRAINING["nli_source"],
+                   help=f"{' | '.join(NLI_TRAIN_SOURCES)} (see repro/data/nli.py)")
+    p.add_argument("--pooling", default="mean", help=f"{' | '.join(POOLINGS)} (default mean)")
     p.add_argument("--concat", default=DEFAULT_CONCAT,
-                   help="classification features: (u, v) | (|u-v|) | (u*v) | (|u-v|, u*v) | (u, v, u*v) | "
-                        f"(u, v, |u-v|) | (u, v, |u-v|, u*v) (default {DEFAULT_CONCAT})")
-    p.add_argument("--epochs", type=int, help="default: 1 for nli, 4 for stsb-train (the paper)")
+                   help=f"classification features: {' | '.join(CONCATENATIONS)} (default {DEFAULT_CONCAT})")
+    p.add_argument("--epochs", type=int, help="default: the paper's for the data (see --data)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (the schedule fits them)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-steps", type=int, default=1000, help="STSb dev score every N steps and per epoch")
-    p.add_argument("--checkpoint-steps", type=int, default=500)
-    p.add_argument("--keep", default="best", help="best (dev score, default) or last")
-    p.add_argument("--amp", default="auto", help="auto | fp32 | bf16 | fp16 (auto: bf16/fp16 on GPU)")
+    p.add_argument("--batch-size", type=int, default=S.BATCH_SIZE)
+    p.add_argument("--lr", type=float, default=S.LR)
+    p.add_argument("--seed", type=int, default=S.SEED)
+    p.add_argument("--eval-steps", type=int, default=S.EVAL_STEPS, help="dev score every N steps and per epoch")
+    p.add_argument("--checkpoint-steps", type=int, default=S.CHECKPOINT_STEPS)
+    p.add_argument("--keep", default=S.KEEP_DEFAULT, help=f"{' | '.join(S.KEEP)} (best: by the dev score; default "
+                                                          f"{S.KEEP_DEFAULT})")
+    p.add_argument("--amp", default=S.AMP, help=f"{' | '.join(S.AMP_MODES)} (default {S.AMP}, as the 2019 code; auto: "
+                                                "bf16/fp16 on GPU, fp32 on CPU)")
     p.add_argument("--train-limit", type=int, help="use only the first N training pairs")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     p.add_argument("--runs-dir", default="runs", help="parent folder of run folders (default ./runs)")
@@ -43,15 +54,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
 
 
-def run(args, echo=print) -> int:
-    from repro.training.recipes import Stage, load_trained, run_dir_for, run_stage
+def stage_from_args(args):
+    """The Stage ``args`` name: the objective and epochs the data calls for where none is given."""
+    data = TRAIN_DATA[choose(args.data, TRAIN_DATA, "training data")]
+    return Stage(kind=args.kind, objective=args.objective or data.objective, data=args.data, base=args.model,
+                 pooling=args.pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
+                 epochs=args.epochs or data.epochs, max_steps=args.max_steps, seed=args.seed,
+                 batch_size=args.batch_size, lr=args.lr, eval_steps=args.eval_steps,
+                 checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=args.amp)
 
-    objective = args.objective or ("classification" if args.data == "nli" else "regression")
-    epochs = args.epochs or (1 if args.data == "nli" else 4)
-    stage = Stage(kind=args.kind, objective=objective, data=args.data, base=args.model, pooling=args.pooling,
-                  concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit, epochs=epochs,
-                  max_steps=args.max_steps, seed=args.seed, batch_size=args.batch_size, lr=args.lr,
-                  eval_steps=args.eval_steps, checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=args.amp)
+
+def run(args, echo=print) -> int:
+    from repro.training.recipes import load_trained, run_dir_for, run_stage
+
+    stage = stage_from_args(args)
     runs = Path(args.runs_dir)
     echo(f"run folder: {run_dir_for(stage, runs)}")
     result = run_stage(stage, runs, data_root=args.data_root, device=args.device, echo=echo,

@@ -10,6 +10,9 @@ module, so the weights are tied by construction.
   [0, 1] (the scaling is done when examples are built, :func:`repro.training.data.sts_examples`).
 * :class:`TripletLoss`: ``max(d(a, p) - d(a, n) + eps, 0)``; Euclidean distance and ``eps = 1`` as in the paper
   (sentence-transformers has defaulted to 5 since v0.3.5); ``cosine`` and ``manhattan`` distances selectable.
+
+Each is the module of an objective declared in :mod:`repro.training.objectives` (the registry says which data it
+accepts and builds it for a stage); a new objective subclasses :class:`SiameseLoss`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from torch.nn import functional as F
 from repro.errors import ConfigError, choose
 
 from repro.training.objectives import (CONCATENATIONS, DEFAULT_CONCAT, DISTANCES, OBJECTIVES,  # noqa: F401
-                                       PAPER_TRIPLET_MARGIN, concat_name, concat_parts)
+                                       PAPER_TRIPLET_MARGIN, concat_name, concat_parts, get_objective)
 
 
 def concat_features(u: torch.Tensor, v: torch.Tensor, parts: Sequence[str]) -> torch.Tensor:
@@ -42,8 +45,9 @@ def _pair_collate(encoder, examples) -> dict:
     }
 
 
-class _SiameseObjective(nn.Module):
-    """Shared plumbing: the encoder, saving the trainable extras, the similarity used for dev scores."""
+class SiameseLoss(nn.Module):
+    """Shared plumbing of an objective's module: the encoder, saving the trainable extras, the similarity used for
+    dev scores. A subclass adds ``collate(examples) -> batch`` and ``forward(batch) -> loss``."""
 
     def __init__(self, encoder):
         super().__init__()
@@ -93,7 +97,7 @@ def pair_similarity(model, s1: list[str], s2: list[str], batch_size: int = 32) -
     return cosine_rows(np.stack([vecs[s] for s in s1]), np.stack([vecs[s] for s in s2]))
 
 
-class SoftmaxLoss(_SiameseObjective):
+class SoftmaxLoss(SiameseLoss):
     """Classification objective: ``o = softmax(W_t (concat))``, cross-entropy against integer labels."""
 
     def __init__(self, encoder, num_labels: int = 3, concat: str | Sequence[str] = DEFAULT_CONCAT):
@@ -115,7 +119,7 @@ class SoftmaxLoss(_SiameseObjective):
         return F.cross_entropy(self.logits(u, v).float(), batch["labels"].to(u.device))
 
 
-class CosineSimilarityLoss(_SiameseObjective):
+class CosineSimilarityLoss(SiameseLoss):
     """Regression objective: MSE between ``cos(u, v)`` and the gold score in [0, 1]."""
 
     def collate(self, examples) -> dict:
@@ -140,7 +144,7 @@ def distance(x: torch.Tensor, y: torch.Tensor, metric: str) -> torch.Tensor:
     raise ConfigError(f"unknown distance {metric!r}; allowed: {', '.join(DISTANCES)}")
 
 
-class TripletLoss(_SiameseObjective):
+class TripletLoss(SiameseLoss):
     """Triplet objective: ``mean(max(d(a, p) - d(a, n) + margin, 0))``."""
 
     def __init__(self, encoder, distance: str = "euclidean", margin: float = PAPER_TRIPLET_MARGIN):
@@ -160,12 +164,8 @@ def triplet_loss(a, p, n, metric: str = "euclidean", margin: float = PAPER_TRIPL
     return F.relu(distance(a, p, metric) - distance(a, n, metric) + margin).mean()
 
 
-def build_objective(name: str, encoder, *, concat: str | Sequence[str] = DEFAULT_CONCAT, num_labels: int = 3,
-                    distance: str = "euclidean", margin: float = PAPER_TRIPLET_MARGIN) -> _SiameseObjective:
-    """The objective called ``name`` (one of :data:`OBJECTIVES`) around ``encoder``."""
-    choose(name, OBJECTIVES, "objective")
-    if name == "classification":
-        return SoftmaxLoss(encoder, num_labels=num_labels, concat=concat)
-    if name == "regression":
-        return CosineSimilarityLoss(encoder)
-    return TripletLoss(encoder, distance=distance, margin=margin)
+def build_objective(name: str, encoder, **arguments) -> nn.Module:
+    """The module of the registered objective called ``name`` (:data:`OBJECTIVES`) around ``encoder``, built with
+    ``arguments`` (e.g. ``concat``, ``num_labels``; ``distance``, ``margin``); a stage builds it from its settings
+    (``Objective.build``)."""
+    return get_objective(name).module_class()(encoder, **arguments)

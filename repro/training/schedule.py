@@ -16,11 +16,13 @@ from typing import Iterable
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from repro.training import settings as S
+
 NO_DECAY = ("bias", "LayerNorm.bias", "LayerNorm.weight")
 CPU_SLICE = 1 << 18  # elements per slice of the CPU update (1 MiB of fp32 per tensor: five tensors fit in L3)
 
 
-def warmup_steps_for(total_steps: int, warmup_ratio: float = 0.1) -> int:
+def warmup_steps_for(total_steps: int, warmup_ratio: float = S.WARMUP_RATIO) -> int:
     """``ceil(total * ratio)``, as ``training_*.py`` of the reference code computes it."""
     return int(math.ceil(total_steps * warmup_ratio))
 
@@ -169,7 +171,8 @@ def _update(p, g, m, v, group: dict, step_size: float, denom: torch.Tensor | Non
         p.add_(p, alpha=-group["lr"] * group["weight_decay"])
 
 
-def make_optimizer(model: torch.nn.Module, lr: float = 2e-5, eps: float = 1e-6, weight_decay: float = 0.01,
-                   correct_bias: bool = False, foreach: bool | None = None) -> AdamW:
+def make_optimizer(model: torch.nn.Module, lr: float = S.LR, eps: float = S.ADAM_EPS,
+                   weight_decay: float = S.WEIGHT_DECAY, correct_bias: bool = S.CORRECT_BIAS,
+                   foreach: bool | None = None) -> AdamW:
     return AdamW(parameter_groups(model.named_parameters(), weight_decay), lr=lr, eps=eps,
                  correct_bias=correct_bias, foreach=foreach)

@@ -1,5 +1,11 @@
-"""Training settings shared by a :class:`repro.training.recipes.Stage` (torch-free, checked when a plan is built)
-and the trainer's :class:`repro.training.trainer.TrainConfig`: the allowed values and the one check of both."""
+"""Training defaults, the one place they are written: the settings of the 2019 reference code (sentence-transformers
+v0.2.3 ``fit()``), read by a :class:`repro.training.stage.Stage` (torch-free, checked when a plan is built), the
+trainer's :class:`repro.training.trainer.TrainConfig`, ``sbert-repro train``, the profiles (``PAPER_TRAINING``)
+and the Table 3 / 4 declarations; plus the allowed values and the one check of a run's settings.
+
+Changing a value here changes the settings of every stage that does not set it, hence their run folders and the
+identity of the records trained with them: the values are the ones the committed records were produced with.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,49 @@ SELECT = ("2019", "main")
   largest of the cosine, Manhattan and Euclidean accuracies. A cross-encoder has one score, its output.
 * ``main``: only the main one: the cosine Spearman (STSb), the Euclidean accuracy (triplets: the objective's distance).
 """
+
+# ------------------------------------------------------------------------------------------ the defaults
+EPOCHS = 1
+BATCH_SIZE = 16
+LR = 2e-5
+ADAM_EPS = 1e-6
+WEIGHT_DECAY = 0.01
+CORRECT_BIAS = False  # pytorch_transformers 1.1 AdamW as the reference code called it
+WARMUP_RATIO = 0.1
+MAX_GRAD_NORM = 1.0
+MAX_SEQ_LENGTH = 128
+SEED = 0
+EVAL_STEPS = 1000  # a dev score every N steps, and at the end of every epoch
+CHECKPOINT_STEPS = 500
+LOG_STEPS = 50
+KEEP_DEFAULT = "best"  # the model with the best dev score (save_best_model=True)
+AMP = "fp32"  # as the 2019 code; bf16 / fp16 only when asked (the record and the table then say so)
+SELECT_DEFAULT = "2019"
+TRIPLET_MARGIN = 1.0  # the paper's epsilon (sentence-transformers has defaulted to 5 since v0.3.5)
+
+DEFAULTS = {"epochs": EPOCHS, "batch_size": BATCH_SIZE, "lr": LR, "max_seq_length": MAX_SEQ_LENGTH, "seed": SEED,
+            "eval_steps": EVAL_STEPS, "checkpoint_steps": CHECKPOINT_STEPS, "keep": KEEP_DEFAULT, "amp": AMP,
+            "select": SELECT_DEFAULT, "margin": TRIPLET_MARGIN}
+"""A stage's run settings by field name (``sbert-repro train`` reads its option defaults here)."""
+
+# ``Profile.training`` (repro/profiles.py) holds the knobs below for Tables 2 and 6; a missing key means this value.
+PAPER_TRAINING = {
+    "nli_source": "auto",  # see repro.data.nli.NLI_TRAIN_SOURCES
+    "nli_epochs": 1,  # = repro.training.objectives.TRAIN_DATA["nli"].epochs (tested)
+    "nli_max_steps": None,
+    "stsb_epochs": 4,  # = TRAIN_DATA["stsb-train"].epochs (tested)
+    "stsb_max_steps": None,
+    "train_limit": None,  # first N training pairs (smoke)
+    "dev_limit": None,  # first N STSb dev pairs (smoke)
+    "eval_steps": EVAL_STEPS,
+    "checkpoint_steps": CHECKPOINT_STEPS,
+    "batch_size": BATCH_SIZE,
+    "amp": AMP,
+    "select": SELECT_DEFAULT,  # how the dev score picks the kept model (see SELECT); "main": the cosine Spearman only
+    "nli_seed": 0,  # the seed of the one NLI model that NLI-then-STSb rows continue
+    "body_note": None,  # what stands in for the paper's model, in words (tables)
+    "nli_note": None,  # what stands in for SNLI + MultiNLI train, in words (tables)
+}
 
 
 def check_run_settings(s) -> None:

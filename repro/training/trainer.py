@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from repro.errors import ConfigError, ReproError
+from repro.training import settings as S
 from repro.training.data import epoch_batches, steps_per_epoch, take
 from repro.training.schedule import make_optimizer, make_scheduler, warmup_steps_for
 from repro.training.settings import AMP_MODES, KEEP, check_run_settings  # noqa: F401 (AMP_MODES, KEEP: re-exported)
@@ -47,21 +48,23 @@ class TrainingDiverged(ReproError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 1
-    batch_size: int = 16
-    lr: float = 2e-5
-    adam_eps: float = 1e-6
-    weight_decay: float = 0.01
-    correct_bias: bool = False
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    seed: int = 0
+    """The loop's settings; defaults: :mod:`repro.training.settings` (the 2019 reference code's)."""
+
+    epochs: int = S.EPOCHS
+    batch_size: int = S.BATCH_SIZE
+    lr: float = S.LR
+    adam_eps: float = S.ADAM_EPS
+    weight_decay: float = S.WEIGHT_DECAY
+    correct_bias: bool = S.CORRECT_BIAS
+    warmup_ratio: float = S.WARMUP_RATIO
+    max_grad_norm: float = S.MAX_GRAD_NORM
+    seed: int = S.SEED
     max_steps: int | None = None  # stop (and fit the schedule) after this many steps
-    eval_steps: int = 1000  # also at the end of every epoch and of training; 0 = only there
-    checkpoint_steps: int = 500  # also at the end of every epoch; 0 = only there
-    log_steps: int = 50
-    keep: str = "best"
-    amp: str = "fp32"  # as the 2019 code; auto: bf16 (fp16 where bf16 is unsupported) on GPU, fp32 on CPU
+    eval_steps: int = S.EVAL_STEPS  # also at the end of every epoch and of training; 0 = only there
+    checkpoint_steps: int = S.CHECKPOINT_STEPS  # also at the end of every epoch; 0 = only there
+    log_steps: int = S.LOG_STEPS
+    keep: str = S.KEEP_DEFAULT
+    amp: str = S.AMP  # auto: bf16 (fp16 where bf16 is unsupported) on GPU, fp32 on CPU
     keep_checkpoint: bool = False  # keep last/ (with the optimizer state) once the run has finished
 
     def __post_init__(self):
