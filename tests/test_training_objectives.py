@@ -15,7 +15,8 @@ from repro.errors import ConfigError
 from repro.training import settings as S
 from repro.training.command import add_arguments
 from repro.training.losses import SiameseLoss, build_objective
-from repro.training.objectives import OBJECTIVES, TRAIN_DATA, Objective, get_objective, register_objective
+from repro.training.objectives import (DEV_SETS, OBJECTIVES, TRAIN_DATA, Objective, get_objective,
+                                       register_objective, resolve)
 from repro.training.recipes import build_model, load_trained, run_stage, stage_datasets, train_config
 from repro.training.stage import Stage
 from repro.training.trainer import TrainConfig
@@ -119,6 +120,10 @@ def test_built_in_objectives_build_the_paper_modules(smoke_bert):
     assert not Stage(kind="cross", objective="classification", data="nli", base="m").scored
     assert Stage(kind="cross", objective="regression", data="stsb-train", base="m").dev_set == "stsb-dev"
     assert Stage(kind="sbert", objective="triplet", data="wikisec", base="m").dev_set == "wikisec-validation"
+    # every reference of the declarations resolves (they are imported only when a stage trains)
+    refs = [d.examples for d in TRAIN_DATA.values()] + [d.evaluator for d in DEV_SETS.values()]
+    assert all(callable(resolve(r)) for r in refs) and len(refs) == len(TRAIN_DATA) + len(DEV_SETS)
+    assert all(issubclass(o.module_class(), torch.nn.Module) for o in OBJECTIVES.values())
 
 
 def test_training_defaults_are_the_2019_settings_everywhere():
