@@ -53,7 +53,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def settings(request):
-    from repro.speed.bench import preset
+    from repro.speed.presets import preset
 
     return preset("full" if request.config.getoption("--full") else "short")
 

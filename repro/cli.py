@@ -455,9 +455,10 @@ def cmd_train(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from repro.experiments.runner import run_table
     from repro.speed.command import run
 
-    return run(args, echo=_echo, build_tables=_build_tables)
+    return run(args, run_table=run_table, echo=_echo, build_tables=_build_tables)
 
 
 # --------------------------------------------------------------------------------------------- parsing

@@ -1,15 +1,22 @@
-"""Timing utilities, the speed suite, the Table 7 pipeline and `sbert-repro bench` (smoke sizes)."""
+"""Timing utilities, the speed suite, Table 7's task run by the one runner and `sbert-repro bench` (smoke sizes)."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from repro.errors import ConfigError
-from repro.speed import bench, timing
+from repro.experiments.runner import run_table
+from repro.specs.table7 import CLAIM, CROSS_ROW, E2E_ROW, SPEC as TABLE7
+from repro.speed import bench, presets, timing
+from repro.tasks.speed import SPEED
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_measure_interleaved_rotates_and_takes_medians():
@@ -82,7 +89,6 @@ def test_load_probe_reads_this_machine():
 
 
 def test_table_shows_warnings_of_speed_records():
-    from repro.experiments.table7 import TABLE7
     from repro.results import ResultRecord, RunSpec
     from repro.tables.builder import build_frame, to_markdown
 
@@ -113,11 +119,11 @@ def test_time_once_and_environment():
 
 
 def test_presets_and_sample():
-    assert bench.preset("short").n_sentences < bench.preset("local").n_sentences
-    assert bench.preset("full").n_sentences is None
-    assert bench.preset("local", repeats=7).repeats == 7
+    assert presets.preset("short").n_sentences < presets.preset("local").n_sentences
+    assert presets.preset("full").n_sentences is None
+    assert presets.preset("local", repeats=7).repeats == 7
     with pytest.raises(ConfigError, match="preset"):
-        bench.preset("huge")
+        presets.preset("huge")
     s = [str(i) for i in range(50)]
     assert bench.sample(s, None) == s and bench.sample(s, 80) == s
     sub = bench.sample(s, 10, seed=1)
@@ -131,6 +137,58 @@ def test_stsb_sentences_are_the_15487_unique_ones(data_root):
     assert s[0] == "A plane is taking off."
 
 
+def test_settings_and_record_profile_follow_the_spec_knobs():
+    from repro.profiles import get_profile
+
+    local = get_profile("local")
+    assert SPEED.settings(TABLE7, local) == presets.preset("local")
+    s = SPEED.settings(TABLE7, local.with_table("7", preset="short", repeats=5), n_sentences=9)
+    assert (s.name, s.repeats, s.n_sentences) == ("short", 5, 9)
+    assert presets.record_profile("local", presets.preset("local")) == "local"
+    assert presets.record_profile("local", s) == "local-short"  # never replaces the profile's own measurement
+    assert presets.record_profile("paper", presets.preset("full")) == "paper"
+
+
+def test_the_task_refuses_a_spec_without_its_columns(tmp_path):
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+
+    spec = replace(TABLE7, columns=["CPU", "GPU"])
+    with pytest.raises(ConfigError, match="CPU vs peer"):
+        run_table(spec, get_profile("smoke"), ResultStore(tmp_path), device="cpu", echo=lambda m: None)
+    assert not list(tmp_path.rglob("*.json"))  # refused before any record
+
+
+def test_the_task_writes_the_committed_record_identities():
+    """Rebuilt from the committed local records' own settings and hardware, the task's record identities are the
+    committed ones: keying by row, group, preset and settings has not changed (Table 7 is not re-measured)."""
+    from dataclasses import fields
+
+    from repro.results import ResultStore
+    from repro.tasks.speed import _declared, _run_spec
+
+    records = ResultStore(REPO / "results").load(table="7", profile="local")
+    if not records:
+        pytest.skip("no committed Table 7 records under results/local")
+    measured, unavailable = _declared(TABLE7)
+    known = {f.name for f in fields(presets.Settings)}
+    checked = 0
+    for r in records:
+        p = r.spec.param_dict
+        if r.spec.task == "speed":  # a row the suite cannot produce
+            assert r.spec.model in {row.model for row in unavailable}
+            continue
+        settings = presets.Settings(**{k: v for k, v in r.details["settings"].items() if k in known})
+        label, hw = r.spec.model.split(" on ", 1)
+        section = r.spec.task.removeprefix("speed-")
+        rebuilt = _run_spec("7", measured[(section, p["case"])], section, p["case"], profile_name="local",
+                            model_label=label, hw=hw, device=p["device"], settings=settings,
+                            extra={"precision_used": p["precision_used"]})
+        assert rebuilt.id == r.spec.id, r.source
+        checked += 1
+    assert checked >= 10
+
+
 def test_report_markdown_from_a_synthetic_report(tmp_path):
     case = {"per_second": 100.0, "vs_peer": 1.5, "median_s": 1.0, "seconds": [1.0], "batch_size": 32,
             "dtype": "fp32", "padded_fraction": 0.1, "cosine_to_fp32_min": 1.0}
@@ -138,10 +196,13 @@ def test_report_markdown_from_a_synthetic_report(tmp_path):
               "env": {"versions": {"torch": "2"}, "date": "today"}, "model": {"label": "m"},
               "sections": {"encode": {"n": 10, "tokens": 100, "mean_tokens": 10.0, "loadavg_before": None,
                                       "loadavg_after": None, "cases": {"smart": case}}}}
-    paths = bench.write_report(report, tmp_path, "r", command="sbert-repro bench")
+    paper = bench.Paper(encode={"paper: SBERT-base (the paper's CPU)": 40.0})
+    paths = bench.write_report(report, tmp_path, "r", command="sbert-repro bench", paper=paper)
     md = paths["md"].read_text()
     assert "| smart | 100.0 | 1.50 |" in md and "`sbert-repro bench`" in md
     assert json.loads(paths["json"].read_text())["hardware"] == "CPU, 2 threads"
+    assert "paper" not in json.loads(paths["json"].read_text())  # what was measured only
+    assert paths["png"].is_file()
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
@@ -149,15 +210,14 @@ def test_report_markdown_from_a_synthetic_report(tmp_path):
 def smoke_run(data_root, tmp_path_factory):
     """Table 7 with the smoke preset on CPU: every section, tiny sizes."""
     pytest.importorskip("sentence_transformers")
-    from repro.experiments.table7 import run_table7
     from repro.profiles import get_profile
     from repro.results import ResultStore
 
     root = tmp_path_factory.mktemp("t7")
     store = ResultStore(root / "results")
     msgs = []
-    recs = run_table7(get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append,
-                      report_dir=root / "report")
+    recs = run_table(TABLE7, get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append,
+                     report_dir=root / "report")
     return recs, store, root, msgs
 
 
@@ -184,7 +244,11 @@ def test_table7_smoke_records(smoke_run):
     assert fast.env["hardware"]["cpu"] and fast.env["versions"]["torch"]
     peer = by_row["sentence-transformers encode() (peer)"]
     assert peer.details["case"]["max_abs_diff_to_fp32"] < 1e-4  # same weights, same numbers
-    assert (root / "report" / "table7_bench_smoke_cpu.md").is_file()
+    md = (root / "report" / "table7_bench_smoke_cpu.md").read_text()
+    ref = TABLE7.reference()
+    hours, seconds = (ref[(ref["group"] == CLAIM) & (ref["paper_row"] == r) & (ref["column"] == "GPU")]["value"].iloc[0]
+                      for r in (CROSS_ROW, E2E_ROW))
+    assert f"(the paper: {hours:,.0f} h vs ~{seconds:,.0f} s on its GPU" in md  # read from the reference
     e2e = by_row["SBERT fast path: seconds end to end"].details["case"]
     assert e2e["fp32_cosine_of_found_pair"] >= e2e["fp32_best_cosine"] - 1e-3
     assert e2e["candidates_rescored"] >= 1
@@ -193,12 +257,11 @@ def test_table7_smoke_records(smoke_run):
 @pytest.mark.needs_data
 def test_table7_smoke_resumes_and_builds_the_table(smoke_run, data_root, tmp_path):
     recs, store, root, _ = smoke_run
-    from repro.experiments.table7 import TABLE7, run_table7
     from repro.profiles import get_profile
     from repro.tables.builder import write_table
 
     msgs = []
-    again = run_table7(get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append)
+    again = run_table(TABLE7, get_profile("smoke"), store, data_root=data_root, device="cpu", echo=msgs.append)
     assert not any("measuring" in m for m in msgs)  # every row cached
     assert {r.spec.id for r in again} == {r.spec.id for r in recs}
     paths = write_table(TABLE7, store.load(table="7"), tmp_path)
@@ -244,7 +307,7 @@ def test_bench_refuses_cuda_without_a_gpu(tmp_path, capsys):
     from repro.speed.bench import run_suite
 
     with pytest.raises(ConfigError, match="CUDA"):
-        run_suite(bench.preset("smoke"), "cuda")
+        run_suite(presets.preset("smoke"), "cuda")
 
 
 @pytest.mark.needs_data
@@ -252,7 +315,6 @@ def test_table7_without_the_peer_and_glove_lists_them_as_not_run(data_root, tmp_
     import repro.encoders.wordvec as wordvec
     import repro.speed.timed_models as models
     from repro.errors import ModelNotAvailable
-    from repro.experiments.table7 import run_table7, settings_for
     from repro.profiles import get_profile
     from repro.results import ResultStore
 
@@ -265,9 +327,9 @@ def test_table7_without_the_peer_and_glove_lists_them_as_not_run(data_root, tmp_
     monkeypatch.setattr(models, "load_peer", no_peer)
     monkeypatch.setattr(wordvec.AverageWordEmbeddings, "load", classmethod(lambda cls, *a, **k: no_glove()))
     profile = get_profile("smoke")
-    settings = settings_for(profile, sections=("encode", "glove"), n_sentences=12, repeats=1)
-    recs = run_table7(profile, ResultStore(tmp_path), data_root=data_root, device="cpu", echo=lambda m: None,
-                      settings=settings)
+    settings = SPEED.settings(TABLE7, profile, sections=("encode", "glove"), n_sentences=12, repeats=1)
+    recs = run_table(TABLE7, profile, ResultStore(tmp_path), data_root=data_root, device="cpu", echo=lambda m: None,
+                     settings=settings)
     by_row = {r.label: r for r in recs}
     assert by_row["sentence-transformers encode() (peer)"].status == "not_run"
     assert "sentence-transformers" in by_row["sentence-transformers encode() (peer)"].reason

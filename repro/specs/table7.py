@@ -2,21 +2,19 @@
 
 Speed is a property of hardware, so every row of our table names the hardware it was measured on (the model
 column reads ``<model> on <CPU or GPU>``), beside the paper's i7-5820K / V100 numbers. All rows are measured in
-one interleaved run (:func:`repro.speed.bench.run_suite`), so this table's evaluator runs the whole table at once
-(``run_table``) and writes one record per row; a row is option ``section`` (encode | glove | cross | e2e) x
-option ``case``.
+one interleaved run (:func:`repro.speed.bench.run_suite`), so this table's task (:mod:`repro.tasks.speed`) runs
+the whole table at once (``run_table``) and writes one record per row; a row is option ``section`` (encode |
+glove | cross | e2e) x option ``case``, its claim group option ``group``. The task reads the rows, columns, knobs
+and reference from this spec; the presets and the names of what is measured are in :mod:`repro.speed.presets`.
 """
 
 from __future__ import annotations
 
 from repro.specs import Row, TableSpec, Unit
+from repro.speed.presets import PRESETS, PROFILE_PRESET
 
 CLAIM = "10,000 sentences: most similar pair"
 COLUMNS = ["CPU", "GPU", "CPU vs peer", "GPU vs peer", "vs smart batching"]
-INFERSENT_LABEL = "InferSent v1 shape (random weights)"
-INFERSENT_SUBSTITUTE = ("random LSTM weights and random 300-d vectors for the words of the sentences, in InferSent "
-                        "v1's shape (BiLSTM 2x2048, max pooling, batches of 64): the cost of infersent1.pkl with "
-                        "GloVe 840B-300d")
 CROSS_ROW = "BERT cross-encoder: hours for all 49,995,000 pairs (extrapolated)"
 E2E_ROW = "SBERT: seconds end to end (encode + cosine + argmax)"
 _SMART = "SBERT-base - smart batching"
@@ -45,10 +43,10 @@ NOT_RUN = (
         paper_row="Universal Sentence Encoder",
         not_run="not implemented in this suite (TensorFlow-Hub universal-sentence-encoder-large/3)"),
 )
-ROWS = {name: (*MEASURED, *NOT_RUN) for name in ("smoke", "paper")}
-# The local preset (repro.speed.bench.PRESETS["local"], e2e_plain=False) does not time the plain end to end.
-ROWS["local"] = tuple(r for r in ROWS["paper"] if (r.opt("section"), r.opt("case")) != ("e2e", "plain"))
-ROW_OF = {(r.opt("section"), r.opt("case")): r for r in MEASURED}
+# A profile lists the plain end to end only where its preset times it (the local preset does not: e2e_plain=False).
+ROWS = {name: tuple(r for r in (*MEASURED, *NOT_RUN) if PRESETS[preset].e2e_plain
+                    or (r.opt("section"), r.opt("case")) != ("e2e", "plain"))
+        for name, preset in PROFILE_PRESET.items()}
 # The claim, from the paper's text (abstract, §1, §8), on the V100.
 CLAIM_REFERENCE = [(CROSS_ROW, "GPU", 65.0), (E2E_ROW, "GPU", 5.0)]
 
@@ -141,7 +139,7 @@ SPEC = TableSpec(
         "the JSON records and in the `table7_bench_*.md` reports beside this table.",
     ],
     datasets=("stsb",),
-    evaluator="repro.experiments.table7:EVALUATOR",
+    evaluator="repro.tasks.speed:SPEED",
     rows=ROWS,
     make_units=make_units,
     match=match,

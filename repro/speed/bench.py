@@ -1,4 +1,4 @@
-"""The speed suite behind ``sbert-repro bench`` and the Table 7 pipeline.
+"""The speed suite behind ``sbert-repro bench`` and Table 7's task (:mod:`repro.tasks.speed`): measurement only.
 
 Sections (each measured in one process, candidates interleaved, median of ``repeats`` rounds after a warm-up):
 
@@ -13,6 +13,10 @@ Sections (each measured in one process, candidates interleaved, median of ``repe
 - ``e2e``: the most similar pair among 10,000 STSb sentences, measured end to end (text -> embeddings ->
   cosine matrix -> argmax), plain and fast.
 - ``sweep`` (optional): token budgets x precisions x (fused stack or the Hugging Face module) for the fast path.
+
+How much is measured: :mod:`repro.speed.presets` (no torch). What a run measured goes into one JSON-able report
+(:func:`run_suite`), written as ``<stem>.{json,md,png}`` by :func:`write_report`; the paper's numbers shown
+beside ours come from the caller (:class:`Paper`), read from Table 7's reference.
 """
 
 from __future__ import annotations
@@ -20,67 +24,17 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import torch
 
 from repro.errors import ConfigError, ReproError, choose
 from repro.paths import portable_path
+from repro.speed.presets import INFERSENT_LABEL, SECTIONS, Settings
 from repro.speed.timing import Timing, environment, hardware_label, loadavg, measure_interleaved
-
-PAPER_BATCH_SIZE = 32  # not stated in the paper; sentence-transformers' default and ours
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How much to measure. Presets: :data:`PRESETS`; the Table 7 pipeline picks one per profile."""
-
-    name: str
-    model: str = "sbert-base"  # sbert-base | smoke-bert
-    weights: str = "auto"  # auto | random | real
-    n_sentences: int | None = 1000  # STSb sentences encoded (None: all 15,487)
-    repeats: int = 3
-    warmup_sentences: int = 64
-    e2e_n: int | None = 10_000  # sentences of the most-similar-pair search (None: skip)
-    e2e_plain: bool = False  # also time the plain (batch-32, fp32) end to end
-    e2e_repeats: int = 1
-    cross_pairs: dict | None = None  # device type -> pairs timed (None: skip)
-    glove: str | None = "glove-6B-50d"
-    peer: bool = True
-    infersent: bool = True  # time InferSent v1's shape (random weights) in the encode section
-    infersent_batch_size: int = 64  # the release's default bsize
-    batch_size: int = PAPER_BATCH_SIZE
-    precision: str | None = None  # fast path precision (None: the hardware's default)
-    token_budget: int | None = None  # fast path token budget (None: the device default)
-    sections: tuple = ("encode", "glove", "cross", "e2e")
-    seed: int = 0
-    max_spread: float = 0.15  # rounds of a case disagreeing by more: re-measure (then warn)
-    retries: int = 1  # extra sets of interleaved rounds for busy or spread measurements
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-PRESETS: dict[str, Settings] = {
-    # CI / tox -e bench: seconds per case on 2 cores
-    "short": Settings("short", n_sentences=32, repeats=2, warmup_sentences=8, e2e_n=128, e2e_plain=True,
-                      cross_pairs={"cpu": 16, "cuda": 512}, glove="glove-6B-50d"),
-    "smoke": Settings("smoke", model="smoke-bert", n_sentences=64, repeats=1, warmup_sentences=8, e2e_n=200,
-                      e2e_plain=True, cross_pairs={"cpu": 32, "cuda": 512}, glove="smoke-glove"),
-    "local": Settings("local", n_sentences=1000, repeats=3, e2e_n=10_000, e2e_plain=False,
-                      cross_pairs={"cpu": 256, "cuda": 8192}),
-    "full": Settings("full", n_sentences=None, repeats=3, e2e_n=10_000, e2e_plain=True, e2e_repeats=3,
-                     cross_pairs={"cpu": 512, "cuda": 16384}),
-}
-PROFILE_PRESET = {"smoke": "smoke", "local": "local", "paper": "full"}
-
-
-def preset(name: str, **overrides) -> Settings:
-    s = PRESETS[choose(name, PRESETS, "benchmark preset")]
-    return replace(s, **overrides) if overrides else s
 
 
 # ============================================================================================ data
@@ -364,7 +318,7 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
 
     sections = tuple(sections or settings.sections)
     for s in sections:
-        choose(s, ("encode", "glove", "cross", "e2e"), "benchmark section")
+        choose(s, SECTIONS, "benchmark section")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: no CUDA device is visible here (torch.cuda.is_available() is False)")
@@ -440,7 +394,17 @@ def _rounds_text(c: dict) -> str:
     return ", ".join(f"{s:.3f}" + ("*" if f else "") for s, f in zip(c["seconds"], flags))
 
 
-def to_markdown(report: dict, command: str | None = None) -> str:
+@dataclass(frozen=True)
+class Paper:
+    """The paper's numbers a report shows beside ours. The caller reads them from Table 7's reference (the spec's
+    ``reference()``, repro/reference/table7_speed.csv): the suite measures, it copies none of the paper's numbers."""
+
+    encode: Mapping[str, float] = field(default_factory=dict)  # bar label -> sentences/s, this device's column
+    claim_hours: float | None = None  # a BERT cross-encoder over all pairs of 10,000 sentences
+    claim_seconds: float | None = None  # SBERT end to end over the same sentences
+
+
+def to_markdown(report: dict, command: str | None = None, paper: Paper | None = None) -> str:
     env = report.get("env", {})
     v = env.get("versions", {})
     lines = [f"# Speed suite '{report['settings']['name']}' on {report.get('hardware')}", ""]
@@ -508,9 +472,13 @@ def to_markdown(report: dict, command: str | None = None) -> str:
         if "cross" in sec:
             hours = sec["cross"]["cases"]["plain"]["hours_all_pairs"]
             times = hours * 3600 / f["total_s"]
+            said = ""
+            if paper is not None and paper.claim_hours and paper.claim_seconds:
+                said = (f" (the paper: {paper.claim_hours:,.0f} h vs ~{paper.claim_seconds:,.0f} s on its GPU, "
+                        f"~{paper.claim_hours * 3600 / paper.claim_seconds:,.0f} times)")
             lines += [f"The claim on this hardware: a BERT cross-encoder needs {hours:,.1f} h (plain, extrapolated) "
-                      f"where SBERT's fast path needs {f['total_s']:.2f} s end to end: {times:,.0f} times less "
-                      f"(the paper: 65 h vs ~5 s on a V100, ~47,000 times).", ""]
+                      f"where SBERT's fast path needs {f['total_s']:.2f} s end to end: {times:,.0f} times less"
+                      f"{said}.", ""]
     if "sweep" in sec:
         lines += ["## Sweep of the fast path", "", "| case | sentences/s | median s |", "|---|---|---|"]
         for name, t in sorted(sec["sweep"].items(), key=lambda kv: -kv[1]["per_second"]):
@@ -519,15 +487,13 @@ def to_markdown(report: dict, command: str | None = None) -> str:
     return "\n".join(lines)
 
 
-PAPER_SENTENCES_PER_SECOND = {"cpu": {"SBERT-base": 44, "SBERT-base - smart batching": 83},
-                              "cuda": {"SBERT-base": 1378, "SBERT-base - smart batching": 2042}}
 CASE_LABELS = {"plain": "ours, no smart batching", "smart": "ours, smart batching (encode())",
                "peer": "sentence-transformers encode()", "fast": "ours, fast path (encode(fast=True))",
-               "fast_fp32": "ours, fast path in fp32", "infersent": "InferSent v1 shape (random weights)"}
+               "fast_fp32": "ours, fast path in fp32", "infersent": INFERSENT_LABEL}
 
 
-def plot_encode(report: dict, path: Path) -> Path | None:
-    """Bar chart of the encode section: sentences/s per case, the paper's two SBERT-base numbers beside."""
+def plot_encode(report: dict, path: Path, paper: Paper | None = None) -> Path | None:
+    """Bar chart of the encode section: sentences/s per case, ``paper.encode``'s numbers beside."""
     if "encode" not in report.get("sections", {}):
         return None
     import matplotlib
@@ -536,14 +502,13 @@ def plot_encode(report: dict, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     cases = report["sections"]["encode"]["cases"]
-    dev = "cuda" if str(report.get("device", "cpu")).startswith("cuda") else "cpu"
     names = [CASE_LABELS.get(k, k) + f" [{c['dtype']}]" for k, c in cases.items()]
     vals = [c["per_second"] for c in cases.values()]
-    paper = PAPER_SENTENCES_PER_SECOND[dev]
-    names += [f"paper: {k} ({'i7-5820K' if dev == 'cpu' else 'V100'})" for k in paper]
-    vals += list(paper.values())
+    theirs = dict(paper.encode) if paper is not None else {}
+    names += list(theirs)
+    vals += [float(v) for v in theirs.values()]
     colors = ["#1f77b4" if "fast" in k else "#7f7f7f" if k == "peer" else "#aec7e8" for k in cases]
-    colors += ["#dddddd"] * len(paper)
+    colors += ["#dddddd"] * len(theirs)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(vals) + 1.2))
     y = np.arange(len(vals))[::-1]
     ax.barh(y, vals, color=colors)
@@ -561,14 +526,16 @@ def plot_encode(report: dict, path: Path) -> Path | None:
     return path
 
 
-def write_report(report: dict, out_dir: str | Path, stem: str, command: str | None = None) -> dict:
-    """``<stem>.json`` (everything), ``<stem>.md`` (readable) and ``<stem>.png`` (encode chart) in ``out_dir``."""
+def write_report(report: dict, out_dir: str | Path, stem: str, command: str | None = None,
+                 paper: Paper | None = None) -> dict:
+    """``<stem>.json`` (everything measured), ``<stem>.md`` (readable) and ``<stem>.png`` (encode chart) in
+    ``out_dir``; ``paper``: the paper's numbers to show beside ours (none when not given)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / f"{stem}.json", "md": out / f"{stem}.md"}
     paths["json"].write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
-    paths["md"].write_text(to_markdown(report, command) + "\n")
-    png = plot_encode(report, out / f"{stem}.png")
+    paths["md"].write_text(to_markdown(report, command, paper) + "\n")
+    png = plot_encode(report, out / f"{stem}.png", paper)
     if png:
         paths["png"] = png
     return paths

@@ -26,6 +26,8 @@ import argparse
 import shlex
 import sys
 
+TABLE = "7"  # the table `bench` measures (its declaration: repro/specs/table7.py)
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="local",
@@ -59,18 +61,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="use local folder DIR for model ID, e.g. bert-base-uncased=/models/bert-base-uncased")
 
 
-def run(args, echo=print, build_tables=None) -> int:
+def run(args, *, run_table, echo=print, build_tables=None) -> int:
+    """``sbert-repro bench`` (or ``--train``): the options -> a Table 7 run through the one runner (``run_table``,
+    passed in by the application, so Table 7 has one way to run) -> Table 7 rebuilt
+    (``build_tables(store, profile, tables_dir, numbers)``)."""
     from pathlib import Path
 
     from repro.errors import ConfigError
-    from repro.experiments.table7 import run_table7, settings_for
     from repro.profiles import get_profile
     from repro.results import ResultStore
+    from repro.specs import get_spec
+    from repro.speed.presets import SECTIONS, preset, record_profile, settings_for
 
     if getattr(args, "train", False):
         return run_train(args, echo)
     profile_name = "paper" if args.full else args.profile
     profile = get_profile(profile_name)
+    spec = get_spec(TABLE)
     overrides = {}
     if args.n_sentences is not None:
         if args.n_sentences < 2:
@@ -92,27 +99,23 @@ def run(args, echo=print, build_tables=None) -> int:
         overrides["peer"] = False
     if args.sections:
         wanted = tuple(s.strip() for s in args.sections.split(",") if s.strip())
-        bad = [s for s in wanted if s not in ("encode", "glove", "cross", "e2e")]
+        bad = [s for s in wanted if s not in SECTIONS]
         if bad:
-            raise ConfigError(f"--sections: unknown {', '.join(bad)}; allowed: encode, glove, cross, e2e")
+            raise ConfigError(f"--sections: unknown {', '.join(bad)}; allowed: {', '.join(SECTIONS)}")
         overrides["sections"] = wanted
     if args.preset or args.full:
-        from repro.speed.bench import preset
-
         settings = preset("full" if args.full and not args.preset else args.preset, **overrides)
     else:
-        settings = settings_for(profile, **overrides)
+        settings = settings_for(spec.knobs(profile), profile.name, **overrides)
     store = ResultStore(args.results_dir)
-    from repro.experiments.table7 import _record_profile
-
-    record_profile = _record_profile(profile, settings)
-    report_dir = Path(args.report_dir) if args.report_dir else Path(args.tables_dir) / record_profile
+    filed_under = record_profile(profile.name, settings)
+    report_dir = Path(args.report_dir) if args.report_dir else Path(args.tables_dir) / filed_under
     command = "sbert-repro " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-    recs = run_table7(profile, store, data_root=args.data_root, device=args.device, force=True, echo=echo,
-                      settings=settings, threads=args.threads, report_dir=report_dir, sweep=args.sweep,
-                      command=command)
+    recs = run_table(spec, profile, store, data_root=args.data_root, device=args.device, force=True, echo=echo,
+                     settings=settings, threads=args.threads, report_dir=report_dir, sweep=args.sweep,
+                     command=command)
     if build_tables is not None:
-        build_tables(store, record_profile, args.tables_dir, ["7"])
+        build_tables(store, filed_under, args.tables_dir, [TABLE])
     bad = [r for r in recs if r.status != "ok" and r.label not in ("InferSent", "Universal Sentence Encoder")]
     for r in bad:
         echo(f"  not run: {r.label}: {r.reason}")
