@@ -3,7 +3,6 @@
 import zlib
 
 import numpy as np
-import pytest
 from scipy.stats import spearmanr
 
 from repro.results import ResultRecord, ResultStore, RunSpec
@@ -228,7 +227,8 @@ def test_claims_of_a_table_declared_anywhere(tmp_path):
         return {"paper": f"{p['floor']:.1f}", "ours": cell.describe(),
                 "conditions": [(f"{cell.mean:.1f} > {p['floor']:.1f}", cell.mean > p["floor"])], "cells": [cell]}
 
-    ref = pd.DataFrame({"group": "", "paper_row": ["Baseline"], "column": "STSb", "value": [80.0], "std": [float("nan")]})
+    ref = pd.DataFrame({"group": "", "paper_row": ["Baseline"], "column": "STSb", "value": [80.0],
+                        "std": [float("nan")]})
     tdef = TableDef(number="x1", title="t", slug="t", columns=["STSb"], metric="spearman", reference=lambda: ref,
                     claims=(C.Claim("X1", "Beats {floor:g}.", "here", "ours > {floor:.1f}", check,
                                     params={"floor": C.Paper("Baseline", "STSb")}),))

@@ -40,7 +40,6 @@ class Missing(Exception):
     """A number a claim needs has no finished record (the message says why)."""
 
 
-
 @dataclass
 class Test:
     label: str  # what is compared, e.g. "SBERT-NLI-STSb - SBERT-STSb"

@@ -11,8 +11,14 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from repro.stats.bootstrap import (Interval, Items, bootstrap_interval, paired_bootstrap, paired_bootstrap_cells,
-                                   paired_seed_test)
+from repro.stats.bootstrap import (
+    Interval,
+    Items,
+    bootstrap_interval,
+    paired_bootstrap,
+    paired_bootstrap_cells,
+    paired_seed_test,
+)
 from repro.stats.predictions import PredictionsError, load_items
 from repro.tables.builder import labelled
 from repro.tables.claims import ALPHA, ClaimResult, Missing, Test
