@@ -102,10 +102,11 @@ def _summary(not_run, to_fix, t0, what_failed: str) -> int:
 def _profile(args):
     """The profile named by ``--profile``, with ``--seeds`` applied where the command has it."""
     from repro.profiles import get_profile, parse_seeds
+    from repro.specs import load_specs
 
     profile = get_profile(args.profile)
     if getattr(args, "seeds", None) is not None:
-        profile = profile.with_seeds(parse_seeds(args.seeds))
+        profile = profile.with_seeds(parse_seeds(args.seeds), load_specs())
     return profile
 
 
@@ -275,41 +276,13 @@ def _check_has_records(store, profile: str) -> None:
 def _build_tables(store, profile: str, tables_dir: str, numbers) -> None:
     from repro.profiles import PROFILES
     from repro.specs import load_specs
-    from repro.tables.builder import write_table
+    from repro.tables.publish import build_tables
 
-    specs = load_specs()
     out = Path(tables_dir) / profile
     desc = PROFILES[profile].description if profile in PROFILES else ""
-    records = store.load(profile=profile)
     _echo(f"\nwriting tables to {out}/")
-    pdesc = f"Profile **{profile}**: {desc}." if desc else ""
-    built: dict = {}
-    for number in numbers:
-        tdef = specs.get(number)
-        if tdef is None:
-            continue
-        recs = [r for r in records if r.spec.table == number]
-        paths = write_table(tdef, recs, out, profile_desc=pdesc, collect=built)
-        _echo(f"  Table {number}: " + ", ".join(p.name for p in paths.values()) + f" ({len(recs)} records)")
-    _write_report(records, out, profile, pdesc, built, specs)
-
-
-def _write_report(records, out: Path, profile: str, pdesc: str, built: dict, specs: dict) -> None:
-    """REPORT.md over every table of the profile that has records (tables not rebuilt now are read too)."""
-    from repro.tables.builder import build_frame, to_markdown
-    from repro.tables.report import write_report
-    from repro.tables.verdicts import annotate
-
-    if not records:
-        return
-    for number, tdef in specs.items():
-        recs = [r for r in records if r.spec.table == number]
-        if number not in built and recs:
-            df = annotate(tdef, build_frame(tdef, recs), recs)
-            built[number] = (df, to_markdown(tdef, df, pdesc))
-    paths = write_report({n: v[0] for n, v in built.items()}, {n: v[1] for n, v in built.items()}, records, out,
-                         profile, pdesc, tables=specs)
-    _echo("  report: " + ", ".join(p.name for p in paths.values()))
+    build_tables(load_specs(), store.load(profile=profile), out, profile, numbers=numbers,
+                 profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=_echo)
 
 
 def cmd_plan(args) -> int:

@@ -46,14 +46,13 @@ class Profile:
     def with_overrides(self, **kw) -> "Profile":
         return replace(self, **kw)
 
-    def with_seeds(self, seeds) -> "Profile":
-        """A copy that runs every seeded table (those whose declaration has a ``seeds`` knob: Tables 2 and 6) with
-        ``seeds``; records of other seeds already in a results folder stay and are averaged with these."""
-        from repro.specs import load_specs
-
+    def with_seeds(self, seeds, tables: Mapping) -> "Profile":
+        """A copy that runs every seeded table of ``tables`` (number -> declaration, ``repro.specs.load_specs()``;
+        the seeded ones have a ``seeds`` knob: Tables 2 and 6) with ``seeds``; records of other seeds already in a
+        results folder stay and are averaged with these."""
         seeds = tuple(int(s) for s in seeds)
         out = replace(self, seeds=seeds)
-        for number, spec in load_specs().items():
+        for number, spec in tables.items():
             if any("seeds" in k for k in spec.defaults.values()):
                 out = out.with_table(number, seeds=seeds)
         return out

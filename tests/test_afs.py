@@ -191,7 +191,6 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
     from repro.specs import get_spec
     from repro.results import ResultStore
     from repro.tables.builder import build_frame
-    from repro.tables.registry import TABLES
 
     profile = get_profile("smoke")
     store = ResultStore(tmp_path / "results")
@@ -205,7 +204,7 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
         assert -100 <= r.metrics["r"]["x100"] <= 100
         assert r.details["n_folds"] == (3 * get_spec("3").knobs(profile)["kfold"]
                                         if r.spec.param_dict["setting"] == "10-fold" else 3)
-    frame = build_frame(TABLES["3"], recs)
+    frame = build_frame(get_spec("3"), recs)
     assert {"unsupervised", "10-fold cross-validation", "cross-topic"} <= set(frame["group"])
     # a rerun reuses every record (and every fold's predictions)
     again = run_table3(profile, store, data_root=data_root, echo=lambda m: None, progress=False)

@@ -1,13 +1,18 @@
 """Verdicts per cell and the paper's claims, on synthetic records: they can say "holds" and "does not hold"."""
 
+import zlib
+
 import numpy as np
-import pytest
 from scipy.stats import spearmanr
 
 from repro.results import ResultRecord, ResultStore, RunSpec
+from repro.specs import load_specs
 from repro.stats.predictions import NO_PREDICTIONS, cell_items
 from repro.tables import claims as C
+from repro.tables.evidence import check_claims
 from repro.tables.verdicts import NONE, NOT_COMPARABLE, NOT_REPRODUCED, REPRODUCED
+
+TABLES = load_specs()
 
 GOLD = np.random.default_rng(0).random(1500) * 5
 KEY = "stsb-test-synthetic"
@@ -33,7 +38,7 @@ def _rec(table, row, paper_row, column, value_or_target, *, metric, group="", se
     details = {"row": {"label": row, "paper_row": paper_row, "substitute": substitute}}
     value = value_or_target
     if preds:
-        p = _pred(value_or_target, hash((row, column, seed)) % 1000)
+        p = _pred(value_or_target, zlib.crc32(f"{row}|{column}|{seed}".encode()) % 1000)  # not hash(): per process
         value = 100 * spearmanr(p, GOLD).statistic
         details["predictions"] = {column: cell_items("spearman", p, GOLD, key=key)}
     return ResultRecord(spec=spec, status="ok", metrics={column: {metric: value}}, details=details,
@@ -49,7 +54,6 @@ def _store(tmp_path, recs):
 
 # ------------------------------------------------------------------------------------------- verdicts
 def test_cell_verdicts_follow_the_rule(tmp_path):
-    from repro.tables import TABLES
     from repro.tables.builder import build_frame, to_markdown
     from repro.tables.verdicts import annotate
 
@@ -79,7 +83,6 @@ def test_cell_verdicts_follow_the_rule(tmp_path):
 
 
 def test_a_predictions_file_that_does_not_match_its_record_gives_no_interval(tmp_path):
-    from repro.tables import TABLES
     from repro.tables.builder import build_frame
     from repro.tables.verdicts import annotate
 
@@ -93,7 +96,7 @@ def test_a_predictions_file_that_does_not_match_its_record_gives_no_interval(tmp
 
 # ------------------------------------------------------------------------------------------- claims
 def _claim(recs, cid):
-    return next(r for r in C.check_claims(recs) if r.id == cid)
+    return next(r for r in check_claims(recs, TABLES) if r.id == cid)
 
 
 def _table2(tmp_path, both, only, preds=True):
@@ -167,9 +170,72 @@ def test_speed_claims_from_table7_records(tmp_path):
     assert _claim(recs, "C10").verdict == C.UNTESTABLE
 
 
-def test_every_claim_is_declared():
-    ids = [c.id for c in C.CLAIMS]
-    assert ids == [f"C{i}" for i in range(1, 12)]
+def test_every_claim_is_declared_on_its_table_in_order():
+    """The claims come from the table declarations, gathered in table order: C1..C11 as the paper's sections."""
+    assert [c.id for c in C.declared_claims(TABLES)] == [f"C{i}" for i in range(1, 12)]
+    on = {c.id: number for number, spec in TABLES.items() for c in spec.claims}
+    assert [on[f"C{i}"] for i in range(1, 12)] == list("11234566777")
+    results = check_claims([], TABLES)  # no records: every claim untestable, its texts formatted from its params
+    assert [r.verdict for r in results] == [C.UNTESTABLE] * 11
+    assert not any("{" in r.claim + r.condition for r in results)
+
+
+def test_a_claims_condition_text_and_check_read_one_declaration(tmp_path):
+    """C3's bounds are declared once: other bounds change the printed condition and the verdict together."""
+    from dataclasses import replace
+
+    recs = _table2(tmp_path, 85.9, 84.6)  # NLI-STSb - STSb = +1.3: within the declared [+0.5, +2.5]
+    c3 = next(c for c in TABLES["2"].claims if c.id == "C3")
+    assert c3.params == {"lo": 0.5, "hi": 2.5}
+    held = _claim(recs, "C3")
+    assert held.verdict == C.HOLDS and "[+0.5, +2.5]" in held.condition
+    narrow = replace(c3, params={"lo": 2.0, "hi": 3.0})
+    spec = replace(TABLES["2"], claims=(narrow,))
+    (failed,) = check_claims(recs, {"2": spec})
+    assert failed.verdict == C.FAILS and "[+2.0, +3.0]" in failed.condition and "[+2.0, +3.0]" in failed.reason
+
+
+def _gpu_speed(row, value, paper_row=None):
+    spec = RunSpec.make(table="7", model=f"{row} on GPU", profile="synthetic", task="speed",
+                        params={"group": "", "device": "cuda"})
+    return ResultRecord(spec=spec, status="ok", metrics={"GPU": {"value": value}},
+                        details={"case": {"seconds": []}, "row": {"label": row, "paper_row": paper_row or row}},
+                        env={"hardware": {"device": "cuda"}})
+
+
+def test_speed_claim_bounds_in_the_reason_are_the_ones_checked(tmp_path):
+    """C10: vs InferSent +4.2% lies outside [+4.5%, +18%] (half to twice the paper's 9%); the reason quotes the
+    bounds the check used, as the condition does (they once said [+4%, +18%] while checking 4.5)."""
+    recs = _store(tmp_path, [_gpu_speed("SBERT-base - smart batching", 100.0), _gpu_speed("InferSent", 96.0),
+                             _gpu_speed("Universal Sentence Encoder", 70.0)])
+    c10 = _claim(recs, "C10")
+    assert "[+4.5%, +18%]" in c10.condition and "[+27.5%, +110%]" in c10.condition
+    assert c10.verdict == C.FAILS and "vs InferSent +4% within [+4.5%, +18%]" in c10.reason
+    assert "vs USE" not in c10.reason  # +42.9% is within [+27.5%, +110%]
+    assert "9% faster than InferSent and 55% faster than USE" in c10.claim
+
+
+def test_claims_of_a_table_declared_anywhere(tmp_path):
+    """tables/ checks the claims of whatever declarations it is given (no registry of its own): a table declared
+    here, with one claim whose bound is a paper number."""
+    import pandas as pd
+
+    from repro.tables.declaration import TableDef
+
+    def check(r, p):
+        cell = r.cell("STSb", paper_row="Baseline")
+        return {"paper": f"{p['floor']:.1f}", "ours": cell.describe(),
+                "conditions": [(f"{cell.mean:.1f} > {p['floor']:.1f}", cell.mean > p["floor"])], "cells": [cell]}
+
+    ref = pd.DataFrame({"group": "", "paper_row": ["Baseline"], "column": "STSb", "value": [80.0],
+                        "std": [float("nan")]})
+    tdef = TableDef(number="x1", title="t", slug="t", columns=["STSb"], metric="spearman", reference=lambda: ref,
+                    claims=(C.Claim("X1", "Beats {floor:g}.", "here", "ours > {floor:.1f}", check,
+                                    params={"floor": C.Paper("Baseline", "STSb")}),))
+    recs = _store(tmp_path, [_rec("x1", "Mine", "Baseline", "STSb", 85.0, metric="spearman", preds=False)])
+    (res,) = check_claims(recs, {"x1": tdef})
+    assert (res.claim, res.condition, res.verdict) == ("Beats 80.", "ours > 80.0", C.HOLDS)
+    assert check_claims(recs, {}) == []
 
 
 def test_report_from_records(tmp_path):

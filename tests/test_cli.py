@@ -94,8 +94,9 @@ def test_seeds_flag_adds_seeds_to_the_seeded_tables_only(capsys, tmp_path):
 
     assert parse_seeds("0,1") == (0, 1) and parse_seeds("0-3") == (0, 1, 2, 3) and parse_seeds("2, 0,2") == (2, 0)
     local = get_profile("local")
-    two = local.with_seeds((0, 1))
-    from repro.specs import get_spec
+    from repro.specs import get_spec, load_specs
+
+    two = local.with_seeds((0, 1), load_specs())
 
     assert get_spec("2").knobs(local)["seeds"] == (0,) and get_spec("2").knobs(two)["seeds"] == (0, 1)
     assert get_spec("6").knobs(two)["seeds"] == (0, 1) and "seeds" not in get_spec("3").knobs(two)

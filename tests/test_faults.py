@@ -332,10 +332,10 @@ def test_glove840b_is_a_known_dataset_with_first_use_checksum(tmp_path):
 def test_smoke_table1_notes_quote_the_profiles_data_sizes():
     import pandas as pd
 
-    from repro.tables import TABLES
+    from repro.specs import get_spec
     from repro.tables.builder import to_markdown
 
-    tdef = TABLES["1"]
+    tdef = get_spec("1")
     df = pd.DataFrame({"group": "", "row": "r", "model": "m", "profile": "smoke", "paper_row": "", "substitute": "",
                        "column": ["STSb", "SICK-R"], "ours": 1.0, "ours_std": float("nan"), "n_runs": 1,
                        "paper": float("nan"), "paper_std": float("nan"), "diff": float("nan"), "status": "ok",

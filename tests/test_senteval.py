@@ -201,7 +201,7 @@ def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.tables.builder import build_frame
-    from repro.tables.registry import TABLES
+    from repro.specs import load_specs
 
     profile = get_profile("smoke")
     store = ResultStore(tmp_path / "results")
@@ -211,7 +211,7 @@ def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
     assert all(0 <= r.metrics[r.spec.param_dict["task"]]["acc"] <= 100 for r in ok)
     (nr,) = [r for r in recs if r.status == "not_run"]  # fastText: no model here, one record for the row
     assert "fast" in nr.label.lower() and nr.spec.param_dict["task"] == "all"
-    frame = build_frame(TABLES["5"], recs)
+    frame = build_frame(load_specs()["5"], recs)
     avg = frame[(frame["column"] == "Avg") & (frame["status"] == "ok")]
     assert len(avg) and avg["ours"].notna().all()
     again = run_table5(profile, store, data_root=data_root, echo=lambda m: None, show_progress=False)

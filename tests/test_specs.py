@@ -92,18 +92,16 @@ def test_specs_are_discovered_and_import_without_torch():
 
 
 def test_constants_the_declarations_repeat_agree_with_their_sources():
-    """The specs hold a few names without importing torch-heavy modules; they must equal the originals."""
+    """The specs hold a few names without importing torch-heavy modules; they must equal the originals. (Column
+    lists the data modules hold torch-free, the STS and SentEval tasks, the specs import instead of copying.)"""
     from repro.data.afs import AFS_TOPICS
-    from repro.data.senteval import SENTEVAL_TASKS
     from repro.encoders.pooling import POOLINGS as pooling_poolings
     from repro.evaluation.senteval import SENTEVAL_SEED
-    from repro.specs import table3, table5
-    from repro.training import recipes, trainer
+    from repro.specs import table3, table5, table6
 
     assert table3.TOPICS == tuple(AFS_TOPICS)
-    assert table5.TASKS == SENTEVAL_TASKS and table5.SENTEVAL_SEED == SENTEVAL_SEED
-    assert recipes.KEEP == trainer.KEEP and recipes.AMP_MODES == trainer.AMP_MODES
-    assert pooling_poolings == ("mean", "max", "cls")
+    assert table5.SENTEVAL_SEED == SENTEVAL_SEED
+    assert tuple(pooling_poolings) == table6.POOLING_ROWS
 
 
 def test_profiles_lists_every_tables_rows(capsys):
@@ -148,6 +146,39 @@ def test_a_new_hub_model_row_is_one_line_and_plan_says_how_to_get_it(tmp_path, m
         from repro import weights as models
 
         models._OVERRIDES.pop("my-org/my-new-model", None)
+
+
+# ------------------------------------------------------------------------------------------ the one registry
+def test_load_specs_is_the_one_registry_and_nothing_below_imports_it():
+    """Tables are registered in one place, ``load_specs()`` (discovered on each call, no copy kept in step
+    elsewhere); the profiles and the table builder get the declarations as arguments and never import the specs,
+    so profiles <- specs -> tables runs one way."""
+    below = [ROOT / "repro" / "profiles.py", *sorted((ROOT / "repro" / "tables").rglob("*.py"))]
+    back = [f"{p.relative_to(ROOT)}:{line} imports {m}" for p in below for line, m in _imports(p)
+            if m == "repro.specs" or m.startswith("repro.specs.")]
+    assert not back, "\n".join(back)
+    first = load_specs()
+    first.pop("1")
+    assert "1" in load_specs()  # a caller's dict is its own
+
+
+DUPLICATE_CLAIM_SPEC = '''
+from repro.specs import TableSpec
+from repro.tables.claims import Claim
+
+SPEC = TableSpec(number="dup", title="t", slug="dup", columns=["x"], metric="m", reference=lambda: None,
+                 claims=(Claim("C1", "again", "here", "none", lambda records, params: {}),))
+'''
+
+
+def test_a_claim_id_is_declared_once(tmp_path, monkeypatch):
+    from repro.errors import ConfigError
+
+    (tmp_path / "dup_claim_spec.py").write_text(DUPLICATE_CLAIM_SPEC)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SBERT_REPRO_SPECS", "dup_claim_spec")
+    with pytest.raises(ConfigError, match="claim 'C1' is declared by Table 1 and Table dup"):
+        load_specs()
 
 
 # ------------------------------------------------------------------------------------------ a toy table

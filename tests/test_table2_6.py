@@ -68,9 +68,9 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
 
 
 def test_table6_reference_layout():
-    from repro.tables.registry import TABLES
+    from repro.specs import load_specs
 
-    ref = TABLES["6"].reference()
+    ref = load_specs()["6"].reference()
     pooling = ref[ref["group"] == "pooling_strategy"].set_index(["paper_row", "column"])["value"]
     assert pooling[("MEAN", "NLI")] == 80.78 and pooling[("MAX", "STSb")] == 69.92 and pooling[("CLS", "STSb")] == 86.62
     concat = ref[ref["group"] == "concatenation"]

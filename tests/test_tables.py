@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from repro.data.sts import STS_TASKS
 from repro.results import ResultRecord, RunSpec
-from repro.tables import TABLES
+from repro.specs import load_specs
 from repro.tables.builder import build_frame, write_table
 from repro.tables.reference import load_reference_csv
 
-COLS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
+COLS = list(STS_TASKS)
+TABLES = load_specs()
 
 
 def rec(row, paper_row, values, seed=None, status="ok", reason=None, model="m", params=None, finished_at=None):
@@ -107,3 +111,56 @@ def test_no_made_up_numbers_for_missing_cells():
     avg = df[(df.row == "Partial") & (df.column == "Avg")].iloc[0]
     assert math.isnan(avg.ours)  # Avg only when all seven are there
     assert set(df[df.row == "Partial"].column) == {"STS12", "STS13", "Avg"}
+
+
+# ------------------------------------------------------------------------------------------ tables/ is generic
+ROOT = Path(__file__).resolve().parents[1]
+UPPER = ("repro.specs", "repro.cli", "repro.app", "repro.experiments")
+
+
+def _not_generic(path: Path, numbers: set[str]) -> list[str]:
+    """What in ``path`` ties it to particular tables or to the layers above: an import (at any level, also
+    ``import_module("...")``) of the declarations, the CLI, the application or the pipelines, and any string
+    literal that is a table number (e.g. ``tdef.number == "7"``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1]) if path.is_relative_to(ROOT) else ""
+    found = []
+    for node in ast.walk(tree):
+        mods = []
+        if isinstance(node, ast.Import):
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                base = f"{parent}.{base}" if base else parent
+            mods = [base] + [f"{base}.{a.name}" for a in node.names]
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", ""))
+              in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
+            mods = [str(node.args[0].value)]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() in numbers:
+            found.append(f"{path.name}:{node.lineno}: table number {node.value!r}")
+        hit = next((m for m in mods if any(m == u or m.startswith(u + ".") for u in UPPER)), None)
+        if hit:
+            found.append(f"{path.name}:{node.lineno}: imports {hit}")
+    return found
+
+
+def test_tables_knows_no_table_and_imports_no_declarations():
+    """repro/tables gets its declarations as arguments: no table number in its code, no import of repro.specs
+    (the one registry), the CLI, the application module or the pipelines, not even inside a function."""
+    numbers = set(TABLES)
+    files = sorted((ROOT / "repro" / "tables").rglob("*.py"))
+    assert len(files) > 5
+    bad = [p for f in files for p in _not_generic(f, numbers)]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_generic_check_finds_a_table_number_and_an_import(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("import importlib\n\n\ndef f(tdef):\n    from repro.specs import load_specs\n"
+                     "    importlib.import_module('repro.experiments.table1')\n    return tdef.number == '7'\n")
+    found = _not_generic(probe, set(TABLES))
+    assert len(found) == 3 and sum("table number '7'" in f for f in found) == 1
+    assert sum("imports repro.specs" in f for f in found) == 1
+    assert sum("imports repro.experiments.table1" in f for f in found) == 1

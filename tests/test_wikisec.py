@@ -224,15 +224,15 @@ def test_table4_without_data_is_not_run_with_the_reason(tmp_path):
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.tables.builder import build_frame, to_markdown
-    from repro.tables.registry import TABLES
+    from repro.specs import load_specs
 
     rows = [Row("SBERT-WikiSec-base", "bert-base-uncased", kind="sbert", paper_row="SBERT-WikiSec-base")]
     recs = run_table4(get_profile("local"), ResultStore(tmp_path / "res"), data_root=tmp_path, echo=lambda m: None,
                       rows=rows)
     assert [r.status for r in recs] == ["not_run"]
     assert "data missing" in recs[0].reason and "fetch_wikisec.py" in recs[0].reason
-    frame = build_frame(TABLES["4"], recs)
+    frame = build_frame(load_specs()["4"], recs)
     ours = frame[frame["row"] == "SBERT-WikiSec-base"]
     assert ours["ours"].isna().all() and (ours["paper"].dropna() == 0.8042).all()
-    md = to_markdown(TABLES["4"], frame)
+    md = to_markdown(load_specs()["4"], frame)
     assert "data missing" in md and "0.8042" in md

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from repro.errors import ConfigError
+from repro.profiles import PROFILES
 from repro.results import RunSpec
-from repro.tables.registry import TableDef
+from repro.tables.declaration import TableDef
 
 ROW_KINDS = ("transformer", "wordvec", "infersent", "tfidf", "sbert", "cross", "nli-trained", "unavailable",
              "measured")
@@ -207,12 +208,20 @@ class TableSpec(TableDef):
             return self.substitute(row, profile)
         return row.substitute
 
+    def row_words(self, record) -> dict:
+        """Label, paper row and substitute of ``record``'s row (what the builder prints): from the declared row
+        it belongs to, else (no declaration speaks for it) what the record was run as."""
+        row = self.row_of(record)
+        if row is None:
+            return super().row_words(record)
+        own = (record.details or {}).get("row") or {}
+        return {"label": row.label, "paper_row": row.paper_row,
+                "substitute": self.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute")}
+
 
 def declared_profile(name: str):
     """The declared profile a record's profile name stands for: itself, or ``<profile>-<preset>`` (Table 7's
     measurements with another preset); None for custom-* names."""
-    from repro.profiles import PROFILES
-
     if name in PROFILES:
         return PROFILES[name]
     head = name.split("-", 1)[0]
@@ -266,9 +275,6 @@ def row_models(row: Row) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------------------------ discovery
-_LOADED: dict[str, TableSpec] = {}
-
-
 def spec_modules() -> list[str]:
     import repro.specs as pkg
 
@@ -278,7 +284,9 @@ def spec_modules() -> list[str]:
 
 
 def load_specs(reload: bool = False) -> dict[str, TableSpec]:
-    """Every table spec, by number (sorted by number)."""
+    """Every table spec, by number (sorted by number): the suite's one registry of tables. Discovered on every
+    call (imports are cached), so a module added to ``$SBERT_REPRO_SPECS`` counts at once and nothing else
+    holds a copy to keep in step; ``repro.tables`` gets the declarations it needs as arguments."""
     found: dict[str, TableSpec] = {}
     for name in spec_modules():
         try:
@@ -294,14 +302,19 @@ def load_specs(reload: bool = False) -> dict[str, TableSpec]:
         if not isinstance(spec, TableSpec):
             raise ConfigError(f"{name}: a table spec module needs SPEC = TableSpec(...)")
         found[spec.number] = spec
-    _LOADED.clear()
-    _LOADED.update(sorted(found.items(), key=lambda kv: _number_key(kv[0])))
-    from repro.tables.registry import TABLES
+    specs = dict(sorted(found.items(), key=lambda kv: _number_key(kv[0])))
+    _check_claim_ids(specs)
+    return specs
 
-    TABLES._loaded = True
-    dict.clear(TABLES)
-    dict.update(TABLES, _LOADED)
-    return dict(_LOADED)
+
+def _check_claim_ids(specs: Mapping[str, TableSpec]) -> None:
+    seen: dict[str, str] = {}
+    for number, spec in specs.items():
+        for claim in spec.claims:
+            if claim.id in seen:
+                raise ConfigError(f"claim {claim.id!r} is declared by Table {seen[claim.id]} and Table {number}; "
+                                  "give each claim its own id")
+            seen[claim.id] = number
 
 
 def get_spec(number: str) -> TableSpec:

@@ -5,7 +5,9 @@ A new Hugging Face model is one line in ``ROWS`` below (``Row(label, hub id, poo
 
 from __future__ import annotations
 
+from repro.data.sts import STS_TASKS
 from repro.specs import Row, TableSpec
+from repro.tables.claims import Claim, mean_of
 
 _NOT_IMPLEMENTED = "not implemented in this suite (needs the original {} release, outside PyTorch/transformers)"
 _BERT_AS_SERVICE = "bert-as-service style: second-to-last layer, as its defaults (not confirmed by the paper)"
@@ -60,7 +62,7 @@ ROWS = {
         Row("SBERT max pooling (smoke)", "smoke-bert", pooling="max", substitute="smoke: tiny random BERT"),
     ),
 }
-COLUMNS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R"]
+COLUMNS = list(STS_TASKS)
 
 
 def _reference():
@@ -74,7 +76,7 @@ def _reference():
 
 
 def _sizes(df) -> str:
-    from repro.tables.registry import sizes_note
+    from repro.tables.declaration import sizes_note
 
     return (sizes_note(df, {"STSb": "test split", "SICK-R": "test split"})
             + "; STS13 without the SMT subset (its inputs are not distributed).")
@@ -91,6 +93,54 @@ def run_spec(spec, row: Row, profile, dtype: str | None = None):
                                 **nli_training_params(row, profile)})
 
 
+# ------------------------------------------------------------------------------------------ the paper's claims
+def _bert_below_glove(r, p) -> dict:
+    glove = [r.cell(c, paper_row="Avg. GloVe embeddings") for c in p["columns"]]
+    avg_bert = [r.cell(c, paper_row="Avg. BERT embeddings") for c in p["columns"]]
+    cls = [r.cell(c, paper_row="BERT CLS-vector") for c in p["columns"]]
+    pa = {k: r.paper(k, "Avg") for k in ("Avg. GloVe embeddings", "Avg. BERT embeddings", "BERT CLS-vector")}
+    g, b, c = mean_of(glove), mean_of(avg_bert), mean_of(cls)
+    return {
+        "paper": f"Avg Spearman: GloVe {pa['Avg. GloVe embeddings']:.2f}, avg. BERT {pa['Avg. BERT embeddings']:.2f}, "
+                 f"CLS {pa['BERT CLS-vector']:.2f}",
+        "ours": f"Avg Spearman: GloVe {g:.2f} ({glove[0].row}), avg. BERT {b:.2f} ({avg_bert[0].row}), CLS {c:.2f} "
+                f"({cls[0].row})",
+        "conditions": [(f"avg. BERT ({b:.2f}) < GloVe ({g:.2f})", b < g), (f"CLS ({c:.2f}) < GloVe ({g:.2f})", c < g)],
+        "tests": [r.paired("GloVe - avg. BERT (Avg)", glove, avg_bert),
+                  r.paired("GloVe - CLS (Avg)", glove, cls)],
+        "cells": glove[:1] + avg_bert[:1] + cls[:1],
+    }
+
+
+def _sbert_beats_infersent_use(r, p) -> dict:
+    cols = [c for c in COLUMNS if c != p["excepted"]]
+    sbert = {c: r.cell(c, paper_row="SBERT-NLI-base") for c in cols}
+    inf = {c: r.cell(c, paper_row="InferSent - Glove") for c in cols}
+    use = {c: r.cell(c, paper_row="Universal Sentence Encoder") for c in cols}
+    conds, tests = [], []
+    for c in cols:
+        conds.append((f"{c}: SBERT {sbert[c].mean:.2f} > InferSent {inf[c].mean:.2f}", sbert[c].mean > inf[c].mean))
+        conds.append((f"{c}: SBERT {sbert[c].mean:.2f} > USE {use[c].mean:.2f}", sbert[c].mean > use[c].mean))
+        tests += [r.paired(f"{c} SBERT - InferSent", sbert[c], inf[c]),
+                  r.paired(f"{c} SBERT - USE", sbert[c], use[c])]
+    paper = ", ".join(f"{c} {r.paper('SBERT-NLI-base', c):.2f}/{r.paper('InferSent - Glove', c):.2f}/"
+                      f"{r.paper('Universal Sentence Encoder', c):.2f}" for c in cols)
+    ours = ", ".join(f"{c} {sbert[c].mean:.2f}/{inf[c].mean:.2f}/{use[c].mean:.2f}" for c in cols)
+    return {"paper": f"SBERT-NLI-base/InferSent/USE: {paper}", "ours": f"{sbert['STSb'].row}/InferSent/USE: {ours}",
+            "conditions": conds, "tests": tests, "cells": [sbert["STSb"], inf["STSb"], use["STSb"]]}
+
+
+CLAIMS = (
+    Claim("C1", "Averaged BERT embeddings and the BERT CLS vector are worse than averaged GloVe embeddings on STS.",
+          "§4.1, Table 1",
+          lambda p: f"Avg over the {len(p['columns'])} STS columns: avg. BERT < GloVe and CLS < GloVe.",
+          _bert_below_glove, params={"columns": tuple(COLUMNS)}),
+    Claim("C2", "SBERT-NLI beats InferSent and the Universal Sentence Encoder on the STS tasks, except {excepted}.",
+          "§4.1, Table 1", "SBERT-NLI-base > InferSent and > USE on each of STS12-16 and STSb ({excepted} excepted).",
+          _sbert_beats_infersent_use, params={"excepted": "SICK-R"}),
+)
+
+
 SPEC = TableSpec(
     number="1",
     title="Table 1: unsupervised STS, Spearman rank correlation (x100) of cosine similarity",
@@ -99,6 +149,7 @@ SPEC = TableSpec(
     metric="spearman_all",
     extra_metrics=["spearman_wmean", "pearson_all", "n_pairs"],
     reference=_reference,
+    claims=CLAIMS,
     avg_column=True,
     unit="Spearman x100",
     notes=[

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from repro.errors import ConfigError, choose
 from repro.specs import Row, TableSpec, Unit, training_unit
+from repro.tables.claims import Claim
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 RECIPES = ("none", "nli", "stsb", "nli+stsb")
@@ -151,6 +152,28 @@ def _reference():
                          "value": df["value"], "std": df["std"]})
 
 
+# ------------------------------------------------------------------------------------------ the paper's claims
+
+def _nli_then_stsb(r, p) -> dict:
+    lo, hi = p["lo"], p["hi"]
+    both = r.cell("STSb", paper_row="SBERT-NLI-STSb-base")
+    only = r.cell("STSb", paper_row="SBERT-STSb-base")
+    pd_ = r.paper("SBERT-NLI-STSb-base", "STSb") - r.paper("SBERT-STSb-base", "STSb")
+    pl = r.paper("SBERT-NLI-STSb-large", "STSb") - r.paper("SBERT-STSb-large", "STSb")
+    d = both.mean - only.mean
+    return {"paper": f"NLI-STSb - STSb: base {pd_:+.2f}, large {pl:+.2f} (Spearman on STSb test, 10 seeds)",
+            "ours": f"{both.row} {both.describe()} - {only.row} {only.describe()} = {d:+.2f}",
+            "conditions": [(f"improvement {d:+.2f} within [{lo:+.1f}, {hi:+.1f}]", lo <= d <= hi)],
+            "tests": [r.paired("NLI-STSb - STSb", both, only)], "cells": [both, only]}
+
+
+CLAIMS = (
+    Claim("C3", "Training on NLI first, then on STSb, improves 1-2 points over training on STSb only.",
+          "§4.2, Table 2", "SBERT-NLI-STSb-base - SBERT-STSb-base within [{lo:+.1f}, {hi:+.1f}] Spearman points.",
+          _nli_then_stsb, params={"lo": 0.5, "hi": 2.5}),
+)
+
+
 SPEC = TableSpec(
     number="2",
     title="Table 2: supervised STS benchmark, Spearman x100 on STSb test (mean ± std over seeds)",
@@ -158,6 +181,7 @@ SPEC = TableSpec(
     columns=["STSb"],
     metric="spearman",
     reference=_reference,
+    claims=CLAIMS,
     unit="Spearman x100",
     notes=[
         "Bi-encoders (SBERT): cosine similarity of the two sentence embeddings; BERT-STSb rows: the cross-encoder's "

@@ -19,6 +19,7 @@ from repro.errors import ConfigError, choose
 from repro.specs import Row, TableSpec, Unit, row_models, training_unit
 from repro.training import settings as S
 from repro.training.objectives import TRAIN_DATA
+from repro.tables.claims import Claim, Test
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 GROUPS = {"unsupervised": "unsupervised", "10-fold": "10-fold cross-validation", "cross-topic": "cross-topic"}
@@ -181,6 +182,36 @@ def _reference():
                          "std": df["std"]})
 
 
+# ------------------------------------------------------------------------------------------ the paper's claims
+
+def _afs(r, p) -> dict:
+    near, drop_lo, drop_hi = p["near"], p["drop_lo"], p["drop_hi"]
+    g10, gx = GROUPS["10-fold"], GROUPS["cross-topic"]
+    s10, b10 = (r.cell("r", paper_row=row, group=g10) for row in ("SBERT-AFS-base", "BERT-AFS-base"))
+    sx, bx = (r.cell("r", paper_row=row, group=gx) for row in ("SBERT-AFS-base", "BERT-AFS-base"))
+    p10 = r.paper("BERT-AFS-base", "r", g10) - r.paper("SBERT-AFS-base", "r", g10)
+    px = r.paper("BERT-AFS-base", "r", gx) - r.paper("SBERT-AFS-base", "r", gx)
+    d10, dx = b10.mean - s10.mean, bx.mean - sx.mean
+    return {"paper": f"Pearson r: BERT-AFS - SBERT-AFS = {p10:+.2f} (10-fold), {px:+.2f} (cross-topic)",
+            "ours": f"{b10.row} - {s10.row}: {d10:+.2f} (10-fold: {b10.mean:.2f} vs {s10.mean:.2f}), {dx:+.2f} "
+                    f"(cross-topic: {bx.mean:.2f} vs {sx.mean:.2f})",
+            "conditions": [(f"10-fold: |BERT - SBERT| = {abs(d10):.2f} <= {near}", abs(d10) <= near),
+                           (f"cross-topic: BERT - SBERT = {dx:+.2f} within [{drop_lo}, {drop_hi}] (about "
+                            f"{p['about']})", drop_lo <= dx <= drop_hi)],
+            "tests": [r.paired("cross-topic BERT-AFS - SBERT-AFS", bx, sx),
+                      Test("10-fold", r.paired("10-fold BERT-AFS - SBERT-AFS", b10, s10).text +
+                           " (reported; 'near' needs no significance)", False, None)],
+            "cells": [s10, b10]}
+
+
+CLAIMS = (
+    Claim("C4", "SBERT-AFS is near BERT-AFS in 10-fold cross-validation but drops about {about} points cross-topic.",
+          "§4.3, Table 3", "Pearson r: |BERT-AFS - SBERT-AFS| <= {near:g} in 10-fold; BERT-AFS - SBERT-AFS within "
+          "[{drop_lo:g}, {drop_hi:g}] cross-topic.", _afs,
+          params={"about": 7, "near": 3.0, "drop_lo": 3.5, "drop_hi": 14.0}),
+)
+
+
 SPEC = TableSpec(
     number="3",
     title="Table 3: Argument Facet Similarity (AFS), Pearson r and Spearman rho (x100)",
@@ -189,6 +220,7 @@ SPEC = TableSpec(
     metric="x100",
     extra_metrics=["pooled"],
     reference=_reference,
+    claims=CLAIMS,
     unit="correlation x100",
     notes=[
         "Data: AFS (Misra et al., 2016), 3 topics x 2,000 pairs (death penalty, gun control, gay marriage), gold "

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from repro.data.senteval import SENTEVAL_TASKS
 from repro.specs import Row, TableSpec, Unit, nli_training_params, row_models, with_nli_training
 from repro.specs import table1
+from repro.tables.claims import Claim, Missing, mean_of
 
-TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC")  # = repro.data.senteval.SENTEVAL_TASKS (tested)
+TASKS = SENTEVAL_TASKS
 SENTEVAL_SEED = 1111  # = repro.evaluation.senteval.SENTEVAL_SEED (tested)
 PAPER_ROWS = ("Avg. GloVe embeddings", "Avg. fast-text embeddings", "Avg. BERT embeddings", "BERT CLS-vector",
               "InferSent - GloVe", "Universal Sentence Encoder", "SBERT-NLI-base", "SBERT-NLI-large")
@@ -77,6 +79,48 @@ def _reference():
                          "std": df["std"]})
 
 
+# ------------------------------------------------------------------------------------------ the paper's claims
+
+def _senteval(r, p) -> dict:
+    lo, hi = p["lo"], p["hi"]
+    names = {"SBERT": "SBERT-NLI-base", "InferSent": "InferSent - GloVe", "USE": "Universal Sentence Encoder"}
+    cells = {k: [r.cell(c, paper_row=row) for c in TASKS] for k, row in names.items()}
+    others = {}
+    for rec in r.records:  # every other system we have all the columns of
+        if rec.status == "ok" and rec.spec.paper_row not in (None, names["SBERT"]):
+            others.setdefault(rec.spec.paper_row, None)
+    for row in others:
+        try:
+            others[row] = [r.cell(c, paper_row=row) for c in TASKS]
+        except Missing:
+            pass
+    others = {k: v for k, v in others.items() if v}
+    best = sum(all(cells["SBERT"][i].mean >= o[i].mean for o in others.values()) for i in range(len(TASKS)))
+    avg = {k: mean_of(v) for k, v in cells.items()}
+    d_inf, d_use = avg["SBERT"] - avg["InferSent"], avg["SBERT"] - avg["USE"]
+    pav = {k: r.paper(row, "Avg") for k, row in names.items()}
+    return {"paper": f"Avg: SBERT-NLI-base {pav['SBERT']:.2f}, InferSent {pav['InferSent']:.2f}, USE "
+                     f"{pav['USE']:.2f}; SBERT(-large) best in {p['best']} of {len(TASKS)} tasks",
+            "ours": f"Avg: {cells['SBERT'][0].row} {avg['SBERT']:.2f}, InferSent {avg['InferSent']:.2f}, USE "
+                    f"{avg['USE']:.2f}; best in {best} of {len(TASKS)} among {len(others) + 1} systems",
+            "conditions": [(f"best in {best} of {len(TASKS)} (>= {p['best']})", best >= p["best"]),
+                           (f"SBERT - InferSent = {d_inf:+.2f} within [{lo}, {hi}]", lo <= d_inf <= hi),
+                           (f"SBERT - USE = {d_use:+.2f} within [{lo}, {hi}]", lo <= d_use <= hi)],
+            "tests": [r.paired("SBERT - InferSent (Avg)", cells["SBERT"], cells["InferSent"]),
+                      r.paired("SBERT - USE (Avg)", cells["SBERT"], cells["USE"])],
+            "cells": [cells["SBERT"][0]]}
+
+
+CLAIMS = (
+    Claim("C6", lambda p: f"SBERT is best in {p['best']} of {len(TASKS)} SentEval tasks and about 2 points better "
+                          "on average than InferSent and USE.",
+          "§5, Table 5", lambda p: f"SBERT-NLI-base best (or tied) in >= {p['best']} of {len(TASKS)} tasks among our "
+                                   f"systems; Avg - InferSent and Avg - USE within [{p['lo']:+g}, {p['hi']:+g}] "
+                                   "points.",
+          _senteval, params={"best": 5, "lo": 1.0, "hi": 4.0}),
+)
+
+
 SPEC = TableSpec(
     number="5",
     title="Table 5: SentEval transfer tasks, accuracy (x100) of logistic regression on frozen sentence embeddings",
@@ -85,6 +129,7 @@ SPEC = TableSpec(
     metric="acc",
     extra_metrics=["f1", "devacc"],
     reference=_reference,
+    claims=CLAIMS,
     avg_column=True,
     unit="accuracy x100",
     notes=[

@@ -12,9 +12,12 @@ reference code's ``save_best_model``). ``(u, v, |u-v|)`` with MEAN pooling is th
 
 from __future__ import annotations
 
+import numpy as np
+
 from repro.errors import ConfigError
 from repro.specs import Row, TableSpec, Unit
 from repro.training.objectives import CONCATENATIONS
+from repro.tables.claims import Claim
 
 POOLING_ROWS = ("mean", "max", "cls")
 POOLING, CONCAT = "pooling_strategy", "concatenation"
@@ -101,6 +104,65 @@ def _reference():
                          "std": float("nan")})
 
 
+# ------------------------------------------------------------------------------------------ the paper's claims
+
+def _pooling(r, p) -> dict:
+    g, cols, worst_expected = POOLING, ("NLI", "STSb"), p["worst"]
+    poolings = tuple(x.upper() for x in POOLING_ROWS)
+    c = {(x, col): r.cell(col, paper_row=x, group=g) for x in poolings for col in cols}
+    rng = {col: max(c[(x, col)].mean for x in poolings) - min(c[(x, col)].mean for x in poolings) for col in cols}
+    pr = {col: max(r.paper(x, col, g) for x in poolings) - min(r.paper(x, col, g) for x in poolings) for col in cols}
+    worst = min(poolings, key=lambda x: c[(x, "STSb")].mean)
+    fmt = lambda col, get: " / ".join(f"{x} {get(x, col):.2f}" for x in poolings)  # noqa: E731
+    return {"paper": f"NLI: {fmt('NLI', lambda x, col: r.paper(x, col, g))} (range {pr['NLI']:.2f}); STSb: "
+                     f"{fmt('STSb', lambda x, col: r.paper(x, col, g))} (range {pr['STSb']:.2f})",
+            "ours": f"NLI: {fmt('NLI', lambda x, col: c[(x, col)].mean)} (range {rng['NLI']:.2f}); STSb: "
+                    f"{fmt('STSb', lambda x, col: c[(x, col)].mean)} (range {rng['STSb']:.2f})",
+            "conditions": [(f"range with regression ({rng['STSb']:.2f}) >= {p['factor']} x range with NLI "
+                            f"({rng['NLI']:.2f})", rng["STSb"] >= p["factor"] * rng["NLI"]),
+                           (f"{worst_expected} worst with regression (worst: {worst})", worst == worst_expected)],
+            "tests": [r.paired(f"STSb {x} - {worst_expected}", c[(x, "STSb")], c[(worst_expected, "STSb")])
+                      for x in poolings if x != worst_expected],
+            "cells": [c[(poolings[0], "NLI")]]}
+
+
+PARTS = {"|u-v|": ("|u-v|",), "u*v": ("u*v",), "(u, v)": ("u", "v")}
+"""The parts of the classifier's input whose effect C8 compares: part -> the features that make it up."""
+
+
+def _effects(score: dict) -> dict:
+    """Mean score of the concatenations containing a part minus the mean of those without it."""
+    has = {part: {k for k, feats in CONCATENATIONS.items() if set(need) <= set(feats)} for part, need in PARTS.items()}
+    return {part: float(np.mean([v for k, v in score.items() if k in with_])
+                        - np.mean([v for k, v in score.items() if k not in with_]))
+            for part, with_ in has.items()}
+
+
+def _abs_diff(r, p) -> dict:
+    g, top_expected = CONCAT, p["top"]
+    cells = {k: r.cell("NLI", paper_row=k, group=g) for k in CONCATENATIONS}
+    ours = _effects({k: v.mean for k, v in cells.items()})
+    paper = _effects({k: r.paper(k, "NLI", g) for k in CONCATENATIONS})
+    top = max(ours, key=ours.get)
+    fmt = lambda e: ", ".join(f"{k} {v:+.2f}" for k, v in e.items())  # noqa: E731
+    return {"paper": f"effect of each part (mean with - mean without, NLI column): {fmt(paper)}",
+            "ours": f"effect of each part: {fmt(ours)}",
+            "conditions": [(f"{top_expected} has the largest effect (largest: {top})", top == top_expected)],
+            "tests": [r.paired("(u, v, |u-v|) - (u, v)", cells["(u, v, |u-v|)"], cells["(u, v)"])],
+            "cells": [cells["(u, v)"]]}
+
+
+CLAIMS = (
+    Claim("C7", "Pooling matters little with NLI training but much with the regression objective, {worst} worst.",
+          "§6, Table 6", "Range over MEAN/MAX/CLS with regression >= {factor} x the range with NLI; {worst} lowest "
+          "with regression.", _pooling, params={"factor": 3, "worst": "MAX"}),
+    Claim("C8", "{top} is the most important part of the classifier's input.", "§6, Table 6",
+          lambda p: f"Of {', '.join(list(PARTS)[:-1])} and {list(PARTS)[-1]}: {p['top']} has the largest effect "
+                    "(mean NLI-column score of the concatenations with it minus those without it).", _abs_diff,
+          params={"top": "|u-v|"}),
+)
+
+
 SPEC = TableSpec(
     number="6",
     title="Table 6: pooling and concatenation ablation, Spearman x100 on STSb dev (mean over seeds)",
@@ -108,6 +170,12 @@ SPEC = TableSpec(
     columns=["NLI", "STSb"],
     metric="spearman",
     reference=_reference,
+    claims=CLAIMS,
+    plot="ablation",
+    plot_options={"panels": [(POOLING, "NLI", "pooling, NLI (classification)"),
+                             (POOLING, "STSb", "pooling, STSb (regression)"),
+                             (CONCAT, "NLI", "concatenation, NLI (classification, MEAN)")],
+                  "axis": "Spearman x100 on STSb dev"},
     unit="Spearman x100",
     notes=[
         "NLI: classification objective (softmax over the concatenation; (u, v, |u-v|) in the pooling rows) trained "

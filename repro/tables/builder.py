@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,9 @@ import pandas as pd
 
 from repro.errors import ReproError
 from repro.results import ResultRecord, record_filename, slug
-from repro.tables.registry import TableDef
-from repro.tables.verdicts import annotate, cell_suffix, markdown_section
+from repro.tables.declaration import TableDef
+from repro.tables.plots import TABLE_FIGURES
+from repro.tables.verdicts import annotate, cell_suffix, markdown_section, rule
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
                 "ours_std", "n_runs", "paper", "paper_std", "diff", "status", "reason"]
@@ -27,7 +27,7 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
                .itertuples(index=False)}
     groups: dict[tuple, list[ResultRecord]] = {}
     words: dict[tuple, dict] = {}
-    labelled = [(row_words(tdef, r), r) for r in records if r.spec.table == tdef.number]
+    labelled = [(tdef.row_words(r), r) for r in records if r.spec.table == tdef.number]
     # Records in a fixed order (by row label, then id), whatever their file names: rows the paper does not
     # order come out the same on every machine.
     for w, rec in sorted(labelled, key=lambda x: f"{slug(x[0]['label'])}-{x[1].spec.id}"):
@@ -100,7 +100,7 @@ class _Labelled:
 
 class LabelledRecord:
     """A record whose ``spec`` also answers ``row``, ``paper_row`` and ``substitute`` (its table row's words,
-    :func:`row_words`); everything else is the record's own (for code that reads cells by row label)."""
+    ``TableDef.row_words``); everything else is the record's own (for code that reads cells by row label)."""
 
     def __init__(self, record, words: dict):
         self._record, self.spec = record, _Labelled(record.spec, words)
@@ -110,23 +110,7 @@ class LabelledRecord:
 
 
 def labelled(tdef, record) -> LabelledRecord:
-    return LabelledRecord(record, row_words(tdef, record))
-
-
-def row_words(tdef, record) -> dict:
-    """Label, paper row and substitute of ``record``'s row: from the table's declaration (repro/specs), else
-    from what the record was run as (``details["row"]``; custom-* records of ``sbert-repro evaluate``)."""
-    row_of = getattr(tdef, "row_of", None)
-    row = row_of(record) if row_of is not None else None
-    if row is not None:
-        from repro.specs import declared_profile
-
-        own = (record.details or {}).get("row") or {}
-        return {"label": row.label, "paper_row": row.paper_row,
-                "substitute": tdef.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute")}
-    own = (record.details or {}).get("row") or {}
-    return {"label": own.get("label") or record.spec.model, "paper_row": own.get("paper_row"),
-            "substitute": own.get("substitute")}
+    return LabelledRecord(record, tdef.row_words(record))
 
 
 def _strip_seeds(x):
@@ -146,7 +130,7 @@ def _cell_values(tdef: TableDef, ok: list[ResultRecord]) -> list[tuple]:
     """(record, group, column, value) for the finished records of one row; records of one cell that differ in
     more than their seed are never averaged: an error naming them, or the newest settings (``on_conflict``)."""
     cells: dict[tuple, dict[str, list]] = {}
-    label = row_words(tdef, ok[0])["label"] if ok else ""
+    label = tdef.row_words(ok[0])["label"] if ok else ""
     for r in ok:
         for g, col, v in tdef.values(r):
             cells.setdefault((g, col), {}).setdefault(settings_key(r.spec), []).append((r, g, col, v))
@@ -215,7 +199,9 @@ def _fmt(x, d: int) -> str:
     return "" if _isnan(x) else f"{x:.{d}f}"
 
 
-def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str:
+def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "", rule_text: str | None = None) -> str:
+    """The table as Markdown; ``rule_text``: the verdict rule of the tables built together (default: this
+    table's alone)."""
     d = tdef.decimals
     cols = tdef.columns + ([AVG] if tdef.avg_column else [])
     lines = [f"# {tdef.title}", ""]
@@ -281,7 +267,7 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "") -> str
         lines += [f"- **{r}** (`{m}`, {st}): {why}" for r, m, st, why in nr.itertuples(index=False)]
         lines.append("")
     if "verdict" in df.columns:
-        lines += markdown_section(df)
+        lines += markdown_section(df, rule_text if rule_text is not None else rule([tdef]))
     notes = [n for n in (note(df) if callable(note) else note for note in tdef.notes) if n]
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
@@ -292,75 +278,25 @@ def _has_warning(sub: pd.DataFrame) -> bool:
     return bool(((sub["status"] == "ok") & sub["reason"].fillna("").astype(str).str.startswith("warning: ")).any())
 
 
-def to_png(tdef: TableDef, df: pd.DataFrame, path: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = df[(df["status"] == "ok") & df["ours"].notna()]
-    rows = list(dict.fromkeys(zip(ok["group"], ok["row"], ok["model"], ok["profile"])))
-    if not rows:
-        return None
-    cols = list(tdef.plot_columns or tdef.columns + (["Avg"] if tdef.avg_column else []))
-    n = len(rows)
-    height = 2.4 * n + 0.6
-    fig, axes = plt.subplots(n, 1, figsize=(max(8, 1.1 * len(cols) + 4), height), squeeze=False)
-    x = np.arange(len(cols))
-    for ax, key in zip(axes[:, 0], rows):
-        sub = df[(df["group"] == key[0]) & (df["row"] == key[1]) & (df["model"] == key[2]) &
-                 (df["profile"] == key[3])].set_index("column")  # the paper's cells too where ours are empty
-        ours = [sub["ours"].get(c, np.nan) for c in cols]
-        paper = [sub["paper"].get(c, np.nan) for c in cols]
-        if all(_isnan(p) for p in paper):  # a row the paper does not have: our bars alone, centred
-            ax.bar(x, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
-        else:
-            ax.bar(x - 0.2, ours, 0.4, label=f"ours ({key[3]})", color="#1f77b4")
-            prow = str(sub["paper_row"].iloc[0])
-            ax.bar(x + 0.2, paper, 0.4, color="#bbbbbb",
-                   label="paper" if prow.casefold() == key[1].casefold() else f"paper: {textwrap.shorten(prow, 40)}")
-        if tdef.plot_log:  # bars from a round decade below the smallest value, so heights compare honestly
-            ax.set_yscale("log")
-            vals = [v for v in ours + paper if not _isnan(v) and v > 0]
-            if vals:
-                ax.set_ylim(bottom=10 ** math.floor(math.log10(min(vals))), top=max(vals) * 3)
-        ax.set_xticks(x, cols, fontsize=8)
-        title = f"{key[0]} / {key[1]}" if key[0] else key[1]
-        ax.set_title(textwrap.fill(title, 80), fontsize=9)
-        ax.set_ylabel(tdef.unit, fontsize=8)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.suptitle(tdef.title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # keep the first panel's title clear of the suptitle
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path, profile_desc: str = "",
-                collect: dict | None = None) -> dict:
-    """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` into ``out_dir``; returns their paths.
+                collect: dict | None = None, rule_text: str | None = None) -> dict:
+    """Write ``<slug>.csv``, ``<slug>.md`` and ``<slug>.png`` (the declaration's kind of figure) into ``out_dir``;
+    returns their paths.
 
-    ``collect``, when given, receives ``{table number: (frame, markdown)}`` (for the report)."""
+    ``collect``, when given, receives ``{table number: (frame, markdown)}`` (for the report); ``rule_text``: as
+    for :func:`to_markdown`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     df = annotate(tdef, build_frame(tdef, records), records)
     paths = {"csv": out_dir / f"{tdef.slug}.csv", "md": out_dir / f"{tdef.slug}.md"}
     df.to_csv(paths["csv"], index=False, float_format="%.4f")
-    md = to_markdown(tdef, df, profile_desc)
+    md = to_markdown(tdef, df, profile_desc, rule_text)
     paths["md"].write_text(md)
     if collect is not None:
         collect[tdef.number] = (df, md)
-    from repro.tables import plots
-
-    png_path = out_dir / f"{tdef.slug}.png"
-    profile = next((p for p in df["profile"] if p), "")
-    if tdef.number == "7":  # speed: per hardware on a log axis, never our CPU beside the paper's GPU
-        png = plots.speed(df, png_path, profile)
-    elif tdef.number == "6":
-        png = plots.ablation(df, png_path, profile)
-    else:
-        png = plots.table_dots(tdef, df, png_path)
-    if png:
-        paths["png"] = png
+    if tdef.plot is not None:
+        profile = next((p for p in df["profile"] if p), "")
+        png = TABLE_FIGURES[tdef.plot](tdef, df, out_dir / f"{tdef.slug}.png", profile)
+        if png:
+            paths["png"] = png
     return paths

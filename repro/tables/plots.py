@@ -1,6 +1,9 @@
-"""Figures for the report: ours vs the paper over all cells, the ablation with intervals, Table 7 on a log axis.
+"""Figures of the tables and the report: ours vs the paper over all cells, dot plots with intervals, speed per
+hardware on a log axis.
 
-Every figure is drawn from the tables' long frames (``annotate``-d, so with intervals and verdicts).
+Every figure is drawn from the tables' long frames (``annotate``-d, so with intervals and verdicts). A table's own
+figure is the kind its declaration names (``TableDef.plot``, one of :data:`TABLE_FIGURES`; settings in
+``TableDef.plot_options``); the kinds in :data:`REPORT_FIGURES` are drawn again for the report.
 """
 
 from __future__ import annotations
@@ -37,21 +40,21 @@ def _scale(tdef) -> float:
 
 
 def ours_vs_paper(frames: dict, tables: dict, path: Path, profile: str) -> Path | None:
-    """x = paper, y = ours for every cell both have (Avg columns and Table 7 left out: derived / other units);
-    the diagonal; 95% intervals as vertical bars; one marker per table; substitutes hollow."""
+    """x = paper, y = ours for every cell both have (Avg columns and hardware-bound tables left out: derived /
+    other units); the diagonal; 95% intervals as vertical bars; one marker per table; substitutes hollow."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 7))
     lo, hi, drawn = math.inf, -math.inf, 0
     for i, (number, df) in enumerate(sorted(frames.items())):
         tdef = tables[number]
-        if number == "7" or df.empty:
+        if tdef.hardware_bound or df.empty:
             continue
         sub = df[df["ours"].notna() & df["paper"].notna() & (df["column"] != "Avg")]
         if not len(sub):
             continue
         k = _scale(tdef)
         x, y = sub["paper"].to_numpy(float) * k, sub["ours"].to_numpy(float) * k
-        yerr = np.array([[yy - l * k if not _isnan(l) else 0 for yy, l in zip(y, sub["ci_low"])],
+        yerr = np.array([[yy - lo_ * k if not _isnan(lo_) else 0 for yy, lo_ in zip(y, sub["ci_low"])],
                          [h * k - yy if not _isnan(h) else 0 for yy, h in zip(y, sub["ci_high"])]])
         hollow = (sub["substitute"] != "").to_numpy()
         color, marker = COLORS[i % len(COLORS)], MARKERS[i % len(MARKERS)]
@@ -87,17 +90,16 @@ def ours_vs_paper(frames: dict, tables: dict, path: Path, profile: str) -> Path 
     return path
 
 
-def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
-    """Table 6 as dot plots: ours (mean over seeds) with its interval (bootstrap where the records have
-    predictions, else the seeds' min-max), the paper's number beside it; an axis fitted to the values, so
+def ablation(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
+    """An ablation as dot plots, one panel per ``plot_options["panels"]`` entry ``(group, column, title)``: ours
+    (mean over seeds) with its interval (bootstrap where the records have predictions, else the seeds' min-max),
+    the paper's number beside it; an axis fitted to the values (``plot_options["axis"]``: its label), so
     differences of a point show."""
     plt = _plt()
     ok = df[df["ours"].notna() | df["paper"].notna()]
     if not ok["ours"].notna().any():
         return None
-    panels = [("pooling_strategy", "NLI", "pooling, NLI (classification)"),
-              ("pooling_strategy", "STSb", "pooling, STSb (regression)"),
-              ("concatenation", "NLI", "concatenation, NLI (classification, MEAN)")]
+    panels = [tuple(p) for p in tdef.plot_options.get("panels", ())]
     panels = [p for p in panels if len(ok[(ok["group"] == p[0]) & (ok["column"] == p[1])])]
     fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.2 + 0.45 * sum(
         len(ok[(ok["group"] == g) & (ok["column"] == c)]["row"].unique()) for g, c, _ in panels) + 0.6 * len(panels)),
@@ -108,9 +110,9 @@ def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
         for j, row in enumerate(rows):
             line = sub[sub["row"] == row].iloc[0]
             if not _isnan(line["ours"]):
-                lo, hi, kind = line.get("ci_low"), line.get("ci_high"), "95% CI"
+                lo, hi = line.get("ci_low"), line.get("ci_high")
                 if _isnan(lo) and not _isnan(line.get("seed_min")) and line.get("n_runs", 0) > 1:
-                    lo, hi, kind = line["seed_min"], line["seed_max"], "seed min-max"
+                    lo, hi = line["seed_min"], line["seed_max"]
                 if not _isnan(lo):
                     ax.plot([lo, hi], [j, j], color="#1f77b4", lw=2.5, alpha=0.6, solid_capstyle="butt")
                 ax.plot(line["ours"], j, "o", color="#1f77b4", label="ours (mean over seeds)" if j == 0 else None)
@@ -120,14 +122,14 @@ def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
         ax.invert_yaxis()
         ax.set_title(title, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_xlabel("Spearman x100 on STSb dev", fontsize=8)
+        ax.set_xlabel(tdef.plot_options.get("axis", tdef.unit), fontsize=8)
     # one legend for the figure, under the title: inside a panel it hid the end of a bar
     handles = {}
     for ax in axes[:, 0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
-    fig.suptitle(f"Table 6 ablation ({profile}): bars = 95% bootstrap interval, or the seeds' min-max where the "
-                 "records have no per-item predictions", fontsize=8)
+    fig.suptitle(f"Table {tdef.number} ablation ({profile}): bars = 95% bootstrap interval, or the seeds' min-max "
+                 "where the records have no per-item predictions", fontsize=8)
     fig.legend(list(handles.values()), list(handles), loc="upper center", ncol=len(handles), fontsize=7,
                frameon=False, bbox_to_anchor=(0.5, 0.975))
     fig.tight_layout(rect=(0, 0, 1, 0.96))
@@ -137,32 +139,37 @@ def ablation(df: pd.DataFrame, path: Path, profile: str) -> Path | None:
     return path
 
 
-def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-base - smart batching",
-          ) -> Path | None:
-    """Table 7: sentences per second on a log axis, one panel per hardware (the paper's CPU, the paper's GPU,
-    ours), never our CPU beside the paper's GPU; every bar names its hardware and its ratio to the peer (ours:
-    sentence-transformers in the same run; the paper's: its SBERT-base with smart batching)."""
+def speed(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
+    """Speeds on a log axis, one panel per hardware (the paper's per device, then ours per machine), never our CPU
+    beside the paper's GPU; every bar names its hardware and its ratio to the peer (ours: the column
+    ``plot_options["ratio_column"]`` of the same run, described by ``ratio_label``; the paper's: its row
+    ``plot_options["peer"]``). ``plot_options["devices"]``: column -> the paper's hardware for it."""
     plt = _plt()
-    enc = df[(df["group"] == "") & df["column"].isin(["CPU", "GPU"])]
+    opts = tdef.plot_options
+    paper_peer, devices = opts.get("peer"), dict(opts.get("devices", {}))
+    enc = df[(df["group"] == "") & df["column"].isin(list(devices))]
     panels = []
-    for dev, hw in (("CPU", "paper: Intel i7-5820K CPU"), ("GPU", "paper: Nvidia Tesla V100 GPU")):
+    for dev, hw in devices.items():
         p = enc[(enc["column"] == dev) & enc["paper"].notna()].drop_duplicates("paper_row")
         if len(p):
             peer = p[p["paper_row"] == paper_peer]["paper"]
             peer = float(peer.iloc[0]) if len(peer) else math.nan
             panels.append((hw, [(r, v, v / peer if peer else math.nan) for r, v in zip(p["paper_row"], p["paper"])],
-                           "vs the paper's SBERT smart batching"))
+                           f"vs the paper's {paper_peer}"))
     ours = enc[enc["ours"].notna()]
     def hw_of(model: str) -> str:
         return model.split(" on ", 1)[1] if " on " in model else model
 
-    for dev in ("CPU", "GPU"):
+    ratio_label = opts.get("ratio_label", "vs the peer, same run")
+    for dev in devices:
         sub = ours[ours["column"] == dev]
-        ratio_col = df[(df["column"] == f"{dev} vs peer")].set_index(["row", "model"])["ours"]
+        ratio_name = opts.get("ratio_column", "{device} vs peer").format(device=dev)
+        ratio_col = df[(df["column"] == ratio_name)].set_index(["row", "model"])["ours"]
         for hw in sorted({hw_of(m) for m in sub["model"]}):  # one panel per machine: ratios are within a run
             mine = sub[[hw_of(m) == hw for m in sub["model"]]]
-            bars = [(r, v, ratio_col.get((r, m), math.nan)) for r, m, v in zip(mine["row"], mine["model"], mine["ours"])]
-            panels.append((f"ours ({profile}): {hw} ({dev})", bars, "vs sentence-transformers (peer), same run"))
+            bars = [(r, v, ratio_col.get((r, m), math.nan))
+                    for r, m, v in zip(mine["row"], mine["model"], mine["ours"])]
+            panels.append((f"ours ({profile}): {hw} ({dev})", bars, ratio_label))
     if not panels:
         return None
     allv = [v for _, bars, _ in panels for _, v, _ in bars if not _isnan(v) and v > 0]
@@ -184,7 +191,7 @@ def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-b
         ax.set_title(title, fontsize=9, loc="left")
         ax.grid(axis="x", alpha=0.3, which="both")
     axes[-1, 0].set_xlabel("sentences per second (log scale); each panel is one machine")
-    fig.suptitle("Table 7: encoding speed by hardware (never compare bars across panels)", fontsize=10)
+    fig.suptitle(f"Table {tdef.number}: encoding speed by hardware (never compare bars across panels)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -192,7 +199,7 @@ def speed(df: pd.DataFrame, path: Path, profile: str, paper_peer: str = "SBERT-b
     return path
 
 
-def table_dots(tdef, df: pd.DataFrame, path: Path) -> Path | None:
+def table_dots(tdef, df: pd.DataFrame, path: Path, profile: str = "") -> Path | None:
     """One table as small multiples, one panel per column: each row of ours a dot with its interval (95%
     bootstrap, else the seeds' min-max), the paper's number a hollow diamond; each panel's axis fitted to its
     values, so a difference of a point shows (no bars from 0)."""
@@ -242,3 +249,9 @@ def table_dots(tdef, df: pd.DataFrame, path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+TABLE_FIGURES = {"dots": table_dots, "ablation": ablation, "speed": speed}
+"""Kinds of a table's figure (``TableDef.plot``): ``fn(tdef, frame, path, profile) -> path | None``."""
+REPORT_FIGURES = ("ablation", "speed")
+"""Kinds drawn again for the report (``report_table<N>_<kind>.png``)."""

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro.data.manifest import get_dataset
+from repro.tables import plots
 from repro.tables import verdicts as V
-from repro.tables.claims import HOLDS, FAILS, UNTESTABLE, check_claims, claims_markdown
+from repro.tables.claims import FAILS, HOLDS, UNTESTABLE, claims_markdown
+from repro.tables.evidence import check_claims
 
 REPORT = "REPORT.md"
 
@@ -90,21 +93,20 @@ def compute_lines(records) -> list[str]:
     for dev, s in sorted(tot.items()):
         lines.append(f"| all | {dev} | **{s / 3600:.2f}** |")
     if timed:
-        lines += ["", "Speed rows (Table 7) are measured as one suite, so their records' durations do not hold the "
-                  "measuring time; the rounds they timed add up to: " + ", ".join(
+        which = ", ".join(dict.fromkeys(t for t, _ in sorted(timed)))
+        lines += ["", f"Speed rows (Table {which}) are measured as one suite, so their records' durations do not "
+                  "hold the measuring time; the rounds they timed add up to: " + ", ".join(
                       f"Table {t} {dev} {s / 3600:.2f} h" for (t, dev), s in sorted(timed.items())) +
                   " (warm-up and the faithfulness checks not included)."]
     return lines + [""]
 
 
-def data_lines(records) -> list[str]:
-    from repro.data.manifest import get_dataset
-    from repro.tables import TABLES
-
+def data_lines(records, tables: dict) -> list[str]:
+    """The datasets (``datasets`` of the declarations in ``tables``) the finished records read, with sha256."""
     used = {}
     for r in records:
-        if r.status == "ok" and r.spec.table in TABLES:
-            for d in getattr(TABLES[r.spec.table], "datasets", ()):
+        if r.status == "ok" and r.spec.table in tables:
+            for d in getattr(tables[r.spec.table], "datasets", ()):
                 used.setdefault(d, set()).add(r.spec.table)
     lines = ["## Data used (sha256 from the manifests)", "",
              "The datasets the finished rows read; `sbert-repro data verify` checks a data root against these.", ""]
@@ -143,25 +145,21 @@ def deviations_lines(frames: dict) -> list[str]:
     return lines
 
 
-def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, profile: str,
-                 profile_desc: str = "", tables: dict | None = None) -> dict:
-    """Write ``REPORT.md`` and the report's figures into ``out_dir``; returns their paths. ``tables``: the table
-    declarations the frames were built from (default: every declared table)."""
-    from repro.tables import TABLES
-    from repro.tables import plots
-
-    if tables is None:
-        tables = TABLES
-
+def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, profile: str, tables: dict,
+                 profile_desc: str = "") -> dict:
+    """Write ``REPORT.md`` and the report's figures into ``out_dir``; returns their paths. ``tables``: number ->
+    declaration, every table of the suite (the frames' tables among them): their claims are checked (in table
+    order), their hardware-bound ones named in the verdict rule, their datasets listed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     figs = [("ours_vs_paper", plots.ours_vs_paper(frames, tables, out_dir / "report_ours_vs_paper.png", profile))]
-    if "6" in frames:
-        figs.append(("ablation", plots.ablation(frames["6"], out_dir / "report_table6_ablation.png", profile)))
-    if "7" in frames:
-        figs.append(("speed", plots.speed(frames["7"], out_dir / "report_table7_speed.png", profile)))
-    claims = check_claims(records)
+    for number, df in sorted(frames.items()):  # the kinds of table figure the report shows too
+        kind = tables[number].plot
+        if kind in plots.REPORT_FIGURES:
+            figs.append((kind, plots.TABLE_FIGURES[kind](tables[number], df,
+                                                         out_dir / f"report_table{number}_{kind}.png", profile)))
+    claims = check_claims(records, tables)
     all_cells = pd.concat([df for df in frames.values()], ignore_index=True) if frames else pd.DataFrame()
     c = V.counts(all_cells) if len(all_cells) else {k: 0 for k in V.VERDICTS}
     cc = Counter(x.verdict for x in claims)
@@ -186,10 +184,10 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
     for number, df in sorted(frames.items()):
         tc = V.counts(df)
         lines.append(f"| {number} | " + " | ".join(str(tc[k]) for k in V.VERDICTS) + " |")
-    lines += ["", V.RULE, ""]
+    lines += ["", V.rule(tables.values()), ""]
     for name, p in figs:
         if p is not None:
-            paths[name] = p
+            paths[p.stem] = p
             lines += [f"![{name}]({p.name})", ""]
     lines += claims_markdown(claims)
     lines += ["## Tables", ""]
@@ -198,7 +196,7 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
     lines += deviations_lines(frames)
     lines += environment_lines(records)
     lines += compute_lines(records)
-    lines += data_lines(records)
+    lines += data_lines(records, tables)
     path = out_dir / REPORT
     path.write_text("\n".join(lines).rstrip() + "\n")
     paths["md"] = path

@@ -1,4 +1,4 @@
-"""Intervals and a verdict for every cell of a table, under a rule fixed in advance (:data:`RULE`).
+"""Intervals and a verdict for every cell of a table, under a rule fixed in advance (:func:`rule`).
 
 :func:`annotate` adds to a table's long frame (one line per row x column, from :mod:`repro.tables.builder`):
 
@@ -8,7 +8,7 @@
   column: the seven cells resampled independently and averaged. Computed from the per-item predictions kept
   beside the records (``<record>.preds.npz``); a record without them gets no interval, and ``ci_note`` says so.
 - ``seed_min``, ``seed_max`` (with the existing ``ours`` mean, ``ours_std`` and ``n_runs``): the seed summary.
-- ``verdict`` and ``verdict_reason`` by :data:`RULE`.
+- ``verdict`` and ``verdict_reason`` by :func:`rule`.
 """
 
 from __future__ import annotations
@@ -26,18 +26,26 @@ REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NONE = "reproduced", "not reproduced
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE, NONE)
 MARKERS = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", NOT_COMPARABLE: "≠", NONE: "·"}
 LEVEL = 0.95
-# Tables whose numbers are properties of the hardware: never comparable with the paper's i7-5820K / V100.
-HARDWARE_TABLES = {"7"}
+HARDWARE_NOTE = "no interval: a speed measurement (its rounds are in the record)"
 
-RULE = (
-    "Verdict rule (fixed before looking at the numbers): **none** (·) when the paper or we have no number for "
-    "the cell, or our number has no interval (a record without per-item predictions); **not comparable** (≠) "
-    "when a substitute stands in for the paper's setup (another model, data, training budget or hardware; all of "
-    "Table 7, which measures other hardware); otherwise **reproduced** (✓) when the paper's number lies inside "
-    "our 95% bootstrap interval over test items widened on both sides by the paper's reported seed standard "
-    "deviation (where it reports one), and **not reproduced** (✗) when it lies outside. Intervals: percentile "
-    f"bootstrap, {DEFAULT_RESAMPLES} resamples, seed {DEFAULT_SEED}, test items (pairs, examples, triplets) "
-    "resampled with replacement, within each test fold where the number is a mean over folds.")
+
+def rule(tables) -> str:
+    """The verdict rule, printed with every table and in the report; ``tables``: the declarations built together
+    (its hardware-bound ones are named: never comparable with the paper's machines)."""
+    hardware = [t.number for t in tables if t.hardware_bound]
+    if len(hardware) > 1:
+        which = f"; all of Tables {', '.join(hardware[:-1])} and {hardware[-1]}, which measure other hardware"
+    else:
+        which = f"; all of Table {hardware[0]}, which measures other hardware" if hardware else ""
+    return (
+        "Verdict rule (fixed before looking at the numbers): **none** (·) when the paper or we have no number for "
+        "the cell, or our number has no interval (a record without per-item predictions); **not comparable** (≠) "
+        f"when a substitute stands in for the paper's setup (another model, data, training budget or hardware{which}"
+        "); otherwise **reproduced** (✓) when the paper's number lies inside our 95% bootstrap interval over test "
+        "items widened on both sides by the paper's reported seed standard deviation (where it reports one), and "
+        "**not reproduced** (✗) when it lies outside. Intervals: percentile bootstrap, "
+        f"{DEFAULT_RESAMPLES} resamples, seed {DEFAULT_SEED}, test items (pairs, examples, triplets) resampled with "
+        "replacement, within each test fold where the number is a mean over folds.")
 
 EXTRA_COLUMNS = ["ci_low", "ci_high", "n_items", "ci_note", "seed_min", "seed_max", "verdict", "verdict_reason"]
 
@@ -55,13 +63,11 @@ def _cell_seed(*parts) -> list[int]:
 
 def _records_by_line(tdef, records):
     """(group, row, model, profile, column) -> [(record, value)] for the finished records of each cell."""
-    from repro.tables.builder import row_words
-
     out: dict[tuple, list] = {}
     for rec in records:
         if rec.spec.table != tdef.number or rec.status != "ok":
             continue
-        label = row_words(tdef, rec)["label"]  # the builder's row label (from the declarations)
+        label = tdef.row_words(rec)["label"]  # the builder's row label (from the declaration)
         for g, col, v in tdef.values(rec):
             if _isnan(v):
                 continue
@@ -108,8 +114,8 @@ def annotate(tdef, df: pd.DataFrame, records, *, n_resamples: int = DEFAULT_RESA
             continue  # e.g. the Avg column: below
         vals = [v for _, v in recs]
         df.at[i, "seed_min"], df.at[i, "seed_max"] = float(min(vals)), float(max(vals))
-        if tdef.number in HARDWARE_TABLES:
-            df.at[i, "ci_note"] = "no interval: a speed measurement (its rounds are in the record)"
+        if tdef.hardware_bound:
+            df.at[i, "ci_note"] = HARDWARE_NOTE
             continue
         v, n, note = _cell_draws(tdef, key, recs, n_resamples)
         if v is None:
@@ -130,18 +136,18 @@ def annotate(tdef, df: pd.DataFrame, records, *, n_resamples: int = DEFAULT_RESA
             else:
                 df.at[i, "ci_note"] = "no interval: not every column has one"
     for i, line in df.iterrows():
-        df.at[i, "verdict"], df.at[i, "verdict_reason"] = verdict(tdef.number, line)
+        df.at[i, "verdict"], df.at[i, "verdict_reason"] = verdict(line, hardware_bound=tdef.hardware_bound)
     return df
 
 
-def verdict(table: str, line) -> tuple[str, str]:
-    """(verdict, reason) of one cell under :data:`RULE`."""
+def verdict(line, hardware_bound: bool = False) -> tuple[str, str]:
+    """(verdict, reason) of one cell under :func:`rule` (``hardware_bound``: its table measures hardware)."""
     if _isnan(line.get("ours")):
         why = line.get("reason") if line.get("status") in ("not_run", "failed") else None
         return NONE, f"no number of ours ({why})" if why else "no number of ours"
     if _isnan(line.get("paper")):
         return NONE, "the paper has no number for this cell"
-    if table in HARDWARE_TABLES:
+    if hardware_bound:
         return NOT_COMPARABLE, "measured on other hardware than the paper's"
     if str(line.get("substitute") or ""):
         return NOT_COMPARABLE, f"substitute: {line['substitute']}"
@@ -175,9 +181,9 @@ def cell_suffix(line, decimals: int) -> str:
     return out + (f" {MARKERS[v]}" if v in MARKERS else "")
 
 
-def markdown_section(df: pd.DataFrame) -> list[str]:
-    """Lines for a table's Markdown: the rule, the counts, why cells have no interval."""
-    lines = ["## Verdicts", "", RULE, "", f"Cells: {counts_line(df)}.", ""]
+def markdown_section(df: pd.DataFrame, rule_text: str) -> list[str]:
+    """Lines for a table's Markdown: the rule (:func:`rule`), the counts, why cells have no interval."""
+    lines = ["## Verdicts", "", rule_text, "", f"Cells: {counts_line(df)}.", ""]
     notes = df[(df["ci_note"] != "") & df["ours"].notna()]
     if len(notes):
         for note, sub in notes.groupby("ci_note", sort=False):

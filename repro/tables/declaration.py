@@ -1,12 +1,16 @@
-"""Declarations of the paper's tables: where the paper's numbers are and how records map onto them."""
+"""What a table is to the builder: where the paper's numbers are, how records map onto them, how it is drawn and
+which of the paper's conclusions it carries. A :class:`repro.specs.TableSpec` is a :class:`TableDef` with what
+runs to fill the table; the functions of :mod:`repro.tables` receive these declarations as arguments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 
+from repro.errors import ConfigError
+from repro.tables.plots import TABLE_FIGURES
 
 
 @dataclass
@@ -40,6 +44,29 @@ class TableDef:
     # warning(record) -> str | None: why a finished record's number should be read with care (e.g. a speed
     # measured while other work ran); shown in the CSV's reason column and marked in the Markdown.
     warning: Callable | None = None
+    # The table's figure: a kind of repro.tables.plots.TABLE_FIGURES ("dots": one panel per column; "ablation":
+    # dot plots per (group, column) panel; "speed": per hardware on a log axis), drawn as <slug>.png and, for the
+    # kinds in REPORT_FIGURES, again for the report; None: no figure. plot_options: the kind's settings.
+    plot: str | None = "dots"
+    plot_options: Mapping = field(default_factory=dict)
+    # The numbers are properties of the machine that measured them (speed): no interval over test items, and
+    # never comparable with the paper's hardware (verdict "not comparable"; left out of the ours-vs-paper figure).
+    hardware_bound: bool = False
+    # The paper's conclusions read off this table (repro.tables.claims.Claim), checked in the report in table
+    # order, each with its text, condition and bounds declared together.
+    claims: Sequence = ()
+
+    def __post_init__(self):
+        if self.plot is not None and self.plot not in TABLE_FIGURES:
+            raise ConfigError(f"Table {self.number}: plot={self.plot!r} is not a kind of figure; use one of "
+                              f"{', '.join(map(repr, TABLE_FIGURES))} or None")
+
+    def row_words(self, record) -> dict:
+        """Label, paper row and substitute of ``record``'s row, as the record was run (``details["row"]``); a
+        declaration that knows its rows (:meth:`repro.specs.TableSpec.row_words`) answers from them instead."""
+        own = (record.details or {}).get("row") or {}
+        return {"label": own.get("label") or record.spec.model, "paper_row": own.get("paper_row"),
+                "substitute": own.get("substitute")}
 
     def values(self, record) -> list[tuple[str, str, float]]:
         if self.extract is not None:
@@ -50,62 +77,6 @@ class TableDef:
             if v is not None:
                 out.append((record.spec.param_dict.get("group", ""), col, float(v)))
         return out
-
-
-class _Tables(dict):
-    """Table number -> its declaration: the specs under ``repro/specs`` (and ``$SBERT_REPRO_SPECS``), loaded on
-    first use (``repro.specs.load_specs``)."""
-
-    _loaded = False
-
-    def _ensure(self):
-        if not self._loaded:
-            self._loaded = True
-            from repro.specs import load_specs
-
-            load_specs()
-
-    def __getitem__(self, k):
-        self._ensure()
-        return super().__getitem__(k)
-
-    def __contains__(self, k):
-        self._ensure()
-        return super().__contains__(k)
-
-    def __iter__(self):
-        self._ensure()
-        return super().__iter__()
-
-    def __len__(self):
-        self._ensure()
-        return super().__len__()
-
-    def get(self, k, default=None):
-        self._ensure()
-        return super().get(k, default)
-
-    def keys(self):
-        self._ensure()
-        return super().keys()
-
-    def values(self):
-        self._ensure()
-        return super().values()
-
-    def items(self):
-        self._ensure()
-        return super().items()
-
-
-TABLES: dict[str, TableDef] = _Tables()
-
-
-def register(tdef: TableDef) -> TableDef:
-    """Add a table by hand (a spec module under ``repro/specs`` is the usual way)."""
-    TABLES._ensure()
-    dict.__setitem__(TABLES, tdef.number, tdef)
-    return tdef
 
 
 def sizes_note(df: pd.DataFrame, columns: dict[str, str]) -> str:
