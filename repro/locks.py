@@ -111,10 +111,17 @@ def locked(target: str | os.PathLike, *, what: str | None = None, echo: Callable
 
 def _acquire(path: Path, what: str, echo, poll_s: float, timeout_s: float | None) -> int | None:
     global _warned
-    path.parent.mkdir(parents=True, exist_ok=True)
     t0, told = time.monotonic(), False
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies: group-shared where it allows
+        except OSError as e:
+            from repro.errors import ReproError
+
+            raise ReproError(f"{path.parent}: cannot write here ({e.strerror or e}), and {what} needs a lock file "
+                             "beside it; make the folder writable or point --results-dir / $SBERT_REPRO_CACHE at a "
+                             "writable one") from None
         try:
             got = _try_flock(fd)
         except OSError as e:  # no flock on this file system

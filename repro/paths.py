@@ -7,6 +7,7 @@ which is where ``data_scripts/fetch_data.py`` puts downloads by default.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -93,6 +94,7 @@ def _build_locked(final: Path, prefix: str, recipe: str, build, ready: tuple[str
     try:
         build(tmp)
         (tmp / "recipe.json").write_text(recipe)
+        os.chmod(tmp, dir_mode())  # mkdtemp makes 0700: the cache may be shared by a group
         os.replace(tmp, final)
     except OSError:
         if not all((final / f).is_file() for f in ready):
@@ -103,17 +105,55 @@ def _build_locked(final: Path, prefix: str, recipe: str, build, ready: tuple[str
     return final
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (``/proc/self/status``)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but only read once per write)
+    os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the user's umask (0644 under 022, 0664 under 002: a results folder shared by
+    a group on a cluster is readable by the group). ``tempfile`` makes 0600 files; every write here re-modes."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    return 0o777 & ~current_umask()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder (fsync + rename): readers see the old
-    file or the whole new one, never a partial write."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    file or the whole new one, never a partial write. The file gets the user's umask, as an ``open()`` would."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """A temporary path beside ``path`` for a writer that wants a file name (``savefig``, ``to_csv``); on success
+    it is renamed over ``path`` with the user's umask, on any error or interrupt (Ctrl-C) removed, so ``path`` is
+    always the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -115,8 +115,10 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
     for t in wanted:
         if t not in specs:
             raise ConfigError(f"--tables: unknown table {t!r}; declared: {', '.join(specs)}")
-    records, unreadable = store.scan()  # an unreadable record's unit is not done; plan lists the file
-    ok_ids = {r.spec.id for r in records if r.status == "ok"}
+    found = store.check()  # an unreadable record's unit is not done; plan lists the file
+    records, unreadable = found.records, found.bad
+    damaged = {r.spec.id for r in records if r.source is not None and any(r.source.name in d for d in found.damaged)}
+    ok_ids = {r.spec.id for r in records if r.status == "ok"} - damaged  # damaged predictions: evaluated again
     runs_root = user_cache_dir() / "runs" / profile.name  # not created: plan writes nothing
     data_memo: dict = {}
     weights_memo: dict = {}
@@ -178,7 +180,8 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
             "summary": summary, "total": {"units": len(units),
                                           "training_runs": sum(e["what"] == "train" for e in units),
                                           "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
-            "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable}
+            "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable,
+            "damaged": found.damaged}
 
 
 def _costs(entries) -> dict:
@@ -255,6 +258,9 @@ def format_plan(plan: dict, verbose: bool = False) -> str:
     if plan.get("unreadable"):
         lines.append("unreadable result records (their units count as not done; --force writes them anew):")
         lines += [f"  - {why}" for why in plan["unreadable"]]
+    if plan.get("damaged"):
+        lines.append("records whose predictions file is missing or corrupt (their rows are evaluated again):")
+        lines += [f"  - {why}" for why in plan["damaged"]]
     if verbose:
         lines.append("units:")
         for e in plan["units"]:

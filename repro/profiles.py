@@ -58,21 +58,29 @@ class Profile:
         return out
 
 
+MAX_SEEDS = 100
+"""The most seeds one ``--seeds`` may ask for (the paper ran 10; each seed is a full training run)."""
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``--seeds`` as given on the command line: ``0,1,2`` or a range ``0-4`` (both ends included)."""
+    """``--seeds`` as given on the command line: ``0,1,2`` or a range ``0-4`` (both ends included), at most
+    :data:`MAX_SEEDS` seeds."""
     from repro.errors import ConfigError
 
-    out: list[int] = []
+    out: dict[int, None] = {}  # ordered, no repeats, linear time
     for part in (p.strip() for p in str(text).split(",")):
         lo, sep, hi = part.partition("-")
         try:
-            vals = range(int(lo), int(hi) + 1) if sep else [int(part)]
+            first, last = (int(lo), int(hi)) if sep else (int(part), int(part))
         except ValueError:
-            vals = None
-        if not part or vals is None or not len(vals) or min(vals) < 0:
+            first = last = None
+        if not part or first is None or last < first or first < 0:
             raise ConfigError(f"--seeds {text!r}: {part!r} is not a seed; give non-negative integers, e.g. "
                               "--seeds 0,1 or --seeds 0-4")
-        out.extend(v for v in vals if v not in out)
+        if last - first + 1 + len(out) > MAX_SEEDS:
+            raise ConfigError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds (each is a full training run); "
+                              "give fewer, e.g. --seeds 0-9 as in the paper")
+        out.update(dict.fromkeys(range(first, last + 1)))
     return tuple(out)
 
 

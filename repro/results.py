@@ -6,8 +6,9 @@ task, parameters, seed, profile. Row labels, paper rows and substitute texts are
 builder joins them in from the table declarations (``repro/specs``), so rewording a label reruns nothing.
 Layout: ``<results dir>/<profile>/table<N>/<model-slug>-<spec id>.json``, written atomically (temporary file +
 rename), so a crash never leaves a half-written record and a rerun skips every spec that already has a
-finished record (resume for free). Records of schema 1 (labels in the identity) are migrated by
-``sbert-repro records migrate`` (:mod:`repro.migrate`).
+finished record (resume for free). Every read checks a record against its file: the id stored in it must be the
+id computed from its contents, and it must lie at the path its contents give (so a hand edit, a copy under another
+name or a backup folder inside the results folder is refused, naming the file, never averaged in).
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ class ResultRecord:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "ResultRecord":
-        if d.get("schema", 1) < SCHEMA_VERSION:
-            raise StaleSchema(f"a result record of schema {d.get('schema', 1)} (labels in its identity); migrate "
-                              "the results folder once: `sbert-repro records migrate --results-dir DIR`")
+        if d.get("schema", 1) != SCHEMA_VERSION:
+            raise StaleSchema(f"a result record of schema {d.get('schema', 1)}, this suite reads schema "
+                              f"{SCHEMA_VERSION}")
         return cls(
             spec=RunSpec.from_dict(d["spec"]),
             status=d["status"],
@@ -193,30 +194,60 @@ class ResultStore:
         record.source = p
         return p
 
-    def __iter__(self) -> Iterator[ResultRecord]:
+    def files(self) -> list[Path]:
+        """Every record file under the folder (``*.json``; temporary ``.*.part`` files of a write in flight and
+        hidden files are not records)."""
         if not self.root.is_dir():
-            return
-        for p in sorted(self.root.rglob("*.json")):
-            rec = read_record(p, strict=False)  # a schema-1 record: RecordError naming it and `records migrate`
-            if rec is not None:
-                yield rec
+            return []
+        return [p for p in sorted(self.root.rglob("*.json"))
+                if not any(part.startswith(".") for part in p.relative_to(self.root).parts)]
 
-    def scan(self) -> tuple[list[ResultRecord], list[str]]:
-        """Every readable record, and one line per file that cannot be read (naming it and the fix) instead of
-        stopping at the first, as iteration does."""
+    def read(self, path: Path) -> ResultRecord:
+        """The record in ``path``, checked against its place: :class:`RecordError` naming the file when it is
+        unreadable, when its stored id is not the id computed from its contents (edited by hand), or when it is
+        not at the path its contents give (a copy under another name or folder: it would count twice)."""
         from repro.errors import RecordError
 
-        records, bad = [], []
-        if self.root.is_dir():
-            for p in sorted(self.root.rglob("*.json")):
-                try:
-                    rec = read_record(p, strict=False)
-                except RecordError as e:
-                    bad.append(str(e))
-                    continue
-                if rec is not None:
-                    records.append(rec)
-        return records, bad
+        rec = read_record(path)
+        expected = self.path_for(rec.spec)
+        if path.resolve() != expected.resolve():
+            raise RecordError(
+                f"a record of {rec.spec.model!r} (table {rec.spec.table}, profile {rec.spec.profile}) stored under "
+                f"another name or folder than its contents give ({_rel(expected, self.root)}): a copy would be "
+                "counted twice; move it out of the results folder (or delete it)", path)
+        return rec
+
+    def __iter__(self) -> Iterator[ResultRecord]:
+        """Every record, checked (:meth:`read`); the first bad file raises :class:`RecordError` naming it."""
+        for p in self.files():
+            yield self.read(p)
+
+    def scan(self) -> tuple[list[ResultRecord], list[str]]:
+        """Every good record, and one line per file that is not (naming it and the fix) instead of stopping at
+        the first, as iteration does. Bad files are never counted in: a table is not built over them."""
+        found = self.check()
+        return found.records, found.bad
+
+    def check(self) -> "StoreCheck":
+        """Every record file read and checked (:meth:`read`), its stored predictions too: a record whose number
+        disagrees with its predictions is bad (never counted in); one whose predictions file is missing or
+        corrupt is kept but listed in ``damaged`` (its cells lose their interval; ``reproduce`` evaluates the
+        row again)."""
+        from repro.errors import RecordError
+        from repro.stats.predictions import PredictionsError, PredictionsMismatch, check_predictions
+
+        out = StoreCheck()
+        for p in self.files():
+            try:
+                rec = self.read(p)
+                check_predictions(rec)
+            except (RecordError, PredictionsMismatch) as e:
+                out.bad.append(str(e))
+                continue
+            except PredictionsError as e:
+                out.damaged.append(str(e))
+            out.records.append(rec)
+        return out
 
     def load(self, table: str | None = None, profile: str | None = None) -> list[ResultRecord]:
         return [
@@ -225,26 +256,53 @@ class ResultStore:
         ]
 
 
-def read_record(path: Path, strict: bool = True) -> ResultRecord | None:
-    """Read one record file. Unreadable (truncated, not JSON, missing keys): :class:`RecordError` naming the file
-    and the fix. ``strict=False``: JSON that is not a record at all (no ``spec``/``status``) gives None."""
+FIX = "delete it (the spec is then rerun) or rerun with --force to write it anew"
+
+
+@dataclass
+class StoreCheck:
+    """What :meth:`ResultStore.check` found: good records, bad files (one line each: file, problem, fix) and
+    records whose predictions file is missing or corrupt."""
+
+    records: list = field(default_factory=list)
+    bad: list = field(default_factory=list)
+    damaged: list = field(default_factory=list)
+
+
+def read_record(path: Path) -> ResultRecord:
+    """Read one record file: :class:`RecordError` naming the file and the fix when it is unreadable (truncated,
+    not JSON, not a record, missing keys, a status it cannot have) or when the id stored in it is not the id
+    computed from its contents (a record edited by hand: its number can no longer be trusted)."""
     from repro.errors import RecordError
 
-    fix = ("delete it (the spec is then rerun) or rerun with --force to write it anew")
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise RecordError(f"not a valid result record ({type(e).__name__}: {e}); {fix}", path) from None
+        raise RecordError(f"not a valid result record ({type(e).__name__}: {e}); {FIX}", path) from None
+    except OSError as e:
+        raise RecordError(f"cannot be read ({e.strerror or e})", path) from None
     if not isinstance(d, dict) or "spec" not in d or "status" not in d:
-        if not strict:
-            return None
-        raise RecordError(f"not a result record (no 'spec'/'status'); {fix}", path)
+        raise RecordError(f"not a result record (no 'spec'/'status'); {FIX}", path)
     try:
         rec = ResultRecord.from_dict(d)
+    except StaleSchema as e:
+        raise RecordError(f"{e}; {FIX}", path) from None
     except (KeyError, TypeError, ValueError) as e:
-        raise RecordError(f"incomplete result record ({type(e).__name__}: {e}); {fix}", path) from None
+        raise RecordError(f"incomplete result record ({type(e).__name__}: {e}); {FIX}", path) from None
+    if rec.status not in STATUSES:
+        raise RecordError(f"status {rec.status!r} is not one of {', '.join(STATUSES)}; {FIX}", path)
+    if d.get("id") != rec.spec.id:
+        raise RecordError(f"its id {d.get('id')!r} is not the id computed from its contents ({rec.spec.id}): the "
+                          f"record was edited by hand; {FIX}", path)
     rec.source = path
     return rec
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _write_predictions(path: Path, record: ResultRecord) -> None:
@@ -285,18 +343,46 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
     """
     from repro.locks import locked
 
+    if not force:  # a finished, intact record is read without a lock (a read-only results folder works)
+        done = finished(store, spec, log=lambda m: None)
+        if done is not None:
+            log(f"  [cached] {label or spec.model}")
+            return done
     # One process runs a spec at a time; another one waits, then finds the finished record (or reruns a not-run).
     with locked(store.path_for(spec), what=f"record {store.path_for(spec).name}", echo=log):
         return _run_locked(spec, fn, store, force=force, env=env, log=log, label=label, row=row)
 
 
+def finished(store: ResultStore, spec: RunSpec, *, log=lambda m: None) -> ResultRecord | None:
+    """The finished record of ``spec`` when it is whole: an ``ok`` record whose predictions file is there and
+    agrees with it. A missing, corrupt or disagreeing predictions file is said on the console and the row is
+    evaluated again (None)."""
+    from repro.errors import RecordError
+    from repro.stats.predictions import PredictionsError, check_predictions
+
+    try:
+        existing = store.get(spec)
+    except RecordError:
+        return None  # the locked path decides (it raises unless --force)
+    if existing is None or existing.status != "ok":
+        return None
+    try:
+        check_predictions(existing)
+    except PredictionsError as e:
+        log(f"  {e}: evaluating that row again")
+        return None
+    return existing
+
+
 def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log, label=None, row=None) -> ResultRecord:
     from repro.errors import ReproError, must_fix
 
+    if not force:
+        done = finished(store, spec, log=log)
+        if done is not None:
+            log(f"  [cached] {label or spec.model}")
+            return done
     existing = store.get(spec, unreadable_as_missing=force)
-    if existing is not None and existing.status == "ok" and not force:
-        log(f"  [cached] {label or spec.model}")
-        return existing
     started, t0 = now_iso(), time.perf_counter()
     rec = ResultRecord(spec=spec, status="ok", started_at=started)
     try:

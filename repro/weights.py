@@ -7,6 +7,7 @@ how to provide it, at once: no hang, no traceback.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -219,11 +220,60 @@ def check_safetensors(path: str | os.PathLike) -> None:
         raise BrokenModel(f"truncated: {size} bytes, the header promises {8 + n + end}; {fix}", path)
 
 
+def check_pickle_checkpoint(path: str | os.PathLike) -> None:
+    """Raise :class:`BrokenModel` naming ``path`` unless it looks like a whole PyTorch checkpoint: a zip archive
+    (``torch.save`` since 1.6) whose central directory, at the end of the file, is there; or a legacy pickle
+    (older checkpoints, e.g. the 2019 BERT releases), which starts with a pickle protocol byte. A truncated
+    download loses the zip's directory, so it is caught here, before any work; what only loading can tell (a
+    truncated legacy file, pickled code that ``torch.load`` refuses) is turned into the same one line by
+    :func:`loading`."""
+    import zipfile
+
+    path = Path(path)
+    fix = "re-download the model (or delete that file and fetch it again)"
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(path) as z:
+                z.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise BrokenModel(f"truncated or damaged PyTorch checkpoint ({e}); {fix}", path) from None
+    elif not head or head[0] != 0x80:
+        raise BrokenModel(f"not a PyTorch checkpoint (it starts with {head!r}); {fix}", path)
+
+
 def check_model_files(folder: str | os.PathLike) -> None:
-    """Every ``*.safetensors`` in a model folder (and its transformer sub-folder) passes :func:`check_safetensors`."""
+    """Every ``*.safetensors`` in a model folder (and its transformer sub-folder) passes :func:`check_safetensors`,
+    every ``pytorch_model*.bin`` :func:`check_pickle_checkpoint`."""
     folder = Path(folder)
     for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*/*.safetensors")):
         check_safetensors(f)
+    for f in sorted(folder.glob("pytorch_model*.bin")) + sorted(folder.glob("*/pytorch_model*.bin")):
+        check_pickle_checkpoint(f)
+
+
+@contextlib.contextmanager
+def loading(folder: str | os.PathLike):
+    """Around ``from_pretrained(folder)``: a model file that cannot be loaded (truncated, corrupt, or pickled code
+    that ``torch.load(weights_only=True)`` refuses) is a :class:`BrokenModel` naming the folder's weights file,
+    one line, instead of a traceback from deep inside transformers."""
+    import pickle
+    import zipfile
+
+    try:
+        yield
+    except (OSError, EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
+        if isinstance(e, ReproError):
+            raise
+        folder = Path(folder)
+        files = [f for pat in ("*.safetensors", "pytorch_model*.bin") for f in sorted(folder.glob(pat))]
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        why = ("it holds pickled code, which this suite never runs (torch.load with weights_only=True refused it)"
+               if "weights_only" in str(e) or "Weights only load failed" in str(e) else
+               f"{type(e).__name__}: {first}")
+        raise BrokenModel(f"cannot load the model's weights: {why}; re-download the model from a source you trust "
+                          "(or delete the file and fetch it again)", files[0] if files else folder) from None
 
 
 def transformer_config(folder: str | os.PathLike) -> dict:

@@ -40,12 +40,12 @@ from typing import BinaryIO
 
 from repro.data.io import FETCH_SCRIPT
 from repro.errors import ConfigError, DataError
-from repro.paths import data_root, file_sha256
+from repro.paths import data_root, file_mode, file_sha256
 
 CHUNK = 1 << 20
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
 DOWNLOADABLE = ("zip", "tar.gz", "file")
-FILE_MODE = 0o644
+
 
 
 # ------------------------------------------------------------------------------------------------- records
@@ -772,7 +772,7 @@ def atomic_write(
                 size += len(chunk)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, FILE_MODE)  # mkstemp creates 0600; data files are meant to be shared
+        os.chmod(tmp, file_mode())  # mkstemp creates 0600; data files are meant to be shared (user umask)
         sha = digest.hexdigest()
         if (expect_size is not None and size != expect_size) or (expect_sha256 and sha != expect_sha256):
             raise ChecksumMismatch(

@@ -21,7 +21,7 @@ from torch import nn
 from repro.encoders.base import check_sentences
 from repro.encoders.pooling import Pooling
 from repro.errors import ConfigError, choose
-from repro.weights import resolve_model
+from repro.weights import loading, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class SentenceEncoder(nn.Module):
             st = read_st_config(path)
             tdir = st["transformer_dir"]
             self.tokenizer = tokenizer or AutoTokenizer.from_pretrained(str(tdir))
-            with _quiet_transformers():
+            with _quiet_transformers(), loading(tdir):
                 self.transformer = AutoModel.from_pretrained(str(tdir))
             if getattr(self.transformer, "pooler", None) is not None:
                 self.transformer.pooler = None  # SBERT pools token vectors; the NSP pooler is unused work

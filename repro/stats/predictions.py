@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from repro.errors import ReproError
-from repro.stats.bootstrap import KINDS, Items
+from repro.stats.bootstrap import KINDS, Items, item_statistic
 
 SUFFIX = ".preds.npz"
 NO_PREDICTIONS = "no interval: the record has no per-item predictions; rerun with --force"
@@ -29,6 +29,10 @@ _FIELDS = ("pred", "gold", "strata", "topics")
 
 class PredictionsError(ReproError):
     """A predictions file is missing, corrupt or does not match its record."""
+
+
+class PredictionsMismatch(PredictionsError):
+    """A record's number is not what its stored predictions give: the number cannot be trusted."""
 
 
 def items_key(*columns: Iterable) -> str:
@@ -121,3 +125,25 @@ def load_items(record, record_path: str | Path | None = None) -> dict[str, Items
                          get(f"{col}|topics"), str(get(f"{col}|key", np.array(""))),
                          float(get(f"{col}|scale", np.array(100.0))))
     return out
+
+
+def check_predictions(record) -> None:
+    """:class:`PredictionsError` naming the files when ``record``'s stored predictions are missing, corrupt or
+    disagree with its metrics: each column's statistic recomputed from the items must equal one of the numbers
+    the record gives for that column (to the 0.05 of a point that float rounding across machines allows). A
+    record whose number was edited by hand is caught here; one without predictions passes (nothing to check)."""
+    items = load_items(record)
+    if not items:
+        return
+    for col, it in items.items():
+        got = item_statistic(it)
+        given = [float(v) for v in ((record.metrics or {}).get(col) or {}).values()
+                 if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        tol = 0.05 * it.scale / 100.0
+        if given and not any(abs(got - v) <= tol for v in given):
+            name = record.source.name if record.source is not None else record.spec.id
+            raise PredictionsMismatch(
+                f"{name}: its {col} number(s) {', '.join(f'{v:.4g}' for v in given)} disagree with its stored "
+                f"predictions ({predictions_path(record.source).name if record.source else 'preds'} give "
+                f"{got:.4g}): the record was edited or its predictions belong to another run; rerun that row with "
+                "--force")
