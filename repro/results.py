@@ -6,8 +6,8 @@ task, parameters, seed, profile. Row labels, paper rows and substitute texts are
 builder joins them in from the table declarations (``repro/specs``), so rewording a label reruns nothing.
 Layout: ``<results dir>/<profile>/table<N>/<model-slug>-<spec id>.json``, written atomically (temporary file +
 rename), so a crash never leaves a half-written record and a rerun skips every spec that already has a
-finished record (resume for free). Records of schema 1 (labels in the identity) are migrated by
-``sbert-repro records migrate`` (:mod:`repro.migrate`).
+finished record (resume for free). Records of schema 1 (labels in the identity) are no longer read: every
+committed record is on the current schema, and such a record is reported as unreadable (delete it or ``--force``).
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ class ResultRecord:
     @classmethod
     def from_dict(cls, d: Mapping) -> "ResultRecord":
         if d.get("schema", 1) < SCHEMA_VERSION:
-            raise StaleSchema(f"a result record of schema {d.get('schema', 1)} (labels in its identity); migrate "
-                              "the results folder once: `sbert-repro records migrate --results-dir DIR`")
+            raise StaleSchema(f"a result record of schema {d.get('schema', 1)} (labels in its identity), older than "
+                              f"the schema {SCHEMA_VERSION} this version reads")
         return cls(
             spec=RunSpec.from_dict(d["spec"]),
             status=d["status"],
@@ -197,7 +197,7 @@ class ResultStore:
         if not self.root.is_dir():
             return
         for p in sorted(self.root.rglob("*.json")):
-            rec = read_record(p, strict=False)  # a schema-1 record: RecordError naming it and `records migrate`
+            rec = read_record(p, strict=False)  # a schema-1 record: RecordError naming it and the fix
             if rec is not None:
                 yield rec
 
