@@ -17,7 +17,7 @@ from repro.specs import Row, load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER = ("data", "encoders", "evaluation", "training", "tables")
-UPPER = ("repro.experiments", "repro.speed", "repro.cli")
+UPPER = ("repro.experiments", "repro.speed", "repro.cli", "repro.app")
 
 
 def _python(code: str, env: dict | None = None, cwd=ROOT, timeout=300) -> subprocess.CompletedProcess:
