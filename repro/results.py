@@ -8,7 +8,8 @@ Layout: ``<results dir>/<profile>/table<N>/<model-slug>-<spec id>.json``, writte
 rename), so a crash never leaves a half-written record and a rerun skips every spec that already has a
 finished record (resume for free). Every read checks a record against its file: the id stored in it must be the
 id computed from its contents, and it must lie at the path its contents give (so a hand edit, a copy under another
-name or a backup folder inside the results folder is refused, naming the file, never averaged in).
+name or a backup folder inside the results folder is refused, naming the file, never averaged in). Records of
+an older schema are not read: such a record is reported as unreadable (delete it or ``--force``).
 """
 
 from __future__ import annotations

@@ -126,3 +126,94 @@ def test_grid_units_carry_the_seeds_flag(tmp_path):
     argv = unit_command("t6-x", profile="local", results_dir=tmp_path, data_root=tmp_path, seeds="0,1")
     assert argv[argv.index("--seeds") + 1] == "0,1"
     assert "--seeds" not in unit_command("t6-x", profile="local", results_dir=tmp_path, data_root=tmp_path)
+
+
+# ------------------------------------------------------------------------------- the parser and the application
+def test_cli_is_only_a_parser():
+    """cli.py parses and calls repro.app: it imports the standard library, repro.app, repro.errors and the executor
+    registry at top level only, nothing inside a function, and names no executor (their flags come from the
+    registry); neither does the application module."""
+    import ast
+    import sys
+
+    from repro.executors import EXECUTORS, IN_PROCESS
+
+    repo = Path(__file__).resolve().parents[1]
+    src = (repo / "repro" / "cli.py").read_text()
+    tree = ast.parse(src)
+    allowed = {"repro", "repro.app", "repro.errors", "repro.executors"}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            for m in mods:
+                assert m == "__future__" or m.split(".")[0] in sys.stdlib_module_names or m in allowed, m
+            if isinstance(node, ast.ImportFrom) and node.module == "repro":
+                assert {a.name for a in node.names} <= {"__version__", "app", "executors"}
+    nested = [n for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.Lambda)) for n in ast.walk(f)
+              if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not nested, [ast.unparse(n) for n in nested]
+    assert len(src.splitlines()) <= 300
+    for module in ("cli", "app"):
+        text = ast.parse((repo / "repro" / f"{module}.py").read_text())
+        names = {n.value for n in ast.walk(text) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not names & set(EXECUTORS), (module, names & set(EXECUTORS))
+        compared = {c.value for n in ast.walk(text) if isinstance(n, ast.Compare) for c in (n.left, *n.comparators)
+                    if isinstance(c, ast.Constant)}
+        assert IN_PROCESS not in compared, module  # ("local" is also a profile's name: only compared it counts)
+        attrs = {n.attr for n in ast.walk(text) if isinstance(n, ast.Attribute)}
+        assert not attrs & {"workers", "gpus", "partition", "slurm_option", "log_dir"}, module
+
+
+def test_readme_commands_parse():
+    """Every `sbert-repro ...` line of the README's code blocks, and its inline --executor examples, parse (the
+    executors' flags stay as the README writes them)."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    joined = readme.replace("\\\n", " ")
+    commands = [ln.split("  #")[0] for ln in joined.splitlines() if ln.startswith("sbert-repro ")]
+    commands += [f"sbert-repro reproduce {m}" for m in re.findall(r"`(--executor [^`]+)`", readme)
+                 if not re.search(r"\b[A-Z]+\b", m)]  # not those with a placeholder (--workers N)
+    assert len(commands) > 10 and any("--slurm-option" in c for c in commands)
+    for cmd in commands:
+        argv = shlex.split(cmd)[1:]
+        if argv == ["--help"]:
+            continue
+        args = build_parser().parse_args(argv)
+        assert args.fn is not None, cmd
+
+
+@pytest.mark.parametrize("name", ["processes", "slurm"])
+def test_every_executor_is_built_from_its_own_flags(name):
+    from repro import executors
+
+    args = build_parser().parse_args(["reproduce", "--executor", name, "--log-dir", "L", "--workers", "2",
+                                      "--partition", "gpu", "--slurm-option", "account=nlp", "--mem-gb", "4"])
+    ex = executors.from_args(args, echo=lambda s: None)
+    assert isinstance(ex, executors.Executor) and type(ex) is executors.EXECUTORS[name] and ex.name == name
+    if name == "processes":
+        assert ex.workers == 2 and str(ex.log_dir) == "L"
+    else:
+        assert ex.params["slurm_partition"] == "gpu" and ex.params["mem_gb"] == 4 and ex.additional == {
+            "account": "nlp"} and str(ex.log_dir) == "L"
+    assert executors.from_args(build_parser().parse_args(["reproduce"])) is None  # local: in this process
+
+
+def test_bad_slurm_option_is_one_line(capsys, tmp_path):
+    rc = main(["reproduce", "--profile", "smoke", "--tables", "1", "--results-dir", str(tmp_path), "--executor",
+               "slurm", "--slurm-option", "account"])
+    assert rc == 2 and "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_app_is_callable_from_python(tmp_path, capsys):
+    """The application functions take plain values: the plan of a profile, as JSON, without the parser."""
+    import json
+
+    from repro import app
+
+    assert app.plan("smoke", tables=["1"], results_dir=tmp_path, as_json=True) == 0
+    units = json.loads(capsys.readouterr().out)["units"]
+    assert units and {u["table"] for u in units} == {"1"}
+    with pytest.raises(app.ReproError, match="unknown table '99'"):
+        app.plan("smoke", tables="99", results_dir=tmp_path)

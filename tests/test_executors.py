@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -145,3 +144,36 @@ def test_slurm_requeued_task_runs_again(slurm_cluster, tmp_path):
     ev = _journal(journal)
     assert [e["what"] for e in ev].count("start") == 2
     assert [e["what"] for e in ev].count("end") == 1
+
+
+def test_the_final_step_runs_after_every_unit_even_a_failed_one(tmp_path):
+    from repro.executors import FINAL
+
+    journal = tmp_path / "j.jsonl"
+    final = [sys.executable, "-c", _UNIT, str(journal), FINAL, "0", "0"]
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(GRID, _command(journal, fail={"nli-0"}),
+                                                                        final=final)
+    assert FINAL in out.done and "nli-0" in out.failed
+    t = {(e["id"], e["what"]): e["t"] for e in _journal(journal)}
+    assert t[(FINAL, "start")] >= max(v for (uid, what), v in t.items() if what == "end" and uid != FINAL)
+    bad = get_executor("processes", echo=lambda s: None).run([], _command(journal), final=[sys.executable, "-c",
+                                                                                      "raise SystemExit(4)"])
+    assert bad.failed == {FINAL: "exit 4"}
+
+
+def test_every_registered_executor_follows_the_protocol():
+    """Each executor declares its name, its help and its flags; "local" is no executor (reproduce runs the
+    tables in its own process), so the registry does not hand one out."""
+    import argparse
+
+    from repro.executors import EXECUTORS, IN_PROCESS, Executor
+
+    for name, cls in EXECUTORS.items():
+        assert cls.name == name and cls.help and cls.log_dir_help
+        group = argparse.ArgumentParser().add_argument_group(name)
+        cls.add_arguments(group)
+        assert group._group_actions, f"{name} declares no flag of its own"
+        assert all(callable(getattr(cls, m)) for m in ("from_args", "run"))
+    assert isinstance(get_executor("processes"), Executor)
+    with pytest.raises(ConfigError, match="unknown --executor 'local'"):
+        get_executor(IN_PROCESS)

