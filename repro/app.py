@@ -296,8 +296,7 @@ class RecordsRefused(RecordError):
 
     def __init__(self, lines):
         self.lines = list(lines)
-        ReproError.__init__(self, f"{len(self.lines)} result record(s) cannot be used (nothing was averaged in; "
-                            "`sbert-repro records check` lists them):\n" + "\n".join(f"  {x}" for x in self.lines))
+        ReproError.__init__(self, "\n".join(self.lines))  # one line per file, each with its fix
 
 
 def records_check(results_dir) -> int:

@@ -285,6 +285,8 @@ def read_record(path: Path) -> ResultRecord:
     if not isinstance(d, dict) or "spec" not in d or "status" not in d:
         raise RecordError(f"not a result record (no 'spec'/'status'); {FIX}", path)
     try:
+        if "schema" not in d:
+            raise KeyError("schema")
         rec = ResultRecord.from_dict(d)
     except StaleSchema as e:
         raise RecordError(f"{e}; {FIX}", path) from None

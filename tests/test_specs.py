@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from repro.profiles import PROFILES
 from repro.results import ResultRecord, ResultStore
 from repro.specs import Row, load_specs
