@@ -262,3 +262,36 @@ def test_torch_lower_bound_refuses_pickled_code_by_default():
     torch_dep = next(d for d in deps if d.startswith("torch"))
     lower = torch_dep.split(">=")[1].split(",")[0]
     assert tuple(int(x) for x in lower.split(".")[:2]) >= (2, 6), torch_dep
+
+
+def _prune(run_dir, q):
+    from repro.training.recipes import prune_model
+
+    try:
+        q.put(prune_model(Path(run_dir)))
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        q.put(repr(e))
+
+
+def test_two_runs_pruning_the_same_models_at_once(tmp_path):
+    # case 2: two concurrent `reproduce --tables 2` pruned the same finished models: FileNotFoundError, exit 1
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    for attempt in range(5):
+        run_dir = tmp_path / f"run{attempt}"
+        for sub in ("best", "final"):
+            (run_dir / sub).mkdir(parents=True)
+            for i in range(50):
+                (run_dir / sub / f"w{i}.bin").write_bytes(b"x" * 1000)
+        (run_dir / "done.json").write_text("{}")
+        q = ctx.Queue()
+        procs = [ctx.Process(target=_prune, args=(str(run_dir), q)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        got = sorted([q.get(timeout=5), q.get(timeout=5)], key=str)
+        assert all(isinstance(g, int) for g in got), got
+        assert sum(got) == 2 * 50 * 1000  # every byte freed once, by whichever process won each folder
+        assert sorted(p.name for p in run_dir.iterdir()) == ["done.json"]

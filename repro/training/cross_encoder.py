@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from repro.encoders.transformer import DEFAULT_MAX_SEQ_LENGTH, _quiet_transformers, read_st_config
 from repro.errors import ConfigError
-from repro.weights import resolve_model
+from repro.weights import loading, resolve_model
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -38,7 +38,7 @@ class CrossEncoder(nn.Module):
             raise ConfigError(f"num_labels must be >= 1, got {num_labels}")
         path = read_st_config(resolve_model(model))["transformer_dir"]
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        with _quiet_transformers():
+        with _quiet_transformers(), loading(path):
             # A head of another size (e.g. the 3-way NLI head before STSb) is replaced by a fresh one.
             self.model = AutoModelForSequenceClassification.from_pretrained(
                 str(path), num_labels=num_labels, ignore_mismatched_sizes=True)

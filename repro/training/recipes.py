@@ -231,17 +231,30 @@ MODEL_DIRS = ("best", "final")
 
 
 def prune_model(run_dir: Path) -> int:
-    """Delete the kept model of a finished run (records and logs stay); returns the bytes freed."""
+    """Delete the kept model of a finished run (records and logs stay); returns the bytes freed (0 when another
+    process pruned it first).
+
+    Safe under concurrent runs and workers on several nodes: under the run folder's lock (the one training and
+    loading take), each model folder is first renamed away (atomic: one process wins, the others find nothing to
+    remove), then deleted; a process never deletes files another is counting or removing."""
+    import os
     import shutil
+
+    from repro.locks import locked
 
     if not (run_dir / "done.json").is_file():
         return 0
     freed = 0
-    for sub in MODEL_DIRS:
-        d = run_dir / sub
-        if d.is_dir():
-            freed += sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
-            shutil.rmtree(d)
+    with locked(run_dir, what=f"training run {run_dir.name}"):
+        for sub in MODEL_DIRS:
+            d = run_dir / sub
+            doomed = run_dir / f".{sub}.pruning-{os.getpid()}"
+            try:
+                os.rename(d, doomed)
+            except FileNotFoundError:
+                continue  # none kept, or another process pruned it
+            freed += sum(f.stat().st_size for f in doomed.rglob("*") if f.is_file())
+            shutil.rmtree(doomed, ignore_errors=True)
     return freed
 
 
