@@ -295,3 +295,25 @@ def test_two_runs_pruning_the_same_models_at_once(tmp_path):
         assert all(isinstance(g, int) for g in got), got
         assert sum(got) == 2 * 50 * 1000  # every byte freed once, by whichever process won each folder
         assert sorted(p.name for p in run_dir.iterdir()) == ["done.json"]
+
+
+def test_ctrl_c_while_tables_are_written_leaves_the_old_files(tmp_path, monkeypatch):
+    # case 4: Ctrl-C during `tables` left a 124-byte unreadable PNG in place of a good one
+    from matplotlib.figure import Figure
+
+    from repro.cli import main
+
+    results = Path(__file__).parents[1] / "results"
+    args = ["tables", "--profile", "local", "--tables", "6", "--results-dir", str(results), "--tables-dir",
+            str(tmp_path)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "local").iterdir()}
+
+    def torn(self, fname, *a, **k):
+        Path(fname).write_bytes(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", torn)
+    assert main(args) == 130
+    after = {p.name: p.read_bytes() for p in (tmp_path / "local").iterdir()}
+    assert after == before  # no torn PNG, no leftover temporary file

@@ -31,6 +31,7 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
+from repro.paths import atomic_path, atomic_write_text
 from repro.errors import ConfigError, ReproError, choose
 from repro.paths import portable_path
 from repro.speed.presets import INFERSENT_LABEL, SECTIONS, Settings
@@ -521,7 +522,8 @@ def plot_encode(report: dict, path: Path, paper: Paper | None = None) -> Path | 
     ax.set_xlim(0, max(vals) * 1.18)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -533,8 +535,8 @@ def write_report(report: dict, out_dir: str | Path, stem: str, command: str | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / f"{stem}.json", "md": out / f"{stem}.md"}
-    paths["json"].write_text(json.dumps(report, indent=2, default=_json_default) + "\n")
-    paths["md"].write_text(to_markdown(report, command, paper) + "\n")
+    atomic_write_text(paths["json"], json.dumps(report, indent=2, default=_json_default) + "\n")
+    atomic_write_text(paths["md"], to_markdown(report, command, paper) + "\n")
     png = plot_encode(report, out / f"{stem}.png", paper)
     if png:
         paths["png"] = png

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from repro.paths import atomic_write_text
 
 TABLE = "7"  # the table `bench` measures (its declaration: repro/specs/table7.py)
 
@@ -139,7 +140,7 @@ def run_train(args, echo=print) -> int:
     out = Path(args.report_dir) if args.report_dir else Path(args.tables_dir) / args.profile
     out.mkdir(parents=True, exist_ok=True)
     stem = f"table7_train_{model}_{torch.device(device).type}"
-    (out / f"{stem}.json").write_text(json.dumps(rep, indent=2, default=_json_default) + "\n")
+    atomic_write_text(out / f"{stem}.json", json.dumps(rep, indent=2, default=_json_default) + "\n")
     from repro.cost import record_speed
     from repro.speed.train_bench import SHAPE_OF
 
@@ -150,7 +151,7 @@ def run_train(args, echo=print) -> int:
         echo(f"  kept for `sbert-repro plan`'s cost: {SHAPE_OF[model]} shape on {rep['hardware']}: "
              f"{ours['steps_per_second']:.2f} steps/s")
     md = to_markdown(rep)
-    (out / f"{stem}.md").write_text(md)
+    atomic_write_text(out / f"{stem}.md", md)
     echo(md)
     echo(f"  report: {out / (stem + '.md')}")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from repro.paths import atomic_path, atomic_write_text
 from repro.errors import ReproError
 from repro.results import ResultRecord, record_filename, slug
 from repro.tables.declaration import TableDef
@@ -289,9 +290,10 @@ def write_table(tdef: TableDef, records: list[ResultRecord], out_dir: str | Path
     out_dir.mkdir(parents=True, exist_ok=True)
     df = annotate(tdef, build_frame(tdef, records), records)
     paths = {"csv": out_dir / f"{tdef.slug}.csv", "md": out_dir / f"{tdef.slug}.md"}
-    df.to_csv(paths["csv"], index=False, float_format="%.4f")
+    with atomic_path(paths["csv"]) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.4f")
     md = to_markdown(tdef, df, profile_desc, rule_text)
-    paths["md"].write_text(md)
+    atomic_write_text(paths["md"], md)
     if collect is not None:
         collect[tdef.number] = (df, md)
     if tdef.plot is not None:

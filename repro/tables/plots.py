@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from repro.paths import atomic_path
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -85,7 +86,8 @@ def ours_vs_paper(frames: dict, tables: dict, path: Path, profile: str) -> Path 
     ax.legend(fontsize=7, loc="upper left", frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -134,7 +136,8 @@ def ablation(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
                frameon=False, bbox_to_anchor=(0.5, 0.975))
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -194,7 +197,8 @@ def speed(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
     fig.suptitle(f"Table {tdef.number}: encoding speed by hardware (never compare bars across panels)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -246,7 +250,8 @@ def table_dots(tdef, df: pd.DataFrame, path: Path, profile: str = "") -> Path | 
                  f"min-max); ◇ paper. Axis: {tdef.unit}", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro.paths import atomic_write_text
 from repro.data.manifest import get_dataset
 from repro.tables import plots
 from repro.tables import verdicts as V
@@ -198,6 +199,6 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
     lines += compute_lines(records)
     lines += data_lines(records, tables)
     path = out_dir / REPORT
-    path.write_text("\n".join(lines).rstrip() + "\n")
+    atomic_write_text(path, "\n".join(lines).rstrip() + "\n")
     paths["md"] = path
     return paths
