@@ -36,7 +36,7 @@ def _echo(msg: str) -> None:
 
 # --------------------------------------------------------------------------------------------- commands
 def cmd_reproduce(args) -> int:
-    from repro.experiments.runner import run_table
+    from repro.runner import run_table
     from repro.results import ResultStore
     from repro.specs import load_specs
 
@@ -328,7 +328,7 @@ def cmd_plan(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from repro.experiments.runner import run_unit
+    from repro.runner import run_unit
     from repro.results import ResultStore
 
     out = run_unit(args.unit, _profile(args), ResultStore(args.results_dir), data_root=args.data_root,
@@ -346,10 +346,10 @@ def cmd_records(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from repro.experiments.table1 import run_table1
     from repro.profiles import get_profile
     from repro.results import ResultStore
-    from repro.specs import Row
+    from repro.runner import run_table
+    from repro.specs import Row, get_spec
 
     base = get_profile(args.profile)
     _check_evaluate_args(args)
@@ -359,8 +359,8 @@ def cmd_evaluate(args) -> int:
               pooling=args.pooling, layer=args.layer, max_seq_length=args.max_seq_length,
               paper_row=args.compare_with)
     store = ResultStore(args.results_dir)
-    recs = run_table1(profile.with_table("1", dtype=args.dtype), store, data_root=args.data_root,
-                      device=args.device, force=args.force, rows=[row], echo=_echo)
+    recs = run_table(get_spec("1"), profile.with_table("1", dtype=args.dtype), store, data_root=args.data_root,
+                     device=args.device, force=args.force, rows=[row], echo=_echo)
     rec = recs[0]
     if rec.status != "ok":
         raise ReproError(rec.reason)
