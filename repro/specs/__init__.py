@@ -243,7 +243,8 @@ class TableSpec(TableDef):
     def spec_for(self, row: Row, profile, **kw) -> RunSpec:
         if self.run_spec is not None:
             return self.run_spec(self, row, profile, **kw)
-        return RunSpec.make(table=self.number, model=row.model, profile=profile.name, task=self.task,
+        seed = kw.pop("seed", None)  # a cell's seed (per_seed) is the record's seed
+        return RunSpec.make(table=self.number, model=row.model, profile=profile.name, task=self.task, seed=seed,
                             params={**row.encoder_params(), **kw})
 
     def row_of(self, record, profile=None) -> Row | None:
