@@ -44,8 +44,8 @@ def test_afs_rejects_a_row_kind_it_cannot_score():
 
 
 def _toy(**kw) -> TableSpec:
-    return TableSpec(number="toy", title="toy", slug="toy", columns=["a", "b"], metric="m", reference=None, evaluator="sts",
-                     task="toy", datasets=("stsb",), **kw)
+    return TableSpec(number="toy", title="toy", slug="toy", columns=["a", "b"], metric="m", reference=None,
+                     evaluator="sts", task="toy", datasets=("stsb",), **kw)
 
 
 def test_units_per_column_and_per_seed_with_their_training():
