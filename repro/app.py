@@ -29,11 +29,12 @@ from typing import Sequence
 
 from repro import __version__
 from repro.data import manifest, wikisec
+from repro.data.sts import STS_TASKS
 from repro.env import check_device
 from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
 from repro.executors import Executor
 from repro.executors.grid import grid_units, tables_command, unit_command
-from repro.experiments.runner import run_table, run_unit
+from repro.runner import run_table, run_unit
 from repro.paths import data_root as resolve_data_root
 from repro.plan import build_plan, dataset_problem, format_plan, prunable_runs
 from repro.profiles import PROFILES, get_profile, parse_seeds
@@ -364,7 +365,7 @@ def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_roo
 
 
 # --------------------------------------------------------------------------------------------- evaluate
-STS_COLUMNS = ("STS12", "STS13", "STS14", "STS15", "STS16", "STSb", "SICK-R")  # Table 1's columns, printed
+STS_COLUMNS = tuple(STS_TASKS)  # Table 1's columns, printed
 
 
 def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = None, layer: int = -1,
@@ -374,8 +375,7 @@ def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = Non
              results_dir=DEFAULT_RESULTS) -> int:
     """``model`` through the paper's STS protocol (Table 1's columns); writes a record under ``custom-<profile>``
     (or ``profile_name``) and prints the scores."""
-    from repro.experiments.table1 import run_table1
-    from repro.specs import Row
+    from repro.specs import Row, get_spec
 
     base = get_profile(profile)
     _check_evaluate_settings(model, kind=kind, layer=layer, max_seq_length=max_seq_length, device=device,
@@ -384,8 +384,8 @@ def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = Non
     the_row = Row(row or f"{model} ({pooling or 'default'} pooling)", model, kind=kind, pooling=pooling, layer=layer,
                   max_seq_length=max_seq_length, paper_row=compare_with)
     store = ResultStore(results_dir)
-    recs = run_table1(prof.with_table("1", dtype=dtype), store, data_root=data_root, device=device, force=force,
-                      rows=[the_row], echo=echo)
+    recs = run_table(get_spec("1"), prof.with_table("1", dtype=dtype), store, data_root=data_root, device=device,
+                     force=force, rows=[the_row], echo=echo)
     rec = recs[0]
     if rec.status != "ok":
         raise ReproError(rec.reason)

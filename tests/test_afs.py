@@ -186,7 +186,7 @@ def test_afs_errors_name_the_file(tmp_path, data_root):
 
 def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
     """Every setting and row kind end to end on a slice: tf-idf, word vectors, untuned, SBERT-AFS, BERT-AFS."""
-    from repro.experiments.table3 import run_table3
+    from repro.runner import run_table
     from repro.profiles import get_profile
     from repro.specs import get_spec
     from repro.results import ResultStore
@@ -194,7 +194,7 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
 
     profile = get_profile("smoke")
     store = ResultStore(tmp_path / "results")
-    recs = run_table3(profile, store, data_root=data_root, echo=lambda m: None, progress=False)
+    recs = run_table(get_spec("3"), profile, store, data_root=data_root, echo=lambda m: None, progress=False)
     by = {(r.spec.param_dict["setting"], r.label): r for r in recs}
     assert all(r.status in ("ok", "not_run") for r in recs), [(r.label, r.reason) for r in recs]
     assert by[("unsupervised", "InferSent - GloVe")].status == "not_run"
@@ -207,5 +207,5 @@ def test_table3_smoke_pipeline(tmp_path, data_root, smoke_bert):
     frame = build_frame(get_spec("3"), recs)
     assert {"unsupervised", "10-fold cross-validation", "cross-topic"} <= set(frame["group"])
     # a rerun reuses every record (and every fold's predictions)
-    again = run_table3(profile, store, data_root=data_root, echo=lambda m: None, progress=False)
+    again = run_table(get_spec("3"), profile, store, data_root=data_root, echo=lambda m: None, progress=False)
     assert [r.finished_at for r in again if r.status == "ok"] == [r.finished_at for r in recs if r.status == "ok"]

@@ -53,14 +53,14 @@ def test_tables_without_results_folder(capsys, tmp_path):
 
 
 def test_every_table_is_declared_with_an_evaluator_that_loads():
-    """Every table is a spec under repro/specs with an evaluator the runner can load (discovered, not listed)."""
-    from repro.experiments.runner import load_evaluator
+    """Every table is a spec under repro/specs with a task the runner can load (discovered, not listed)."""
     from repro.specs import load_specs
+    from repro.tasks import get_task
 
     specs = load_specs()
     assert list(specs) == ["1", "2", "3", "4", "5", "6", "7"]
     for number, spec in specs.items():
-        ev = load_evaluator(spec.evaluator)
+        ev = get_task(spec.evaluator)
         assert hasattr(ev, "run_table") or hasattr(ev, "evaluate"), number
 
 

@@ -197,7 +197,8 @@ def test_mr_and_mrpc_slices_end_to_end(data_root):
 
 
 def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
-    from repro.experiments.table5 import run_table5
+    from repro.runner import run_table
+    from repro.specs import get_spec
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.tables.builder import build_frame
@@ -205,7 +206,7 @@ def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
 
     profile = get_profile("smoke")
     store = ResultStore(tmp_path / "results")
-    recs = run_table5(profile, store, data_root=data_root, echo=lambda m: None, show_progress=False)
+    recs = run_table(get_spec("5"), profile, store, data_root=data_root, echo=lambda m: None, show_progress=False)
     ok = [r for r in recs if r.status == "ok"]
     assert {r.spec.param_dict["task"] for r in ok} == set(SENTEVAL_TASKS)
     assert all(0 <= r.metrics[r.spec.param_dict["task"]]["acc"] <= 100 for r in ok)
@@ -214,7 +215,7 @@ def test_table5_smoke_pipeline(tmp_path, data_root, smoke_bert):
     frame = build_frame(load_specs()["5"], recs)
     avg = frame[(frame["column"] == "Avg") & (frame["status"] == "ok")]
     assert len(avg) and avg["ours"].notna().all()
-    again = run_table5(profile, store, data_root=data_root, echo=lambda m: None, show_progress=False)
+    again = run_table(get_spec("5"), profile, store, data_root=data_root, echo=lambda m: None, show_progress=False)
     assert [r.finished_at for r in again if r.status == "ok"] == [r.finished_at for r in ok]
 
 

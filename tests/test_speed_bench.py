@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from repro.errors import ConfigError
-from repro.experiments.runner import run_table
+from repro.runner import run_table
 from repro.specs.table7 import CLAIM, CROSS_ROW, E2E_ROW, SPEC as TABLE7
 from repro.speed import bench, presets, timing
 from repro.tasks.speed import SPEED

@@ -89,7 +89,7 @@ def test_records_of_other_settings_are_named_and_never_averaged(dirs, tmp_path, 
 def test_a_trained_sbert_nli_row_is_scored_on_sts_and_senteval_from_one_training(tmp_path, data_root, monkeypatch):
     """An ``nli-trained`` row (the paper profile's 'SBERT-NLI-base (trained here)'): Table 1 and Table 5 score the
     model of the NLI stage Table 2 trains, trained once (its run folder is shared)."""
-    from repro.experiments.runner import run_table
+    from repro.runner import run_table
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.specs import Row, get_spec, trained_nli_stage

@@ -80,8 +80,8 @@ def test_table6_reference_layout():
 
 
 def test_bad_settings_fail_before_any_training(tmp_path, data_root, monkeypatch):
-    from repro.experiments.table2 import run_table2
-    from repro.experiments.table6 import run_table6
+    from repro.runner import run_table
+    from repro.specs import get_spec
 
     monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
     smoke = get_profile("smoke")
@@ -92,11 +92,11 @@ def test_bad_settings_fail_before_any_training(tmp_path, data_root, monkeypatch)
     ):
         profile = smoke.with_table("6", **{key: bad})
         with pytest.raises(ConfigError, match=message):
-            run_table6(profile, store, data_root=data_root, echo=lambda m: None)
+            run_table(get_spec("6"), profile, store, data_root=data_root, echo=lambda m: None)
     bad_row = Row("x", "smoke-bert", kind="sbert", options={"recipe": "nli+sts"})
     profile = smoke.with_table("2", rows=(bad_row,))
     with pytest.raises(ConfigError, match="unknown Table 2 recipe 'nli\\+sts'; allowed: none, nli, stsb, nli\\+stsb"):
-        run_table2(profile, store, data_root=data_root, echo=lambda m: None)
+        run_table(get_spec("2"), profile, store, data_root=data_root, echo=lambda m: None)
     assert not (tmp_path / "cache" / "runs").exists() and not list(store)  # nothing trained, nothing recorded
 
 

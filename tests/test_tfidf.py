@@ -77,7 +77,7 @@ def test_tfidf_baseline_on_toy_afs_corpus():
     from repro.data.afs import AFSCorpus, AFSTopic
     from repro.data.records import PairSet, SentencePair
     from repro.evaluation.afs import evaluate_unsupervised
-    from repro.experiments.table3 import build_untrained
+    from repro.tasks.afs import build_untrained
     from repro.specs import Row
 
     pairs = {

@@ -203,15 +203,15 @@ def test_one_epoch_of_triplet_training_learns_the_fixture(wiki_root, tmp_path):
 
 
 def test_table4_smoke_pipeline_on_the_fixture(wiki_root, data_root, smoke_bert, tmp_path):
-    from repro.experiments.table4 import run_table4
     from repro.profiles import get_profile
     from repro.results import ResultStore
+    from repro.runner import run_table
     from repro.specs import get_spec
 
     (wiki_root / "stsb").symlink_to(data_root / "stsb")  # the smoke BERT's vocabulary comes from STSb train
     profile = get_profile("smoke")
-    recs = run_table4(profile, ResultStore(tmp_path / "res"), data_root=wiki_root, echo=lambda m: None,
-                      progress=False)
+    recs = run_table(get_spec("4"), profile, ResultStore(tmp_path / "res"), data_root=wiki_root,
+                     echo=lambda m: None, progress=False)
     (rec,) = recs
     assert rec.status == "ok", rec.reason
     assert 0.0 <= rec.metrics["Euclidean"]["accuracy"] <= 1.0 and rec.details["n_test"] == 48
@@ -219,16 +219,16 @@ def test_table4_smoke_pipeline_on_the_fixture(wiki_root, data_root, smoke_bert, 
 
 
 def test_table4_without_data_is_not_run_with_the_reason(tmp_path):
-    from repro.experiments.table4 import run_table4
-    from repro.specs import Row
+    from repro.runner import run_table
+    from repro.specs import Row, get_spec
     from repro.profiles import get_profile
     from repro.results import ResultStore
     from repro.tables.builder import build_frame, to_markdown
     from repro.specs import load_specs
 
     rows = [Row("SBERT-WikiSec-base", "bert-base-uncased", kind="sbert", paper_row="SBERT-WikiSec-base")]
-    recs = run_table4(get_profile("local"), ResultStore(tmp_path / "res"), data_root=tmp_path, echo=lambda m: None,
-                      rows=rows)
+    recs = run_table(get_spec("4"), get_profile("local"), ResultStore(tmp_path / "res"), data_root=tmp_path,
+                     echo=lambda m: None, rows=rows)
     assert [r.status for r in recs] == ["not_run"]
     assert "data missing" in recs[0].reason and "fetch_wikisec.py" in recs[0].reason
     frame = build_frame(load_specs()["4"], recs)

@@ -1,17 +1,17 @@
 """Tables as declarations: one :class:`TableSpec` per table, one :class:`Row` type for every table.
 
 A spec says everything about a table that is not code: title, columns, main metric, the paper's reference CSV
-and how it maps onto our columns, notes, the datasets it reads, which evaluator scores its rows
-(``"module:object"``, imported only when something runs), which training it needs, and its rows and knobs per
+and how it maps onto our columns, notes, the datasets it reads, which task scores its rows (a name of
+:data:`repro.tasks.TASKS`, imported only when something runs), which training it needs, and its rows and knobs per
 profile. Specs import neither torch nor the pipelines, so ``sbert-repro plan``, ``profiles`` and ``tables``
 read them in a fraction of a second.
 
 Specs are discovered, not listed by hand: every ``repro/specs/table*.py`` module with a ``SPEC``, plus the
 modules named in ``$SBERT_REPRO_SPECS`` (comma-separated; a table of your own, e.g. in a test).
 
-A spec turns a profile into :class:`Unit` s (``spec.units(profile)``): each evaluation unit is one result record
-(its id is the record's id), each training unit one training run with the units it depends on. The runner
-(:mod:`repro.experiments.runner`) runs evaluation units; ``plan`` lists both.
+A spec turns a profile into :class:`Unit` s (``spec.units(profile)``, see :func:`row_units`): each evaluation unit
+is one result record (its id is the record's id), each training unit one training run with the units it depends
+on. The runner (:mod:`repro.runner`) runs evaluation units; ``plan`` lists both.
 """
 
 from __future__ import annotations
@@ -135,18 +135,65 @@ def training_unit(table: str, stage, *, datasets=(), models=(), needs=()) -> Uni
                 needs=tuple(needs))
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One evaluation of a row (one unit, one record), declared by a spec's ``cells``.
+
+    ``key`` goes, as keywords, to the spec's ``run_spec`` (the record's identity) and ``stages`` (the training the
+    unit needs); ``column`` and ``seed`` name the unit in plans and echoes (and tell the task which column it
+    scores); ``datasets``: what it reads (None: the spec's ``datasets``).
+    """
+
+    key: Any = ()  # a dict when written; stored as sorted (name, value) pairs
+    column: str | None = None
+    seed: int | None = None
+    datasets: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        if isinstance(self.key, Mapping):
+            object.__setattr__(self, "key", tuple(sorted(self.key.items())))
+
+
+def per_column(knob: str = "columns", key: str = "column", datasets: Callable | None = None) -> Callable:
+    """``cells`` of a table that scores each column in a record of its own (Table 5: one per SentEval task): the
+    columns listed by the knob ``knob`` (default: the spec's columns), each passed to ``run_spec`` as ``key``;
+    ``datasets(column)``: what that column reads."""
+
+    def cells(spec, row, profile) -> list[Cell]:
+        return [Cell({key: c}, column=c, datasets=tuple(datasets(c)) if datasets else None)
+                for c in spec.knobs(profile).get(knob, spec.columns)]
+
+    return cells
+
+
+def per_seed(seeded: Callable = lambda row: True, column: str | None = None, datasets=None) -> Callable:
+    """``cells`` of a table that runs its rows once per seed (knob ``seeds``, default the profile's): rows for which
+    ``seeded(row)`` is false have one unit without a seed (seed None)."""
+
+    def cells(spec, row, profile) -> list[Cell]:
+        seeds = tuple(spec.knobs(profile).get("seeds", profile.seeds)) if seeded(row) else (None,)
+        return [Cell({"seed": s}, column=column, seed=s, datasets=datasets) for s in seeds]
+
+    return cells
+
+
 @dataclass
 class TableSpec(TableDef):
     """A table: how it is built (the :class:`TableDef` fields) and what runs to fill it.
 
     ``rows``: profile -> rows; ``defaults``: ``{"*": knobs for every profile, "<profile>": overrides}`` (a
-    per-table default lives here once); ``make_units(spec, profile) -> [Unit]`` expands a profile (default: one
-    evaluation unit per row, see :func:`row_units`); ``run_spec(spec, row, profile, **kw) -> RunSpec`` gives a
-    unit's record identity; ``match(row, record) -> bool`` says which declared row a record belongs to (default:
-    same model, same encoder settings). ``evaluator``: ``"module:object"``, an object with ``evaluate(encoder,
-    data, unit, ctx)`` and optionally ``load(spec, profile, ctx)`` (the data, once per table) and
-    ``build(row, ctx)`` (the encoder, once per row); or with ``run_table(spec, profile, store, ctx)`` for a
-    table measured all at once (Table 7). ``training``: which recipe trains its rows, in words (``plan`` shows it).
+    per-table default lives here once). ``evaluator``: the task that scores the rows, a name of
+    :data:`repro.tasks.TASKS` (``"module:object"`` for a task of your own). ``training``: which recipe trains its
+    rows, in words (``plan`` shows it).
+
+    How a profile becomes units (:func:`row_units`), declared: ``cells(spec, row, profile) -> [Cell]`` (default:
+    one unit per row; :func:`per_column`, :func:`per_seed`), ``stages(spec, row, profile, **cell key) -> Stage,
+    [Stage] or None`` (the training a unit needs, listed before it with the stages it continues),
+    ``check(spec, profile)`` (bad knobs fail before anything runs), ``order(row, cell)`` (a sort key of the units;
+    default: row by row). ``make_units(spec, profile) -> [Unit]`` replaces all of that (Table 7: units keyed by
+    hardware). ``run_spec(spec, row, profile, **cell key) -> RunSpec`` gives a unit's record identity;
+    ``match(row, record) -> bool`` says which declared row a record belongs to (default: same model, same encoder
+    settings).
     """
 
     datasets: tuple[str, ...] = ()
@@ -154,6 +201,10 @@ class TableSpec(TableDef):
     training: str = ""
     rows: Mapping[str, tuple] = field(default_factory=dict)
     defaults: Mapping[str, Mapping] = field(default_factory=dict)  # the table's knobs: {"*": ..., "<profile>": ...}
+    cells: Callable | None = None
+    stages: Callable | None = None
+    check: Callable | None = None
+    order: Callable | None = None
     make_units: Callable | None = None
     make_rows: Callable | None = None  # (spec, profile) -> rows, for rows that follow a knob (Table 6's body)
     run_spec: Callable | None = None
@@ -185,10 +236,16 @@ class TableSpec(TableDef):
             return list(self.make_units(self, profile))
         return row_units(self, profile)
 
+    def row_stage(self, row: Row, profile):
+        """The training run a row's model comes from, shared by all its units (an ``nli-trained`` row: Table 2's
+        NLI stage); None for a model scored as it is. Tasks read it here, at run time."""
+        return trained_nli_stage(row, profile) if row.kind == "nli-trained" else None
+
     def spec_for(self, row: Row, profile, **kw) -> RunSpec:
         if self.run_spec is not None:
             return self.run_spec(self, row, profile, **kw)
-        return RunSpec.make(table=self.number, model=row.model, profile=profile.name, task=self.task,
+        seed = kw.pop("seed", None)  # a cell's seed (per_seed) is the record's seed
+        return RunSpec.make(table=self.number, model=row.model, profile=profile.name, task=self.task, seed=seed,
                             params={**row.encoder_params(), **kw})
 
     def row_of(self, record, profile=None) -> Row | None:
@@ -233,12 +290,50 @@ def match_encoder_row(row: Row, record) -> bool:
     return record.spec.model == row.model and all(p.get(k) == v for k, v in row.encoder_params().items())
 
 
-def row_units(spec: TableSpec, profile, **params) -> list[Unit]:
-    units = [Unit(table=spec.number, what="evaluate", row=row, run=spec.spec_for(row, profile, **params),
-                  datasets=tuple(spec.datasets), models=row_models(row),
-                  not_implemented=row.not_run if row.kind == "unavailable" else None)
-             for row in spec.rows_for(profile)]
+def row_units(spec: TableSpec, profile) -> list[Unit]:
+    """The units of ``spec`` for ``profile``, from its declarations: every row's cells (default: one per row),
+    sorted by ``spec.order`` when given; before each evaluation the training units it needs (``spec.stages`` and
+    the stages they continue, each listed once), and those of ``nli-trained`` rows."""
+    if spec.check is not None:
+        spec.check(spec, profile)
+    cells_of = spec.cells or (lambda spec, row, profile: [Cell()])
+    pairs = [(row, cell) for row in spec.rows_for(profile) for cell in cells_of(spec, row, profile)]
+    if spec.order is not None:
+        pairs.sort(key=lambda rc: spec.order(*rc))
+    units, seen = [], set()
+    for row, cell in pairs:
+        key = dict(cell.key)
+        found = spec.stages(spec, row, profile, **key) if spec.stages is not None else None
+        stages = list(found) if isinstance(found, (list, tuple)) else [] if found is None else [found]
+        needs = []
+        for stage in stages:
+            chain = stage_units(spec.number, stage, models=(row.model,))
+            units += [u for u in chain if u.id not in seen]
+            seen.update(u.id for u in chain)
+            needs.append(chain[-1].id)
+        units.append(Unit(table=spec.number, what="evaluate", row=row, run=spec.spec_for(row, profile, **key),
+                          stage=None if isinstance(found, (list, tuple)) else found, column=cell.column,
+                          seed=cell.seed, needs=tuple(needs),
+                          datasets=tuple(spec.datasets) if cell.datasets is None else tuple(cell.datasets),
+                          models=row_models(row), not_implemented=row.not_run if row.kind == "unavailable" else None))
     return with_nli_training(spec.number, profile, units)
+
+
+def stage_units(table: str, stage, models=()) -> list[Unit]:
+    """Training units for ``stage`` and the stages it continues from (first the earliest)."""
+    from repro.training.recipes import stage_datasets
+
+    chain = []
+    while stage is not None and not isinstance(stage, str):
+        chain.append(stage)
+        stage = stage.base
+    out, prev = [], None
+    for st in reversed(chain):
+        u = training_unit(table, st, datasets=stage_datasets(st), models=models if prev is None else (),
+                          needs=(prev.id,) if prev else ())
+        out.append(u)
+        prev = u
+    return out
 
 
 def trained_nli_stage(row: Row, profile):
@@ -252,8 +347,6 @@ def trained_nli_stage(row: Row, profile):
 
 def with_nli_training(table: str, profile, units: list[Unit]) -> list[Unit]:
     """``units`` with the training units of their ``nli-trained`` rows before them (and as their ``needs``)."""
-    from repro.specs.table2 import stage_units
-
     out, seen = [], set()
     for u in units:
         if u.what == "evaluate" and u.row is not None and u.row.kind == "nli-trained":
@@ -328,4 +421,5 @@ def _number_key(n: str):
     return (0, int(n), "") if n.isdigit() else (1, 0, n)
 
 
-__all__ = ["Row", "TableSpec", "Unit", "load_specs", "get_spec", "row_units", "training_unit", "replace"]
+__all__ = ["Cell", "Row", "TableSpec", "Unit", "load_specs", "get_spec", "per_column", "per_seed", "row_units",
+           "stage_units", "training_unit", "replace"]

@@ -163,7 +163,7 @@ SPEC = TableSpec(
         "number; the paper reports no std here either.",
     ],
     datasets=("sts", "stsb", "sick"),
-    evaluator="repro.experiments.table1:EVALUATOR",
+    evaluator="sts",
     task="sts-unsupervised",
     rows=ROWS,
     run_spec=run_spec,

@@ -12,7 +12,7 @@ MEAN / NLI cell when the settings agree.
 from __future__ import annotations
 
 from repro.errors import ConfigError, choose
-from repro.specs import Row, TableSpec, Unit, training_unit
+from repro.specs import per_seed, Row, TableSpec
 from repro.tables.claims import Claim
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -57,7 +57,10 @@ ROWS = {
     ),
 }
 # local: one seed, so that the local reproduction stays under an hour on 2 cores (`--seeds 0,1` runs more).
-KNOBS = {"smoke": {"seeds": (0, 1)}, "local": {"seeds": (0,)}, "paper": {"seeds": tuple(range(10))}}
+# The task (repro/tasks/pairs.py) scores the STSb test split and keeps Spearman, Pearson and the number of pairs.
+KNOBS = {"*": {"split": "test", "metrics": ("spearman", "pearson", "n_pairs")},
+         "smoke": {"seeds": (0, 1)}, "local": {"seeds": (0,)}, "paper": {"seeds": tuple(range(10))}}
+SEEDED = ("stsb", "nli+stsb")  # recipes trained once per seed; the others are one evaluation
 
 
 def check_row(row: Row) -> str:
@@ -82,50 +85,25 @@ def stage_for(row: Row, training: dict, seed: int):
     return stsb_stage(training, nli or row.model, seed=seed, kind=row.kind)
 
 
-def stage_units(table: str, stage, models=()) -> list[Unit]:
-    """Training units for ``stage`` and the stages it continues from (first the earliest)."""
-    chain = []
-    while stage is not None and not isinstance(stage, str):
-        chain.append(stage)
-        stage = stage.base
-    out, prev = [], None
-    for st in reversed(chain):
-        from repro.training.recipes import stage_datasets
-
-        data = stage_datasets(st)
-        u = training_unit(table, st, datasets=data, models=models if prev is None else (),
-                          needs=(prev.id,) if prev else ())
-        out.append(u)
-        prev = u
-    return out
+def stages(spec: TableSpec, row: Row, profile, seed: int | None):
+    training = dict(profile.training)
+    return stage_for(row, training, seed if seed is not None else training.get("nli_seed", 0))
 
 
-def make_units(spec: TableSpec, profile) -> list[Unit]:
+def run_spec(spec: TableSpec, row: Row, profile, seed: int | None):
     from repro.results import RunSpec
 
-    training = dict(profile.training)
-    seeds = tuple(spec.knobs(profile).get("seeds", profile.seeds))
-    rows = spec.rows_for(profile)
-    for row in rows:  # bad rows fail here, before anything runs
-        check_row(row)
-    units, seen = [], set()
-    for row in rows:
-        recipe = row.opt("recipe")
-        for seed in (seeds if recipe in ("stsb", "nli+stsb") else (None,)):
-            stage = stage_for(row, training, seed if seed is not None else training.get("nli_seed", 0))
-            needs = ()
-            if stage is not None:
-                chain = stage_units(spec.number, stage, models=(row.model,))
-                units += [u for u in chain if u.id not in seen]
-                seen.update(u.id for u in chain)
-                needs = (chain[-1].id,)
-            run = RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=spec.task, seed=seed,
-                               params={"group": GROUPS[recipe], "kind": row.kind, "recipe": recipe,
-                                       "test_limit": profile.data_limit,
-                                       "training": stage.to_dict() if stage is not None else None})
-            units.append(Unit(table=spec.number, what="evaluate", row=row, run=run, stage=stage, seed=seed,
-                              column="STSb", needs=needs, datasets=("stsb",), models=(row.model,)))
-    return units
+    recipe = check_row(row)
+    stage = stages(spec, row, profile, seed)
+    return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=spec.task, seed=seed,
+                        params={"group": GROUPS[recipe], "kind": row.kind, "recipe": recipe,
+                                "test_limit": profile.data_limit,
+                                "training": stage.to_dict() if stage is not None else None})
+
+
+def _cells(spec: TableSpec, row: Row, profile):
+    check_row(row)  # bad rows fail here, before anything runs
+    return per_seed(lambda r: r.opt("recipe") in SEEDED, column="STSb", datasets=("stsb",))(spec, row, profile)
 
 
 def match(row: Row, record) -> bool:
@@ -204,12 +182,14 @@ SPEC = TableSpec(
         "unless the profile asks for bf16/fp16 (the substitute then says so).",
     ],
     datasets=("stsb", "nli"),
-    evaluator="repro.experiments.table2:EVALUATOR",
+    evaluator="pairs",
     training="repro.training.recipes (NLI: nli_stage; STSb: stsb_stage); Profile.training",
     task="stsb-test",
     rows=ROWS,
     defaults=KNOBS,
-    make_units=make_units,
+    cells=_cells,
+    stages=stages,
+    run_spec=run_spec,
     match=match,
     substitute=substitute,
 )

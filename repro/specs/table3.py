@@ -16,7 +16,7 @@ over :data:`DEFAULT_TRAINING`), ``keep_models``. Training: one
 from __future__ import annotations
 
 from repro.errors import ConfigError, choose
-from repro.specs import Row, TableSpec, Unit, row_models, training_unit
+from repro.specs import Cell, Row, TableSpec
 from repro.training import settings as S
 from repro.training.objectives import TRAIN_DATA
 from repro.tables.claims import Claim, Test
@@ -138,29 +138,31 @@ def fold_names(setting: str, knobs: dict) -> list[str]:
     return [f"{t}/fold{i}" for t in TOPICS for i in range(per_topic)]
 
 
-def make_units(spec: TableSpec, profile) -> list[Unit]:
-    rows = spec.rows_for(profile)
-    if not rows:
+def _check(spec: TableSpec, profile) -> None:
+    if not spec.rows_for(profile):
         raise ConfigError(f"profile {profile.name!r} has no Table 3 rows")
-    knobs = spec.knobs(profile)
-    order = {"sbert": 1, "cross": 2}  # cheap records first, then SBERT-AFS, then BERT-AFS
-    jobs = sorted(((g, r) for g in GROUPS for r in rows if g in check_row(r)), key=lambda j: order.get(j[1].kind, 0))
-    units = []
-    for setting, row in jobs:
-        needs = ()
-        if row.kind in TRAINED:
-            from repro.training.recipes import afs_stage
 
-            ts = training_settings(knobs, row.kind)
-            folds = [training_unit(spec.number, afs_stage(model=row.model, kind=row.kind, pooling=row.pooling,
-                                                          setting=setting, fold=f, training=ts, knobs=knobs),
-                                   datasets=("afs",), models=(row.model,)) for f in fold_names(setting, knobs)]
-            units += folds
-            needs = tuple(u.id for u in folds)
-        units.append(Unit(table=spec.number, what="evaluate", row=row, run=run_spec(spec, row, profile, setting),
-                          column=GROUPS[setting], needs=needs, datasets=("afs",), models=row_models(row),
-                          not_implemented=row.not_run if row.kind == "unavailable" else None))
-    return units
+
+def _cells(spec: TableSpec, row: Row, profile) -> list[Cell]:
+    """One unit per setting the row is scored in (bad rows fail here, before anything runs)."""
+    return [Cell({"setting": g}, column=GROUPS[g]) for g in GROUPS if g in check_row(row)]
+
+
+def _order(row: Row, cell: Cell):
+    """Cheap records first, then SBERT-AFS, then BERT-AFS; setting by setting within each."""
+    return {"sbert": 1, "cross": 2}.get(row.kind, 0), list(GROUPS).index(dict(cell.key)["setting"])
+
+
+def stages(spec: TableSpec, row: Row, profile, setting: str) -> list:
+    """A trained row's training runs in ``setting``: one per test fold (none for untrained rows)."""
+    if row.kind not in TRAINED:
+        return []
+    from repro.training.recipes import afs_stage
+
+    knobs = spec.knobs(profile)
+    ts = training_settings(knobs, row.kind)
+    return [afs_stage(model=row.model, kind=row.kind, pooling=row.pooling, setting=setting, fold=f, training=ts,
+                      knobs=knobs) for f in fold_names(setting, knobs)]
 
 
 def match(row: Row, record) -> bool:
@@ -242,11 +244,14 @@ SPEC = TableSpec(
         "mean over 10 models per topic (30 in all), the cross-topic one over 3.",
     ],
     datasets=("afs",),
-    evaluator="repro.experiments.table3:EVALUATOR",
+    evaluator="afs",
     training="repro.training.recipes.afs_stage (one regression / cross-encoder stage per fold)",
     rows=ROWS,
     defaults=KNOBS,
-    make_units=make_units,
+    cells=_cells,
+    stages=stages,
+    check=_check,
+    order=_order,
     run_spec=run_spec,
     match=match,
 )

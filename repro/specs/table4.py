@@ -18,7 +18,7 @@ Training: :func:`repro.training.recipes.triplet_stage`.
 from __future__ import annotations
 
 from repro.errors import choose
-from repro.specs import Row, TableSpec, Unit, row_models, training_unit
+from repro.specs import Row, TableSpec
 from repro.training import settings as S
 from repro.training.objectives import TRAIN_DATA
 from repro.tables.claims import Claim, Paper, Test
@@ -65,22 +65,13 @@ def run_spec(spec, row: Row, profile):
     return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task="wikisec-test", params=params)
 
 
-def make_units(spec: TableSpec, profile) -> list[Unit]:
-    units = []
-    for row in spec.rows_for(profile):
-        run = run_spec(spec, row, profile)
-        needs = ()
-        if row.kind == "sbert":
-            from repro.training.recipes import triplet_stage
+def stages(spec: TableSpec, row: Row, profile):
+    """A trained row's run: the triplet objective on the training triplets (none for untrained rows)."""
+    if row.kind != "sbert":
+        return None
+    from repro.training.recipes import triplet_stage
 
-            stage = triplet_stage(model=row.model, training=training_settings(spec.knobs(profile)))
-            t = training_unit(spec.number, stage,
-                              datasets=("wikisec",), models=(row.model,))
-            units.append(t)
-            needs = (t.id,)
-        units.append(Unit(table=spec.number, what="evaluate", row=row, run=run, needs=needs, datasets=("wikisec",),
-                          models=row_models(row), not_implemented=row.not_run if row.kind == "unavailable" else None))
-    return units
+    return triplet_stage(model=row.model, training=training_settings(spec.knobs(profile)))
 
 
 def match(row: Row, record) -> bool:
@@ -148,11 +139,11 @@ SPEC = TableSpec(
         "Seeds: one training run (seed 0): the paper reports one number and no std (1.8M triplets, one epoch).",
     ],
     datasets=("wikisec",),
-    evaluator="repro.experiments.table4:EVALUATOR",
+    evaluator="triplets",
     training="repro.training.recipes.triplet_stage (triplet objective, best on the validation triplets)",
     rows=ROWS,
     defaults=KNOBS,
-    make_units=make_units,
+    stages=stages,
     run_spec=run_spec,
     match=match,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from repro.data.senteval import SENTEVAL_TASKS
-from repro.specs import Row, TableSpec, Unit, nli_training_params, row_models, with_nli_training
+from repro.specs import nli_training_params, per_column, Row, TableSpec
 from repro.specs import table1
 from repro.tables.claims import Claim, Missing, mean_of
 
@@ -54,14 +54,6 @@ def run_spec(spec, row: Row, profile, task: str):
                         params={**row.encoder_params(), "task": task, "limit": k.get("limit"),
                                 "kfold": int(k["kfold"]), "seed": int(k["seed"]), "solver": k["solver"],
                                 "classifier": "sklearn-LogReg", **nli_training_params(row, profile)})
-
-
-def make_units(spec: TableSpec, profile) -> list[Unit]:
-    return with_nli_training(spec.number, profile, [
-        Unit(table=spec.number, what="evaluate", row=row, run=run_spec(spec, row, profile, task), column=task,
-             datasets=(task.lower(),), models=row_models(row),
-             not_implemented=row.not_run if row.kind == "unavailable" else None)
-        for row in spec.rows_for(profile) for task in spec.knobs(profile).get("tasks", TASKS)])
 
 
 def row_unavailable(spec, row: Row, profile):
@@ -154,10 +146,10 @@ SPEC = TableSpec(
         "Seeds: none apply to the encoders (fixed models); the classifiers use SentEval's seed 1111, as the paper.",
     ],
     datasets=("mr", "cr", "subj", "mpqa", "sst", "trec", "mrpc"),
-    evaluator="repro.experiments.table5:EVALUATOR",
+    evaluator="senteval",
     rows=ROWS,
     defaults=KNOBS,
-    make_units=make_units,
+    cells=per_column("tasks", key="task", datasets=lambda task: (task.lower(),)),  # one record per (row, task)
     run_spec=run_spec,
     row_unavailable=row_unavailable,
 )

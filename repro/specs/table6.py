@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from repro.errors import ConfigError
-from repro.specs import Row, TableSpec, Unit
-from repro.training.objectives import CONCATENATIONS
+from repro.errors import choose, ConfigError
+from repro.specs import Cell, Row, TableSpec
+from repro.training.objectives import concat_name, CONCATENATIONS
 from repro.tables.claims import Claim
 
 POOLING_ROWS = ("mean", "max", "cls")
 POOLING, CONCAT = "pooling_strategy", "concatenation"
 KNOBS = {
+    # The task (repro/tasks/pairs.py) scores the kept model on STSb dev, the pairs its dev score was computed on.
+    "*": {"split": "dev", "metrics": ("spearman",)},
     "smoke": {"seeds": (0,), "body": "smoke-bert"},
     "local": {"seeds": (0,), "body": "sentence-transformers/all-MiniLM-L6-v2"},  # one seed: see Table 2
     "paper": {"seeds": tuple(range(10)), "body": "bert-base-uncased"},
@@ -34,46 +36,60 @@ def rows(body: str) -> tuple[Row, ...]:
             *(Row(c, body, kind="sbert", paper_row=c, options={"group": CONCAT, "concat": c}) for c in CONCATENATIONS))
 
 
-ROWS = {name: rows(s["body"]) for name, s in KNOBS.items()}
+ROWS = {name: rows(s["body"]) for name, s in KNOBS.items() if name != "*"}
 
 
 def make_rows(spec: TableSpec, profile) -> tuple[Row, ...]:
     return rows(str(spec.knobs(profile).get("body", "")))
 
 
-def make_units(spec: TableSpec, profile) -> list[Unit]:
-    """Every cell and seed; settings are checked here, before any training."""
-    from repro.results import RunSpec
-    from repro.specs.table2 import stage_units
-    from repro.training.recipes import nli_stage, stsb_stage
-
+def _check(spec: TableSpec, profile) -> None:
+    """Settings are checked here, before any training."""
     if not profile.training and profile.rows_profile not in KNOBS:
         raise ConfigError(f"profile {profile.name!r} has no training settings for Table 6")
     knobs = spec.knobs(profile)
     if "body" not in knobs:
         raise ConfigError(f"profile {profile.name!r}: Table 6 needs a 'body' (the model to train)")
-    training, body = dict(profile.training), str(knobs["body"])
-    poolings, concats = knobs.get("poolings", POOLING_ROWS), knobs.get("concatenations", tuple(CONCATENATIONS))
-    cells = []
-    for seed in tuple(knobs.get("seeds", profile.seeds)):
-        for pooling in poolings:
-            cells.append((POOLING, pooling.upper(), "NLI", nli_stage(training, body, pooling=pooling, seed=seed), seed))
-            cells.append((POOLING, pooling.upper(), "STSb", stsb_stage(training, body, pooling=pooling, seed=seed),
-                          seed))
-        for concat in concats:
-            cells.append((CONCAT, concat, "NLI", nli_stage(training, body, concat=concat, seed=seed), seed))
-    by_label = {r.label: r for r in rows(body)}
-    units, seen = [], set()
-    for group, label, column, stage, seed in cells:
-        train = stage_units(spec.number, stage, models=(body,))
-        units += [u for u in train if u.id not in seen]
-        seen.update(u.id for u in train)
-        run = RunSpec.make(table=spec.number, model=body, profile=profile.name, task=spec.task, seed=seed,
-                           params={"group": group, "column": column, "training": stage.to_dict()})
-        units.append(Unit(table=spec.number, what="evaluate", row=by_label.get(label, Row(label, body, kind="sbert")),
-                          run=run, stage=stage, column=column, seed=seed, needs=(train[-1].id,),
-                          datasets=("stsb",), models=(body,)))
-    return units
+    for pooling in knobs.get("poolings", POOLING_ROWS):
+        choose(pooling, POOLING_ROWS, "pooling")
+    for concat in knobs.get("concatenations", CONCATENATIONS):
+        concat_name(concat)
+
+
+def _cells(spec: TableSpec, row: Row, profile) -> list[Cell]:
+    """Every seed of the row's cells (a pooling: NLI and STSb; a concatenation: NLI), where the knobs ``poolings``
+    and ``concatenations`` keep the row."""
+    knobs = spec.knobs(profile)
+    if row.opt("group") == POOLING:
+        columns = ("NLI", "STSb") if row.opt("pooling") in knobs.get("poolings", POOLING_ROWS) else ()
+    else:
+        kept = {concat_name(c) for c in knobs.get("concatenations", CONCATENATIONS)}
+        columns = ("NLI",) if row.opt("concat") in kept else ()
+    return [Cell({"seed": seed, "column": column}, column=column, seed=seed, datasets=("stsb",))
+            for seed in tuple(knobs.get("seeds", profile.seeds)) for column in columns]
+
+
+def _order(row: Row, cell: Cell) -> int:
+    return cell.seed  # seed by seed (a seed's runs finish together)
+
+
+def stages(spec: TableSpec, row: Row, profile, seed: int, column: str):
+    """The run whose kept model the cell scores: NLI (classification objective) or STSb (regression)."""
+    from repro.training.recipes import nli_stage, stsb_stage
+
+    training = dict(profile.training)
+    if row.opt("group") == CONCAT:
+        return nli_stage(training, row.model, concat=row.opt("concat"), seed=seed)
+    make = nli_stage if column == "NLI" else stsb_stage
+    return make(training, row.model, pooling=row.opt("pooling"), seed=seed)
+
+
+def run_spec(spec: TableSpec, row: Row, profile, seed: int, column: str):
+    from repro.results import RunSpec
+
+    return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=spec.task, seed=seed,
+                        params={"group": row.opt("group"), "column": column,
+                                "training": stages(spec, row, profile, seed, column).to_dict()})
 
 
 def match(row: Row, record) -> bool:
@@ -189,13 +205,17 @@ SPEC = TableSpec(
         "(2019 rule: largest of the four dev Spearman correlations).",
     ],
     datasets=("stsb", "nli"),
-    evaluator="repro.experiments.table6:EVALUATOR",
+    evaluator="pairs",
     training="repro.training.recipes (nli_stage / stsb_stage per pooling and concatenation); Profile.training",
     task="stsb-dev",
     rows=ROWS,
     defaults=KNOBS,
     make_rows=make_rows,
-    make_units=make_units,
+    cells=_cells,
+    stages=stages,
+    check=_check,
+    order=_order,
+    run_spec=run_spec,
     match=match,
     substitute=substitute,
 )

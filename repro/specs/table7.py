@@ -261,7 +261,7 @@ SPEC = TableSpec(
         "the JSON records and in the `table7_bench_*.md` reports beside this table.",
     ],
     datasets=("stsb",),
-    evaluator="repro.tasks.speed:SPEED",
+    evaluator="speed",
     rows=ROWS,
     make_units=make_units,
     match=match,

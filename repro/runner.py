@@ -1,16 +1,11 @@
 """The one runner: a table spec x a profile -> its evaluation units -> result records.
 
 For each evaluation unit of ``spec.units(profile)`` (in the spec's order) the runner writes one record through
-:func:`repro.results.run` (finished units are skipped: a rerun resumes). The table's evaluator
-(``spec.evaluator``, ``"module:object"``) supplies:
-
-- ``load(spec, profile, ctx)``: the data, once per table (a data problem stops the table before any model loads);
-- ``build(row, data, ctx)``: what a row's units share (an encoder, a scorer), once per row, only when one of its
-  units has to run; a ``ReproError`` there is remembered, so the row's other units do not retry it;
-- ``evaluate(built, data, unit, ctx) -> (metrics, details)``: ``metrics`` is ``{column: {metric: value}}``, the
-  shape every table builder reads;
-- ``summary(record) -> str`` (optional): the line echoed when a unit finishes;
-- or ``run_table(spec, profile, store, ctx)`` instead, for a table measured all at once (Table 7).
+:func:`repro.results.run` (finished units are skipped: a rerun resumes). The table's task (``spec.evaluator``, a
+name of :data:`repro.tasks.TASKS`, see :class:`repro.tasks.base.Task`) loads the data once per table, builds what a
+row's units share once per row (only when one of them has to run; a ``ReproError`` there is remembered, so the
+row's other units do not retry it), and evaluates each unit into ``{column: {metric: value}}``; or it measures the
+whole table at once (``run_table``: speed).
 
 Training units are not run here: the evaluation unit that needs one trains it (resumably, shared between
 tables by its run folder), so ``reproduce`` runs everything and ``plan`` lists both.
@@ -18,61 +13,29 @@ tables by its run folder), so ``reproduce`` runs everything and ``plan`` lists b
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
 from typing import Callable
 
 from repro.errors import ConfigError, ReproError
 from repro.results import ResultRecord, ResultStore, run
+from repro.tasks import get_task
+from repro.tasks.base import Context
 
-
-@dataclass
-class Context:
-    """What every evaluator may use: where data and runs are, the device, the echo function, the profile."""
-
-    profile: object
-    spec: object
-    store: ResultStore
-    data_root: object = None
-    device: str | None = None
-    force: bool = False
-    echo: Callable = print
-    progress: bool = True
-    extra: dict = field(default_factory=dict)  # table-specific run options (Table 7: threads, report_dir, ...)
-
-    @property
-    def knobs(self) -> dict:
-        return self.spec.knobs(self.profile)
-
-    @property
-    def runs_root(self):
-        from repro.paths import cache_dir
-
-        return cache_dir("runs", self.profile.name)
-
-
-def load_evaluator(ref: str):
-    if not ref or ":" not in ref:
-        raise ConfigError(f"a table spec's evaluator must be 'module:object', got {ref!r}")
-    module, name = ref.split(":", 1)
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"evaluator {ref!r} cannot be loaded ({e}); fix the table spec") from None
+__all__ = ["Context", "find_unit", "run_row", "run_table", "run_unit"]
 
 
 def run_row(spec, work, store, *, device: str | None = None, force: bool = False, echo=print,
             summary: Callable | None = None, label: str = "", row=None):
     """One record: :func:`repro.results.run` with this machine's versions and hardware in the record; echoes one
-    line (``summary(record)`` when it finished, else its status and reason)."""
+    line (``summary(record)`` when it finished and it has something to say, else its status and reason)."""
     from repro.env import hardware, versions
 
     rec = run(spec, work, store, force=force, env=lambda: {"versions": versions(), "hardware": hardware(device)},
               log=echo, label=label or (row or {}).get("label"), row=row)
     prefix = f"  {label}: " if label else "  "
     if rec.status == "ok":
-        if summary is not None:
-            echo(prefix + summary(rec))
+        line = summary(rec) if summary is not None else None
+        if line:
+            echo(prefix + line)
     else:
         echo(f"{prefix}{rec.status.replace('_', ' ')}: {rec.reason}")
     return rec
@@ -85,7 +48,7 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
     if rows is not None:
         profile = profile.with_table(spec.number, rows=tuple(rows))
     progress = extra.pop("show_progress", progress)
-    ev = load_evaluator(spec.evaluator)
+    ev = get_task(spec.evaluator)
     ctx = Context(profile=profile, spec=spec, store=store, data_root=data_root, device=device, force=force,
                   echo=echo, progress=progress, extra=extra)
     if hasattr(ev, "run_table"):
@@ -130,22 +93,6 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
                                force=force, echo=echo, summary=summary, row=u.row.describe(),
                                label=u.column if spec.row_unavailable is not None else ""))
     return records
-
-
-def row_encoder(row, ctx, dtype: str = "fp32"):
-    """The encoder a row is scored with: built from its model (repro.encoders.build), or for an ``nli-trained``
-    row the model of its NLI stage, trained here first unless finished (the run folder Tables 2 and 6 share)."""
-    if row.kind == "nli-trained":
-        from repro.specs import trained_nli_stage
-        from repro.training.recipes import load_trained, run_stage
-
-        stage = trained_nli_stage(row, ctx.profile)
-        result = run_stage(stage, ctx.runs_root, data_root=ctx.data_root, device=ctx.device, echo=ctx.echo,
-                           progress=ctx.progress)
-        return load_trained(stage, result.model_dir, ctx.device)
-    from repro.encoders.build import build_encoder
-
-    return build_encoder(row, data_root=ctx.data_root, device=ctx.device, dtype=dtype)
 
 
 def _raise(err: Exception):

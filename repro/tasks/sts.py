@@ -1,26 +1,24 @@
-"""Table 1's evaluator: unsupervised STS, Spearman x 100 of cosine similarity (declaration: repro/specs/table1.py)."""
+"""Unsupervised STS (Table 1, `sbert-repro evaluate`): Spearman x 100 of the cosine similarity of two sentence
+embeddings on STS12-16, STSb test and SICK-R test (protocol and metrics: repro/evaluation/sts.py)."""
 
 from __future__ import annotations
 
 from repro.data.sts import STS_TASKS, load_sts_task
+from repro.encoders.cache import cached
 from repro.evaluation.sts import evaluate_sts
+from repro.tasks.base import Task, row_encoder
 
 
-class EVALUATOR:
-    @staticmethod
-    def load(spec, profile, ctx):
+class StsTask(Task):
+    name = "sts"
+
+    def load(self, spec, profile, ctx):
         return [load_sts_task(name, root=ctx.data_root).head(profile.data_limit) for name in STS_TASKS]
 
-    @staticmethod
-    def build(row, tasks, ctx):
-        from repro.experiments.runner import row_encoder
-
+    def build(self, row, tasks, ctx):
         return row_encoder(row, ctx, dtype=ctx.knobs.get("dtype", "fp32"))
 
-    @staticmethod
-    def evaluate(inner, tasks, unit, ctx):
-        from repro.encoders.cache import cached
-
+    def evaluate(self, inner, tasks, unit, ctx):
         # through the embedding cache: the same sentences (STSb test, SICK-R ...) are encoded once across tables
         # and reruns
         encoder = cached(inner)
@@ -33,9 +31,4 @@ class EVALUATOR:
         return metrics, details
 
 
-def run_table1(profile, store, **kw):
-    """Table 1 for ``profile`` (``rows=``: only these rows); see :func:`repro.experiments.runner.run_table`."""
-    from repro.experiments.runner import run_table
-    from repro.specs import get_spec
-
-    return run_table(get_spec("1"), profile, store, **kw)
+STS = StsTask()

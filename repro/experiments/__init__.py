@@ -1,1 +1,0 @@
-"""Pipelines: profile -> run specs -> result records. One module per table."""
