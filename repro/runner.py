@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from repro.errors import ConfigError, ReproError
-from repro.results import ResultRecord, ResultStore, run
+from repro.results import ResultRecord, ResultStore, finished, run
 from repro.tasks import get_task
 from repro.tasks.base import Context
 
@@ -71,9 +71,8 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
             raise value
         return value
 
-    def pending(u) -> bool:
-        r = store.get(u.run)
-        return force or r is None or r.status != "ok"
+    def pending(u) -> bool:  # not finished, or its predictions are damaged (evaluated again)
+        return force or finished(store, u.run) is None
 
     records, skipped = [], set()
     summary = getattr(ev, "summary", None)
