@@ -53,7 +53,8 @@ def train_case(shape: str, amp: str, steps: int, device: str, run_dir: Path, kil
     seed_everything(0)
     enc = SentenceEncoder(model_path(shape), pooling="mean", max_seq_length=128, normalize=False, device=device)
     obj = build_objective("classification", enc, num_labels=3)
-    cfg = TrainConfig(epochs=1, batch_size=16, max_steps=steps, eval_steps=0, checkpoint_steps=max(1, steps // 2), keep="last",
+    cfg = TrainConfig(epochs=1, batch_size=16, max_steps=steps, eval_steps=0, checkpoint_steps=max(1, steps // 2),
+                      keep="last",
                       amp=amp, log_steps=10)
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()

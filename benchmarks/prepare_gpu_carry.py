@@ -3,7 +3,8 @@ SNLI dev/test (SentEval format, for the training throughput) and all-MiniLM-L6-v
 vocabulary and the real-weight faithfulness check).
 
 Writes ``.benchmarks/gpu_carry/`` (ignored by git; about 48 MB: the device tool carries at most 64 MiB):
-``data/stsb/sts-{train,dev,test}.csv``, ``data/nli/snli-senteval/`` and ``minilm/`` (the model folder with its weights stored in fp16, which
+``data/stsb/sts-{train,dev,test}.csv``, ``data/nli/snli-senteval/`` and ``minilm/``
+(the model folder with its weights stored in fp16, which
 gpu_faithfulness.py upcasts to fp32). Then, with the device tool:
 
     run(command="bash benchmarks/gpu_run.sh", carry=[".benchmarks/gpu_carry"], timeout_s=600)

@@ -28,7 +28,8 @@ try:
     from repro.errors import ReproError
     from repro.paths import DATA_ENV, data_root
 except ImportError as exc:  # e.g. numpy missing: repro.data imports it
-    print(f"fetch_data.py: cannot import the repro package ({exc}); install it first: pip install -e .", file=sys.stderr)
+    print(f"fetch_data.py: cannot import the repro package ({exc}); install it first: pip install -e .",
+          file=sys.stderr)
     sys.exit(2)
 
 

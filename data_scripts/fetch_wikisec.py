@@ -24,9 +24,9 @@ try:
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from repro.data import wikisec  # noqa: E402
-from repro.errors import ReproError  # noqa: E402
-from repro.paths import DATA_ENV  # noqa: E402
+from repro.data import wikisec
+from repro.errors import ReproError
+from repro.paths import DATA_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", metavar="DIR", help=f"data root (default: ${DATA_ENV} or the user cache)")
     ap.add_argument("--from-archive", metavar="ZIP_OR_DIR", help="install from a downloaded zip or a folder")
     ap.add_argument("--sha256", help="expected sha256 of the zip (refuse anything else)")
-    ap.add_argument("--url", action="append", help=f"download from this URL (default: {', '.join(wikisec.WIKISEC_URLS)})")
+    ap.add_argument("--url", action="append",
+                    help=f"download from this URL (default: {', '.join(wikisec.WIKISEC_URLS)})")
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args(argv)
     try:

@@ -77,12 +77,15 @@ def weights_problem(model: str, root) -> str | None:
     glove = Path(root) / "glove840b" / "glove.840B.300d.txt"
     have_glove = glove.is_file() or (Path(root) / "glove" / "glove.840B.300d.txt").is_file()  # glove/: still read
     if model == "infersent1":  # the release files in the data root (repro.encoders.infersent.release_paths)
-        missing = [f for f, ok in (("infersent/infersent1.pkl", (Path(root) / "infersent" / "infersent1.pkl").is_file()),
+        have_pkl = (Path(root) / "infersent" / "infersent1.pkl").is_file()
+        missing = [f for f, ok in (("infersent/infersent1.pkl", have_pkl),
                                    ("glove840b/glove.840B.300d.txt", have_glove)) if not ok]
         need = " ".join(d for d, f in (("infersent", "infersent/"), ("glove840b", "glove840b/"))
                         if any(m.startswith(f) for m in missing))
+        if not missing:
+            return None
         return (f"infersent1: {', '.join(missing)} missing under {root} (the release files); get them: python "
-                f"data_scripts/fetch_data.py {need} --data-root {root} (or reproduce --fetch-missing)") if missing else None
+                f"data_scripts/fetch_data.py {need} --data-root {root} (or reproduce --fetch-missing)")
     if model == "fasttext-crawl-300d-2M":
         p = Path(root) / "fasttext" / "crawl-300d-2M.vec"
         return None if p.is_file() else (f"{model}: {p} missing; get it: python data_scripts/fetch_data.py fasttext "
@@ -206,8 +209,8 @@ def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
         if u.run is not None and u.run.id in ok_ids:
             return "done", None
         if u.run is None and any(r.status == "ok" and r.spec.table == spec.number
-                                 and r.spec.profile.split("-", 1)[0] == profile.name and spec.row_of(r, profile) == u.row
-                                 for r in records):
+                                 and r.spec.profile.split("-", 1)[0] == profile.name
+                                 and spec.row_of(r, profile) == u.row for r in records):
             return "done", "measured on some hardware (a rerun measures this machine)"
     elif runs_root is not None and hasattr(u.stage, "kind") and hasattr(u.stage, "objective"):
         from repro.training.recipes import run_dir_for

@@ -395,7 +395,7 @@ def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log,
     except ReproError as e:
         rec.status, rec.reason, rec.must_fix = "not_run", str(e), must_fix(e)
         rec.details = {"row": dict(row)} if row else {}
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         rec.status, rec.reason = "failed", f"{type(e).__name__}: {e}"
         rec.details = {"row": dict(row)} if row else {}
         rec.finished_at, rec.duration_s = now_iso(), round(time.perf_counter() - t0, 3)

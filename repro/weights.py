@@ -132,7 +132,7 @@ def _from_hf_cache(repo_id: str) -> Path | None:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any failure means "not in the cache"
+    except Exception:
         return None
 
 
@@ -147,7 +147,8 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
         if not p.is_dir():
             raise ModelNotAvailable(f"{raw}: is a file; a model is a folder with config.json and weights")
         if not (p / "config.json").is_file() and not (p / "modules.json").is_file():
-            raise ModelNotAvailable(f"{raw}: folder has no config.json (not a Hugging Face / sentence-transformers model)")
+            raise ModelNotAvailable(f"{raw}: folder has no config.json "
+                                    "(not a Hugging Face / sentence-transformers model)")
         check_model_files(p)
         return p.resolve()
     if raw == SMOKE_BERT:
@@ -175,7 +176,7 @@ def resolve_model(name_or_path: str | os.PathLike, verify: bool = True) -> Path:
 
         wanted = files_to_fetch(HfApi().list_repo_files(hub_id))
         return Path(snapshot_download(hub_id, allow_patterns=wanted))
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise ModelNotAvailable(f"{hub_id}: download from the hub failed: {type(e).__name__}: {e}") from None
 
 
@@ -191,7 +192,8 @@ def files_to_fetch(repo_files) -> list[str]:
     files = [f for f in repo_files if not f.startswith(_SKIP_DIRS) and not f.endswith(_SKIP_SUFFIXES)
              and "/onnx/" not in f and "/openvino/" not in f]
     weights_st = [f for f in files if f.endswith(".safetensors") or f.endswith(".safetensors.index.json")]
-    weights_bin = [f for f in files if f.startswith("pytorch_model") and (f.endswith(".bin") or f.endswith(".bin.index.json"))]
+    weights_bin = [f for f in files
+                   if f.startswith("pytorch_model") and (f.endswith(".bin") or f.endswith(".bin.index.json"))]
     keep = [f for f in files if f.endswith((".json", ".txt", ".model")) and f not in weights_bin
             and not f.endswith(".bin.index.json") and not f.endswith(".safetensors.index.json")]
     return sorted(set(keep + (weights_st or weights_bin)))

@@ -324,7 +324,8 @@ def test_glove840b_is_a_known_dataset_with_first_use_checksum(tmp_path):
     target.write_text("the 0.1 0.3\n")
     problems = manifest.verify("glove840b", root)
     assert problems and "differs from the copy installed first" in problems[0]
-    r = subprocess.run([sys.executable, str(REPO / "data_scripts" / "fetch_data.py"), "--list", "glove840b"], capture_output=True,
+    r = subprocess.run([sys.executable, str(REPO / "data_scripts" / "fetch_data.py"), "--list", "glove840b"],
+                       capture_output=True,
                        text=True, cwd=REPO, timeout=120)
     assert r.returncode == 0 and "glove840b" in r.stdout and "nlp.stanford.edu" in r.stdout
 

@@ -269,7 +269,7 @@ def _prune(run_dir, q):
 
     try:
         q.put(prune_model(Path(run_dir)))
-    except Exception as e:  # noqa: BLE001 - reported to the test
+    except Exception as e:
         q.put(repr(e))
 
 

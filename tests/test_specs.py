@@ -137,7 +137,8 @@ def test_a_new_hub_model_row_is_one_line_and_plan_says_how_to_get_it(tmp_path, m
     monkeypatch.setitem(table1.ROWS, "local", (*table1.ROWS["local"], row))
     plan = build_plan(PROFILES["local"], ResultStore(tmp_path), tables=["1"])
     mine = [u for u in plan["units"] if u["row"] == "My new model"]
-    assert len(mine) == 1 and mine[0]["status"] == "needs weights" and "--model-path my-org/my-new-model" in mine[0]["why"]
+    assert len(mine) == 1 and mine[0]["status"] == "needs weights"
+    assert "--model-path my-org/my-new-model" in mine[0]["why"]
     set_model_path("my-org/my-new-model", smoke_bert)
     try:
         plan = build_plan(PROFILES["local"], ResultStore(tmp_path), tables=["1"])
@@ -299,7 +300,8 @@ def test_plan_of_the_paper_profile_is_fast_complete_and_torch_free(tmp_path):
     ft = [u for u in units if u["table"] == "5" and u["model"] == "fasttext-crawl-300d-2M"]
     assert len(ft) == 7 and all("fetch_data.py fasttext" in (u["why"] or "") for u in ft)
     missing = [u for u in units if u["status"] == "needs weights"]
-    assert missing and all(any(h in u["why"] for h in ("--model-path", "pip install", "data_scripts/", "infersent1.pkl")) for u in missing)
+    hints = ("--model-path", "pip install", "data_scripts/", "infersent1.pkl")
+    assert missing and all(any(h in u["why"] for h in hints) for u in missing)
     again = _python("""
         import sys
         from repro.cli import main

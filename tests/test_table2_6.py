@@ -18,7 +18,8 @@ from repro.training.losses import CONCATENATIONS
 
 @pytest.fixture
 def dirs(tmp_path, data_root):
-    return ["--data-root", str(data_root), "--results-dir", str(tmp_path / "res"), "--tables-dir", str(tmp_path / "tab")]
+    return ["--data-root", str(data_root), "--results-dir", str(tmp_path / "res"),
+            "--tables-dir", str(tmp_path / "tab")]
 
 
 def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):

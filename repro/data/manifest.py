@@ -632,7 +632,8 @@ DATASETS["glove840b"] = Dataset(
     "GloVe 840B-300d word vectors (Pennington et al., 2014): glove.840B.300d.txt from the Stanford release",
     (FileEntry("glove840b/glove.840B.300d.txt", 0, "", members=("glove.840B.300d.txt",), pinned=False, first_use=True,
                note="about 5.6 GB unzipped; sha256 recorded at first download (not pinned)"),),
-    (Source(GLOVE_840B_URL, "glove.840B.300d.zip", "zip", "member glove.840B.300d.txt -> glove840b/glove.840B.300d.txt"),),
+    (Source(GLOVE_840B_URL, "glove.840B.300d.zip", "zip",
+            "member glove.840B.300d.txt -> glove840b/glove.840B.300d.txt"),),
     "Public Domain Dedication and License v1.0 (ODC PDDL); cite Pennington et al. 2014",
     note="2 GB download; its sha256 cannot be pinned here (no verified copy): the first download's is recorded "
     "in glove840b/glove.840B.300d.txt.sha256 and checked after",

@@ -1,4 +1,5 @@
-"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | unavailable), and the one smoke-model
+"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | unavailable), and the one
+smoke-model
 resolution every caller uses (:func:`base_model_path`)."""
 
 from __future__ import annotations

@@ -407,7 +407,7 @@ def device_batches(tok: Tokenized, plan: Sequence[np.ndarray], pad_id: int, devi
     """Pad every batch of ``plan`` on the host and move all of them to ``device`` in one copy."""
     padded = [pad_rows(tok, b, pad_id) for b in plan]
     types = [pad_rows(tok, b, 0, tok.type_ids)[0] for b in plan] if tok.type_ids is not None else None
-    parts = [p.ravel() for p, _ in padded] + [l for _, l in padded] + [b + offset for b in plan]
+    parts = [p.ravel() for p, _ in padded] + [n for _, n in padded] + [b + offset for b in plan]
     if types is not None:
         parts += [t.ravel() for t in types]
     flat = _to_device(np.concatenate(parts) if parts else np.zeros(0, np.int64), device)

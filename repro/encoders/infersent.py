@@ -173,7 +173,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001  (an unpickling error, a full pickled module, a truncated file)
+    except Exception as e:
         raise ModelNotAvailable(f"{path}: cannot be read as a state dict with torch.load(weights_only=True) "
                                 f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); expected the "
                                 f"release file {INFERSENT1_URL}") from None

@@ -7,7 +7,7 @@ from torch import nn
 
 from repro.errors import choose
 
-from repro.encoders.base import POOLINGS  # noqa: E402  (torch-free, for the table declarations)
+from repro.encoders.base import POOLINGS
 
 
 class Pooling(nn.Module):

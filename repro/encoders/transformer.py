@@ -125,7 +125,8 @@ class SentenceEncoder(nn.Module):
             raise ConfigError(f"max_seq_length {self.max_seq_length} exceeds the model's {limit} positions")
         n_layers = getattr(self.transformer.config, "num_hidden_layers", None)
         if n_layers is not None and not -(n_layers + 1) <= self.layer <= n_layers:
-            raise ConfigError(f"layer {self.layer}: the model has {n_layers} layers; allowed -{n_layers + 1}..{n_layers}")
+            raise ConfigError(f"layer {self.layer}: the model has {n_layers} layers; "
+                              f"allowed -{n_layers + 1}..{n_layers}")
         self.normalize = bool(st.get("normalize", False) if normalize is None else normalize)
         self.dtype_name = choose(dtype, DTYPES, "dtype")
         self.device_name = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -305,7 +306,8 @@ class SentenceEncoder(nn.Module):
             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         ]
         if self.normalize:
-            modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+            modules.append({"idx": 2, "name": "2", "path": "2_Normalize",
+                            "type": "sentence_transformers.models.Normalize"})
             (path / "2_Normalize").mkdir(exist_ok=True)
         (path / "modules.json").write_text(json.dumps(modules, indent=2))
         (path / "sentence_bert_config.json").write_text(

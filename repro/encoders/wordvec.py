@@ -8,7 +8,8 @@ Sources:
   there; 2 GB zipped; ``<data root>/glove/`` is read too); converted once to a cached matrix;
 - any GloVe/word2vec text file given by path;
 - ``fasttext-crawl-300d-2M``: fastText Common Crawl vectors (the paper's "Avg. fast-text embeddings"),
-  ``<data root>/fasttext/crawl-300d-2M.vec`` (``python data_scripts/fetch_data.py fasttext``); any ``.vec`` file by path;
+  ``<data root>/fasttext/crawl-300d-2M.vec`` (``python data_scripts/fetch_data.py fasttext``); any ``.vec``
+  file by path;
 - ``smoke-glove``: seeded random vectors for the words of the data (smoke profile).
 
 Tokenisation: words and punctuation marks (``\\w+|[^\\w\\s]``); each token is looked up as written, then

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
 from repro.data.records import PairSet, STSTask
-from repro.encoders.base import cosine_rows  # noqa: F401  (re-exported: the one cosine)
+from repro.encoders.base import cosine_rows
 from repro.encoders.base import encode_unique as _encode_unique
 from repro.stats.predictions import cell_items, items_key
 

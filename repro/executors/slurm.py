@@ -178,7 +178,7 @@ class SlurmExecutor:
             try:
                 job.result()
                 out.done.append(uid)
-            except Exception as e:  # noqa: BLE001 - submitit re-raises the task's error with its log
+            except Exception as e:
                 failed_ids.add(uid)
                 out.failed[uid] = _failure_line(e)
                 log = getattr(getattr(job, "paths", None), "stderr", None)

@@ -122,7 +122,8 @@ def run_spec(spec, row: Row, profile, setting: str):
     params = {"group": GROUPS[setting], "setting": setting, "kind": row.kind, "pooling": row.pooling,
               "limit": k.get("limit")}
     if setting == "10-fold":
-        params.update(kfold=int(k.get("kfold", 10)), fold_seed=int(k.get("fold_seed", 0)), fold_limit=k.get("fold_limit"))
+        params.update(kfold=int(k.get("kfold", 10)), fold_seed=int(k.get("fold_seed", 0)),
+                      fold_limit=k.get("fold_limit"))
     if row.kind in TRAINED:
         params["training"] = training_settings(k, row.kind)
     return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task=f"afs-{setting}",

@@ -245,7 +245,8 @@ SPEC = TableSpec(
         "measured in the same run on the same weights.",
         "Fast path (`encode(fast=True)`): tokenised ahead, sorted by token count, batches by token budget, a fused "
         "inference stack, bf16 matrix products with an fp32 residual stream where they were measured at least "
-        "1.15x faster than fp32 on this CPU (repro/encoders/calibrate.py; bf16 on GPUs); its embeddings keep cosine >= 0.999 to the fp32 result (checked in every run and in "
+        "1.15x faster than fp32 on this CPU (repro/encoders/calibrate.py; bf16 on GPUs); its embeddings keep "
+        "cosine >= 0.999 to the fp32 result (checked in every run and in "
         "tests/test_speed_*.py).",
         f"Group '{CLAIM}': the paper's claim (abstract, §1, §8): ~65 hours with a BERT cross-encoder (49,995,000 "
         "pairs on a V100) vs ~5 seconds with SBERT (10,000 embeddings; cosine similarity ~0.01 s). Our "

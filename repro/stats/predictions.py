@@ -116,7 +116,7 @@ def load_items(record, record_path: str | Path | None = None) -> dict[str, Items
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except Exception as e:  # noqa: BLE001 - a corrupt archive
+    except Exception as e:
         raise PredictionsError(f"{path}: not a readable predictions file ({e}); rerun that row with --force") from None
     out = {}
     for col in dict.fromkeys(k.split("|", 1)[0] for k in arrays):

@@ -114,7 +114,7 @@ def data_lines(records, tables: dict) -> list[str]:
     for name in sorted(used):
         try:
             ds = get_dataset(name)
-        except Exception:  # noqa: BLE001 - a dataset name no manifest knows
+        except Exception:
             lines.append(f"- **{name}** (Tables {', '.join(sorted(used[name]))}): no manifest")
             continue
         pinned = [f for f in ds.files if f.pinned]

@@ -128,7 +128,8 @@ def stsb_dev_evaluator(limit: int | None = None, data_root=None, batch_size: int
     return evaluate
 
 
-def triplet_dev_evaluator(limit: int | None, data_root=None, batch_size: int = 32, select: str = SELECT_DEFAULT) -> Callable:
+def triplet_dev_evaluator(limit: int | None, data_root=None, batch_size: int = 32,
+                          select: str = SELECT_DEFAULT) -> Callable:
     """``evaluate(objective)``: accuracy x 100 on the first ``limit`` validation triplets (2019: the largest of
     the cosine, Manhattan and Euclidean accuracies, as its ``TripletEvaluator``; main: Euclidean)."""
     from repro.data.wikisec import load_wikisec

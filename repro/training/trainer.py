@@ -140,7 +140,8 @@ def train(objective, examples: Sequence, config: TrainConfig, run_dir: str | os.
     """Train ``objective`` (``collate`` + ``forward -> loss`` + ``export``) on ``examples``; see the module doc.
 
     ``evaluate(objective) -> float`` is the dev score (higher is better), or a mapping whose ``score`` is it and
-    whose other entries (e.g. the Spearman under each similarity) go into the history; ``on_step(step)`` is called after every
+    whose other entries (e.g. the Spearman under each similarity) go into the history; ``on_step(step)`` is called after
+    every
     step (tests use it to interrupt a run).
     """
     from repro.locks import locked
@@ -223,7 +224,8 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
             step += 1
             end_of_epoch = step % spe == 0 or step == total
             do_eval = evaluate is not None and (end_of_epoch or (config.eval_steps and step % config.eval_steps == 0))
-            do_ckpt = step < total and (end_of_epoch or (config.checkpoint_steps and step % config.checkpoint_steps == 0))
+            do_ckpt = step < total and (end_of_epoch or (config.checkpoint_steps
+                                                         and step % config.checkpoint_steps == 0))
             if do_eval or step % config.log_steps == 0 or end_of_epoch:
                 entry = {"step": step, "epoch": epoch + 1, "loss": check_window(),
                          "lr": scheduler.get_last_lr()[0], "elapsed_s": round(time.perf_counter() - t0, 2)}
