@@ -18,8 +18,13 @@ from repro.results import ResultRecord, ResultStore
 from repro.specs import Row, load_specs
 
 ROOT = Path(__file__).resolve().parents[1]
-LOWER = ("data", "encoders", "evaluation", "training", "tables")
-UPPER = ("repro.experiments", "repro.speed", "repro.cli", "repro.app")
+# The import rule (DEVELOPERS.md, "Imports run one way"): no module under these packages imports any of those
+# modules, at top level or inside a function.
+LOWER = ("tables", "tasks", "training", "encoders", "data")
+UPPER = ("repro.specs", "repro.cli", "repro.app", "repro.experiments")
+# And the layers under the tasks never reach up to the tasks, the one runner or the speed suite.
+BELOW_TASKS = ("data", "encoders", "evaluation", "stats", "training", "tables")
+ABOVE = ("repro.tasks", "repro.runner", "repro.speed", "repro.plan", "repro.executors")
 
 
 def _python(code: str, env: dict | None = None, cwd=ROOT, timeout=300) -> subprocess.CompletedProcess:
@@ -48,24 +53,35 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-def test_imports_run_one_way():
-    """repro/data, encoders, evaluation, training and tables never import the pipelines, the speed suite or the CLI
-    (function-level imports included): the lower layers stay usable on their own."""
+def _violations(packages, forbidden) -> list[str]:
     bad = []
-    for pkg in LOWER:
+    for pkg in packages:
         for path in sorted((ROOT / "repro" / pkg).rglob("*.py")):
             for line, mod in _imports(path):
-                if any(mod == u or mod.startswith(u + ".") for u in UPPER):
+                if any(mod == u or mod.startswith(u + ".") for u in forbidden):
                     bad.append(f"{path.relative_to(ROOT)}:{line} imports {mod}")
-    assert not bad, "\n".join(bad)
+    return bad
 
 
-def test_the_import_check_catches_a_function_level_import(tmp_path):
-    """The check itself can fail: a function-level import of repro.speed is found."""
-    f = ROOT / "repro" / "tables" / "_tmp_probe_for_test.py"
-    f.write_text("def f():\n    from repro.speed import bench\n    return bench\n")
+def test_imports_run_one_way():
+    """No module under repro/tables, tasks, training, encoders or data imports repro.specs, repro.cli, repro.app or
+    repro.experiments, at top level or inside a function: declarations and the command line sit on top."""
+    assert not _violations(LOWER, UPPER), "\n".join(_violations(LOWER, UPPER))
+
+
+def test_layers_under_the_tasks_do_not_reach_up():
+    """data, encoders, evaluation, stats, training and tables never import the tasks, the runner, the speed suite,
+    the plan or the executors: they stay usable on their own."""
+    assert not _violations(BELOW_TASKS, ABOVE), "\n".join(_violations(BELOW_TASKS, ABOVE))
+
+
+def test_the_import_check_catches_a_function_level_import():
+    """The check itself can fail: a function-level import of repro.specs in repro/tasks is a violation."""
+    f = ROOT / "repro" / "tasks" / "_tmp_probe_for_test.py"
+    f.write_text("def f():\n    from repro.specs import get_spec\n    return get_spec\n")
     try:
-        assert any(m.startswith("repro.speed") for _, m in _imports(f))
+        assert _violations(LOWER, UPPER) == ["repro/tasks/_tmp_probe_for_test.py:2 imports repro.specs",
+                                             "repro/tasks/_tmp_probe_for_test.py:2 imports repro.specs.get_spec"]
     finally:
         f.unlink()
 
