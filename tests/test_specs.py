@@ -278,6 +278,60 @@ def test_a_new_table_is_one_spec_file_and_one_evaluator_file(tmp_path, monkeypat
         load_specs()
 
 
+ONE_FILE_SPEC = '''
+"""A table of my own on an existing task type (the STS task): this file is all it takes."""
+import pandas as pd
+
+from repro.specs import Row, TableSpec
+
+
+def _reference():
+    return pd.DataFrame({"group": "", "paper_row": ["Avg. BERT embeddings"] * 2, "column": ["STS12", "STSb"],
+                         "value": [38.78, 46.35], "std": float("nan")})
+
+
+SPEC = TableSpec(
+    number="mine", title="My table: two STS sets, mean vs max pooling", slug="my_sts", columns=["STS12", "STSb"],
+    metric="spearman_all", reference=_reference, notes=["One spec file, the existing STS task."],
+    evaluator="sts", task="sts-mine", datasets=("sts", "stsb"),
+    rows={"smoke": (Row("mean pooling", "smoke-bert", pooling="mean", paper_row="Avg. BERT embeddings"),
+                    Row("max pooling", "smoke-bert", pooling="max"))},
+)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.needs_data
+def test_a_new_table_on_an_existing_task_is_one_spec_file(tmp_path, monkeypatch, data_root):
+    """A table declared in ONE file (found through $SBERT_REPRO_SPECS) on the existing STS task runs through
+    `reproduce` end to end (real STS data, the smoke BERT) and is built beside the paper's numbers; its scores are
+    Table 1's scores of the same rows (the same task, so the same numbers)."""
+    import pandas as pd
+
+    from repro.cli import main
+
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    (mods / "my_table_spec.py").write_text(ONE_FILE_SPEC)
+    monkeypatch.syspath_prepend(str(mods))
+    monkeypatch.setenv("SBERT_REPRO_SPECS", "my_table_spec")
+    dirs = ["--data-root", str(data_root), "--results-dir", str(tmp_path / "res"),
+            "--tables-dir", str(tmp_path / "tab")]
+    try:
+        assert main(["reproduce", "--profile", "smoke", "--tables", "mine,1", *dirs]) == 0
+        mine = pd.read_csv(tmp_path / "tab" / "smoke" / "my_sts.csv")
+        t1 = pd.read_csv(tmp_path / "tab" / "smoke" / "table1_sts_unsupervised.csv")
+        line = mine[(mine.row == "mean pooling") & (mine.column == "STSb")].iloc[0]
+        assert line.paper == 46.35 and line.ours == pytest.approx(line.paper + line["diff"])
+        same = t1[(t1.row == "Avg. BERT embeddings (smoke)") & (t1.column == "STSb")].iloc[0]
+        assert line.ours == pytest.approx(same.ours)
+        assert set(mine.row) == {"mean pooling", "max pooling"} and set(mine.column) == {"STS12", "STSb"}
+        assert "One spec file" in (tmp_path / "tab" / "smoke" / "my_sts.md").read_text()
+    finally:
+        monkeypatch.delenv("SBERT_REPRO_SPECS")
+        load_specs()
+
+
 # ------------------------------------------------------------------------------------------ plan
 def test_plan_of_the_paper_profile_is_fast_complete_and_torch_free(tmp_path):
     t0 = time.perf_counter()
