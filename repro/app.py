@@ -436,12 +436,15 @@ def profiles() -> int:
     specs = load_specs()
     for p in PROFILES.values():
         echo(f"{p.name:7s} {p.description}")
-        echo(f"        data limit per (sub-)dataset: {p.data_limit or 'all'}; seeds: {list(p.seeds)}")
+        seeded = {n: list(spec.knobs(p)["seeds"]) for n, spec in specs.items() if "seeds" in spec.knobs(p)}
+        per_table = "; ".join(f"table {n}: {v}" for n, v in seeded.items())
+        echo(f"        data limit per (sub-)dataset: {p.data_limit or 'all'}; seeds: {list(p.seeds)}"
+             + (f" ({per_table})" if per_table else ""))
         for number, spec in specs.items():
             for row in spec.rows_for(p):
                 what = row.model or row.kind
                 if row.kind == "unavailable":
-                    what += " (not run: not implemented here)"
+                    what += f" (not run: {row.not_run or 'not in this suite'})"
                 echo(f"        table {number}: {row.label:44s} {what}")
     return 0
 
