@@ -303,7 +303,6 @@ class RecordsRefused(RecordError):
 def records_check(results_dir) -> int:
     """``sbert-repro records check``: every record under ``results_dir`` read and checked; one line per problem
     and its fix. Exit 0 when all are good, 2 when any is not."""
-    from repro.results import ResultStore
 
     store = ResultStore(results_dir)
     if not store.root.is_dir():

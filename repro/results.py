@@ -24,6 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from repro.errors import RecordError, ReproError, must_fix
+from repro.locks import locked
+from repro.paths import atomic_write_bytes
+
 SCHEMA_VERSION = 2
 STATUSES = ("ok", "not_run", "failed")
 
@@ -173,7 +177,6 @@ class ResultStore:
     def get(self, spec: RunSpec, *, unreadable_as_missing: bool = False) -> ResultRecord | None:
         """The record of ``spec``, None when there is none. An unreadable record raises :class:`RecordError`
         naming the file, or counts as missing with ``unreadable_as_missing`` (``--force``: it is written anew)."""
-        from repro.errors import RecordError
 
         p = self.path_for(spec)
         if not p.is_file():
@@ -186,7 +189,6 @@ class ResultStore:
             raise
 
     def write(self, record: ResultRecord) -> Path:
-        from repro.paths import atomic_write_bytes
 
         p = self.path_for(record.spec)
         _write_predictions(p, record)
@@ -207,7 +209,6 @@ class ResultStore:
         """The record in ``path``, checked against its place: :class:`RecordError` naming the file when it is
         unreadable, when its stored id is not the id computed from its contents (edited by hand), or when it is
         not at the path its contents give (a copy under another name or folder: it would count twice)."""
-        from repro.errors import RecordError
 
         rec = read_record(path)
         expected = self.path_for(rec.spec)
@@ -234,7 +235,6 @@ class ResultStore:
         disagrees with its predictions is bad (never counted in); one whose predictions file is missing or
         corrupt is kept but listed in ``damaged`` (its cells lose their interval; ``reproduce`` evaluates the
         row again)."""
-        from repro.errors import RecordError
         from repro.stats.predictions import PredictionsError, PredictionsMismatch, check_predictions
 
         out = StoreCheck()
@@ -274,7 +274,6 @@ def read_record(path: Path) -> ResultRecord:
     """Read one record file: :class:`RecordError` naming the file and the fix when it is unreadable (truncated,
     not JSON, not a record, missing keys, a status it cannot have) or when the id stored in it is not the id
     computed from its contents (a record edited by hand: its number can no longer be trusted)."""
-    from repro.errors import RecordError
 
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
@@ -344,7 +343,6 @@ def run(spec: RunSpec, fn: Callable[[RunSpec], tuple[dict, dict]], store: Result
     reason; any other exception a ``failed`` record (with the error) and is re-raised after writing, so no
     result and no failure is ever lost silently.
     """
-    from repro.locks import locked
 
     if not force:  # a finished, intact record is read without a lock (a read-only results folder works)
         done = finished(store, spec, log=lambda m: None)
@@ -360,7 +358,6 @@ def finished(store: ResultStore, spec: RunSpec, *, log=lambda m: None) -> Result
     """The finished record of ``spec`` when it is whole: an ``ok`` record whose predictions file is there and
     agrees with it. A missing, corrupt or disagreeing predictions file is said on the console and the row is
     evaluated again (None)."""
-    from repro.errors import RecordError
     from repro.stats.predictions import PredictionsError, check_predictions
 
     try:
@@ -378,7 +375,6 @@ def finished(store: ResultStore, spec: RunSpec, *, log=lambda m: None) -> Result
 
 
 def _run_locked(spec: RunSpec, fn, store: ResultStore, *, force: bool, env, log, label=None, row=None) -> ResultRecord:
-    from repro.errors import ReproError, must_fix
 
     if not force:
         done = finished(store, spec, log=log)
