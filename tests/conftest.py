@@ -27,6 +27,21 @@ def _find_data_root() -> Path | None:
 
 DATA_ROOT = _find_data_root()
 
+# The fast loop (`pytest -m "not slow"`) leaves out what takes seconds to minutes: tests on the real data, the real
+# weights or a Slurm cluster (by the fixtures they use) and the end-to-end modules that train or run whole tables.
+SLOW_FIXTURES = {"data_root", "minilm_path", "smoke_bert", "stsb_test", "slurm_cluster"}
+SLOW_MODULES = {"test_grid", "test_table1_smoke", "test_table2_6", "test_afs", "test_senteval", "test_wikisec",
+                "test_training_trainer", "test_training_fast_loop", "test_training_cross_encoder",
+                "test_training_objectives", "test_speed_bench", "test_speed_fast", "test_faults", "test_tasks",
+                "test_embedding_cache", "test_infersent"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = getattr(item.module, "__name__", "").rsplit(".", 1)[-1]
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory):
