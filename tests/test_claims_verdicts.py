@@ -131,7 +131,8 @@ def test_pooling_claim(tmp_path):
     paper_like = {("MEAN", "NLI"): 80.8, ("MAX", "NLI"): 79.1, ("CLS", "NLI"): 79.8,
                   ("MEAN", "STSb"): 87.4, ("MAX", "STSb"): 69.9, ("CLS", "STSb"): 86.6}
     r = _claim(recs(paper_like, tmp_path / "a"), "C7")
-    assert r.verdict == C.HOLDS and "does not decide" in " ".join(r.tests)  # 2 seeds: reported, not deciding
+    # 2 seeds: the tests are reported but cannot decide, so the claim is consistent with our numbers, not tested
+    assert r.verdict == C.CONSISTENT and "does not decide" in " ".join(r.tests)
     max_not_worst = {**paper_like, ("MAX", "STSb"): 88.0, ("CLS", "STSb"): 70.0}
     assert _claim(recs(max_not_worst, tmp_path / "b"), "C7").verdict == C.FAILS
 
@@ -163,20 +164,22 @@ def test_speed_claims_from_table7_records(tmp_path):
     recs = _store(tmp_path, [speed("SBERT-base", "CPU", 40.0, seconds=[25, 25, 25]),
                              speed("SBERT-base - smart batching", "CPU", 76.0, seconds=[13, 13.2, 13.1]),
                              speed(CROSS_ROW, "CPU", 500.0, CLAIM), speed(E2E_ROW, "CPU", 60.0, CLAIM)])
-    c9 = _claim(recs, "C9")
-    assert c9.verdict == C.HOLDS and "GPU" in c9.reason  # the GPU half is named as untested
-    c11 = _claim(recs, "C11")
-    assert c11.verdict == C.HOLDS and "30,000" in c11.ours
-    assert _claim(recs, "C10").verdict == C.UNTESTABLE
+    c9 = _claim(recs, "C9")  # 3 rounds cannot decide: consistent, never "holds"
+    assert c9.verdict == C.CONSISTENT and "GPU" in c9.reason  # the GPU half is named as untested
+    c11 = _claim(recs, "C11")  # a ratio of two measurements: no test
+    assert c11.verdict == C.CONSISTENT and "30,000" in c11.ours
+    assert _claim(recs, "C10a").verdict == _claim(recs, "C10b").verdict == C.UNTESTABLE
 
 
 def test_every_claim_is_declared_on_its_table_in_order():
-    """The claims come from the table declarations, gathered in table order: C1..C11 as the paper's sections."""
-    assert [c.id for c in C.declared_claims(TABLES)] == [f"C{i}" for i in range(1, 12)]
+    """The claims come from the table declarations, gathered in table order: C1..C11 as the paper's sections, C2,
+    C6 and C10 in an InferSent half (a) and a Universal Sentence Encoder half (b)."""
+    ids = ["C1", "C2a", "C2b", "C3", "C4", "C5", "C6a", "C6b", "C7", "C8", "C9", "C10a", "C10b", "C11"]
+    assert [c.id for c in C.declared_claims(TABLES)] == ids
     on = {c.id: number for number, spec in TABLES.items() for c in spec.claims}
-    assert [on[f"C{i}"] for i in range(1, 12)] == list("11234566777")
+    assert [on[i] for i in ids] == list("11123455667777")
     results = check_claims([], TABLES)  # no records: every claim untestable, its texts formatted from its params
-    assert [r.verdict for r in results] == [C.UNTESTABLE] * 11
+    assert [r.verdict for r in results] == [C.UNTESTABLE] * len(ids)
     assert not any("{" in r.claim + r.condition for r in results)
 
 
@@ -195,6 +198,26 @@ def test_a_claims_condition_text_and_check_read_one_declaration(tmp_path):
     assert failed.verdict == C.FAILS and "[+2.0, +3.0]" in failed.condition and "[+2.0, +3.0]" in failed.reason
 
 
+def test_point_estimates_alone_never_hold():
+    """decide(): a claim holds only when every difference it asserts was decided by a test; point estimates
+    alone (or beside a deciding test) are "consistent, not tested"; a reported-only test does not count."""
+    ok = [("a > b", True)]
+    decided = C.Test("a - b", "a - b: p = 0.002", True, True)
+    undecided = C.Test("c - d", "c - d: no paired test", False, None)
+    reported = C.Test("near", "reported", False, None, asserted=False)
+    assert C.decide(ok, [])[0] == C.CONSISTENT
+    assert C.decide(ok, [undecided])[0] == C.CONSISTENT
+    assert C.decide(ok, [decided, undecided]) == (C.CONSISTENT, "every condition met on point estimates (no test "
+                                                                 "could decide: c - d)")
+    assert C.decide(ok, [decided, reported])[0] == C.HOLDS
+    assert C.decide(ok, [reported])[0] == C.CONSISTENT
+    assert C.decide(ok, [C.Test("a - b", "p = 0.4", True, False), undecided])[0] == C.FAILS
+    assert C.decide([("a > b", False)], [decided])[0] == C.FAILS
+    res = C.ClaimResult("X", "Claim.", "here", "cond", C.CONSISTENT, "why")
+    md = "\n".join(C.claims_markdown([res]))
+    assert "| X | Claim. (here) | ≈ consistent, not tested | why |" in md and "**consistent, not tested**" in md
+
+
 def _gpu_speed(row, value, paper_row=None):
     spec = RunSpec.make(table="7", model=f"{row} on GPU", profile="synthetic", task="speed",
                         params={"group": "", "device": "cuda"})
@@ -204,15 +227,20 @@ def _gpu_speed(row, value, paper_row=None):
 
 
 def test_speed_claim_bounds_in_the_reason_are_the_ones_checked(tmp_path):
-    """C10: vs InferSent +4.2% lies outside [+4.5%, +18%] (half to twice the paper's 9%); the reason quotes the
-    bounds the check used, as the condition does (they once said [+4%, +18%] while checking 4.5)."""
+    """C10a: vs InferSent +4.2% lies outside [+4.5%, +18%] (half to twice the paper's 9%); the reason quotes the
+    bounds the check used, as the condition does (they once said [+4%, +18%] while checking 4.5). C10b, the USE
+    half, is judged on its own: +42.9% is within [+27.5%, +110%], a ratio of measurements (no test)."""
     recs = _store(tmp_path, [_gpu_speed("SBERT-base - smart batching", 100.0), _gpu_speed("InferSent", 96.0),
                              _gpu_speed("Universal Sentence Encoder", 70.0)])
-    c10 = _claim(recs, "C10")
-    assert "[+4.5%, +18%]" in c10.condition and "[+27.5%, +110%]" in c10.condition
-    assert c10.verdict == C.FAILS and "vs InferSent +4% within [+4.5%, +18%]" in c10.reason
-    assert "vs USE" not in c10.reason  # +42.9% is within [+27.5%, +110%]
-    assert "9% faster than InferSent and 55% faster than USE" in c10.claim
+    c10a, c10b = _claim(recs, "C10a"), _claim(recs, "C10b")
+    assert "[+4.5%, +18%]" in c10a.condition and "[+27.5%, +110%]" in c10b.condition
+    assert c10a.verdict == C.FAILS and "vs InferSent +4% within [+4.5%, +18%]" in c10a.reason
+    assert c10b.verdict == C.CONSISTENT
+    assert "9% faster than InferSent" in c10a.claim and "55% faster than the Universal Sentence" in c10b.claim
+    without_use = _store(tmp_path / "b", [_gpu_speed("SBERT-base - smart batching", 100.0),
+                                          _gpu_speed("InferSent", 91.0)])
+    assert _claim(without_use, "C10a").verdict == C.CONSISTENT  # the InferSent half runs without USE
+    assert _claim(without_use, "C10b").verdict == C.UNTESTABLE
 
 
 def test_claims_of_a_table_declared_anywhere(tmp_path):
@@ -234,7 +262,7 @@ def test_claims_of_a_table_declared_anywhere(tmp_path):
                                     params={"floor": C.Paper("Baseline", "STSb")}),))
     recs = _store(tmp_path, [_rec("x1", "Mine", "Baseline", "STSb", 85.0, metric="spearman", preds=False)])
     (res,) = check_claims(recs, {"x1": tdef})
-    assert (res.claim, res.condition, res.verdict) == ("Beats 80.", "ours > 80.0", C.HOLDS)
+    assert (res.claim, res.condition, res.verdict) == ("Beats 80.", "ours > 80.0", C.CONSISTENT)  # no test
     assert check_claims(recs, {}) == []
 
 
@@ -248,6 +276,7 @@ def test_report_from_records(tmp_path):
     assert rc == 0
     report = (tmp_path / "tables" / "synthetic" / "REPORT.md").read_text()
     for want in ("## Summary", "Verdict rule", "## The paper's claims", "C11", "holds", "not testable",
+                 "**0** consistent but not tested",
                  "## Deviations", "## Environment", "## Compute spent", "| all | CPU | **4.00** |", "## Data used",
                  "### Table 2"):
         assert want in report, want

@@ -73,43 +73,77 @@ def _reference():
 
 # ------------------------------------------------------------------------------------------ the paper's claims
 
-def _senteval(r, p) -> dict:
-    lo, hi = p["lo"], p["hi"]
-    names = {"SBERT": "SBERT-NLI-base", "InferSent": "InferSent - GloVe", "USE": "Universal Sentence Encoder"}
-    cells = {k: [r.cell(c, paper_row=row) for c in TASKS] for k, row in names.items()}
-    others = {}
-    for rec in r.records:  # every other system we have all the columns of
-        if rec.status == "ok" and rec.spec.paper_row not in (None, names["SBERT"]):
-            others.setdefault(rec.spec.paper_row, None)
-    for row in others:
+SBERT_ROWS = ("SBERT-NLI-base", "SBERT-NLI-large")
+"""The SBERT rows of the paper's Table 5: its bold cells are the better of the two per task (C6a's count)."""
+
+
+def _all_tasks(r, paper_row: str) -> list:
+    return [r.cell(c, paper_row=paper_row) for c in TASKS]
+
+
+def _best_count(r, p) -> tuple[int, str, str]:
+    """(tasks where the better SBERT row is best or tied against the paper's non-SBERT rows, ours in words, the
+    rows not counted). SBERT-NLI-base must be there (:class:`Missing` otherwise); the others count where all
+    their tasks have a number."""
+    sbert, rivals, absent = {}, {}, []
+    for row in (*SBERT_ROWS, *(x for x in PAPER_ROWS if x not in SBERT_ROWS)):
         try:
-            others[row] = [r.cell(c, paper_row=row) for c in TASKS]
+            cells = _all_tasks(r, row)
         except Missing:
-            pass
-    others = {k: v for k, v in others.items() if v}
-    best = sum(all(cells["SBERT"][i].mean >= o[i].mean for o in others.values()) for i in range(len(TASKS)))
-    avg = {k: mean_of(v) for k, v in cells.items()}
-    d_inf, d_use = avg["SBERT"] - avg["InferSent"], avg["SBERT"] - avg["USE"]
-    pav = {k: r.paper(row, "Avg") for k, row in names.items()}
-    return {"paper": f"Avg: SBERT-NLI-base {pav['SBERT']:.2f}, InferSent {pav['InferSent']:.2f}, USE "
-                     f"{pav['USE']:.2f}; SBERT(-large) best in {p['best']} of {len(TASKS)} tasks",
-            "ours": f"Avg: {cells['SBERT'][0].row} {avg['SBERT']:.2f}, InferSent {avg['InferSent']:.2f}, USE "
-                    f"{avg['USE']:.2f}; best in {best} of {len(TASKS)} among {len(others) + 1} systems",
-            "conditions": [(f"best in {best} of {len(TASKS)} (>= {p['best']})", best >= p["best"]),
-                           (f"SBERT - InferSent = {d_inf:+.2f} within [{lo}, {hi}]", lo <= d_inf <= hi),
-                           (f"SBERT - USE = {d_use:+.2f} within [{lo}, {hi}]", lo <= d_use <= hi)],
-            "tests": [r.paired("SBERT - InferSent (Avg)", cells["SBERT"], cells["InferSent"]),
-                      r.paired("SBERT - USE (Avg)", cells["SBERT"], cells["USE"])],
-            "cells": [cells["SBERT"][0]]}
+            if row == SBERT_ROWS[0]:
+                raise
+            absent.append(row)
+            continue
+        (sbert if row in SBERT_ROWS else rivals)[row] = cells
+    best = []
+    for i, task in enumerate(TASKS):
+        top = max(sbert, key=lambda k: sbert[k][i].mean)
+        if all(sbert[top][i].mean >= o[i].mean for o in rivals.values()):
+            best.append(f"{task} ({sbert[top][i].row})")
+    ours = (f"SBERT ({', '.join(sbert)}) best in {len(best)} of {len(TASKS)} against {len(rivals)} non-SBERT rows"
+            + (f": {', '.join(best)}" if best else ""))
+    return len(best), ours, ", ".join(absent)
 
 
+def _senteval(r, p) -> dict:
+    lo, hi, rival, name = p["lo"], p["hi"], p["rival"], p["name"]
+    sb, other = _all_tasks(r, SBERT_ROWS[0]), _all_tasks(r, rival)
+    d = mean_of(sb) - mean_of(other)
+    ps, po = r.paper(SBERT_ROWS[0], "Avg"), r.paper(rival, "Avg")
+    out = {"paper": f"Avg: SBERT-NLI-base {ps:.2f}, {name} {po:.2f} ({ps - po:+.2f})",
+           "ours": f"Avg: {sb[0].row} {mean_of(sb):.2f}, {other[0].row} {mean_of(other):.2f} ({d:+.2f})",
+           "conditions": [(f"SBERT - {name} = {d:+.2f} within [{lo:+g}, {hi:+g}]", lo <= d <= hi)],
+           "tests": [r.paired(f"SBERT - {name} (Avg)", sb, other)], "cells": [sb[0], other[0]]}
+    if p.get("best"):
+        n, ours, absent = _best_count(r, p)
+        out["conditions"].insert(0, (f"best in {n} of {len(TASKS)} (>= {p['best']})", n >= p["best"]))
+        out["ours"] += f"; {ours}"
+        out["paper"] += f"; SBERT-NLI-base or -large best in {p['best']} of {len(TASKS)} tasks"
+        out["scope"] = ("the best-of count compares point estimates" +
+                        (f"; counted without {absent} (no record of all {len(TASKS)} tasks)" if absent else ""))
+    return out
+
+
+def _condition(p) -> str:
+    avg = f"Avg of SBERT-NLI-base - {p['name']} within [{p['lo']:+g}, {p['hi']:+g}] points."
+    if not p.get("best"):
+        return avg
+    return (f"The better of {' and '.join(SBERT_ROWS)} best (or tied) in >= {p['best']} of {len(TASKS)} tasks "
+            f"against the paper's non-SBERT rows; {avg}")
+
+
+# C6 of the paper ("best performance in 5 out of 7 tasks. The average performance increases by about 2 percentage
+# points compared to InferSent as well as the Universal Sentence Encoder") in two claims, so that the InferSent
+# half is tested wherever InferSent runs, whether or not the Universal Sentence Encoder does.
 CLAIMS = (
-    Claim("C6", lambda p: f"SBERT is best in {p['best']} of {len(TASKS)} SentEval tasks and about 2 points better "
-                          "on average than InferSent and USE.",
-          "§5, Table 5", lambda p: f"SBERT-NLI-base best (or tied) in >= {p['best']} of {len(TASKS)} tasks among our "
-                                   f"systems; Avg - InferSent and Avg - USE within [{p['lo']:+g}, {p['hi']:+g}] "
-                                   "points.",
-          _senteval, params={"best": 5, "lo": 1.0, "hi": 4.0}),
+    Claim("C6a", lambda p: f"SBERT is best in {p['best']} of {len(TASKS)} SentEval tasks and about {p['about']:g} "
+                           f"points better on average than {p['name']}.",
+          "§5, Table 5", _condition, _senteval,
+          params={"best": 5, "about": 2, "lo": 1.0, "hi": 4.0, "name": "InferSent", "rival": "InferSent - GloVe"}),
+    Claim("C6b", "SBERT is about {about:g} points better on average than {name} on the SentEval tasks.",
+          "§5, Table 5", _condition, _senteval,
+          params={"about": 2, "lo": 1.0, "hi": 4.0, "name": "the Universal Sentence Encoder",
+                  "rival": "Universal Sentence Encoder"}),
 )
 
 

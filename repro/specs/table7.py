@@ -150,29 +150,29 @@ def _smart_batching(r, p) -> dict:
             "scope": ("untested here: " + "; ".join(untested)) if untested else ""}
 
 
-def _band(p, key: str) -> tuple[float, float]:
-    return p[key] / p["factor"], p[key] * p["factor"]
+def _band(p) -> tuple[float, float]:
+    return p["faster"] / p["factor"], p["faster"] * p["factor"]
 
 
-def _vs_infersent_use(r, p) -> dict:
-    inf = r.cell("GPU", paper_row="InferSent")
-    use = r.cell("GPU", paper_row="Universal Sentence Encoder")
+def _faster_than(r, p) -> dict:
+    """SBERT with smart batching against one rival (``p["rival"]``, a paper row) on the GPU: a ratio of two
+    single measurements (no test)."""
+    rival, name = p["rival"], p["name"]
+    other = r.cell("GPU", paper_row=rival)
     sb = r.cell("GPU", row=_SMART)
-    di, du = 100 * (sb.mean / inf.mean - 1), 100 * (sb.mean / use.mean - 1)
-    ps, pi, pu = (r.paper(row, "GPU") for row in (_SMART, "InferSent", "Universal Sentence Encoder"))
-    (ilo, ihi), (ulo, uhi) = _band(p, "vs_infersent"), _band(p, "vs_use")
-    return {"paper": f"GPU: SBERT smart batching {ps:.0f}, InferSent {pi:.0f} ({100 * (ps / pi - 1):+.0f}%), USE "
-                     f"{pu:.0f} ({100 * (ps / pu - 1):+.0f}%) sentences/s",
-            "ours": f"GPU: {sb.mean:.0f}, InferSent {inf.mean:.0f} ({di:+.0f}%), USE {use.mean:.0f} ({du:+.0f}%)",
-            "conditions": [(f"vs InferSent {di:+.0f}% within [{ilo:+g}%, {ihi:+g}%]", ilo <= di <= ihi),
-                           (f"vs USE {du:+.0f}% within [{ulo:+g}%, {uhi:+g}%]", ulo <= du <= uhi)],
-            "tests": [], "cells": [sb]}
+    d = 100 * (sb.mean / other.mean - 1)
+    ps, po = r.paper(_SMART, "GPU"), r.paper(rival, "GPU")
+    lo, hi = _band(p)
+    return {"paper": f"GPU: SBERT smart batching {ps:.0f}, {name} {po:.0f} sentences/s ({100 * (ps / po - 1):+.0f}%)",
+            "ours": f"GPU: {sb.row} {sb.mean:.0f}, {other.row} {other.mean:.0f} sentences/s ({d:+.0f}%)",
+            "conditions": [(f"vs {name} {d:+.0f}% within [{lo:+g}%, {hi:+g}%]", lo <= d <= hi)],
+            "tests": [], "cells": [sb, other]}
 
 
-def _vs_infersent_use_condition(p) -> str:
-    (ilo, ihi), (ulo, uhi) = _band(p, "vs_infersent"), _band(p, "vs_use")
-    return (f"GPU: SBERT smart batching vs InferSent within [{ilo:+g}%, {ihi:+g}%], vs USE within [{ulo:+g}%, "
-            f"{uhi:+g}%] ({_span(p['factor'])} the paper's).")
+def _faster_than_condition(p) -> str:
+    lo, hi = _band(p)
+    return (f"GPU: SBERT smart batching vs {p['name']} within [{lo:+g}%, {hi:+g}%] ({_span(p['factor'])} the "
+            "paper's).")
 
 
 def _paper_ratio(p) -> float:
@@ -204,9 +204,15 @@ CLAIMS = (
     Claim("C9", "Smart batching speeds encoding up by 89% on CPU and 48% on GPU.", "§7, Table 7",
           lambda p: f"Speed-up of smart batching over plain batching within {_span(p['factor'])} the paper's, on "
                     "each device measured.", _smart_batching, params={"factor": 2}),
-    Claim("C10", "SBERT with smart batching is about {vs_infersent:g}% faster than InferSent and {vs_use:g}% faster "
-          "than USE (GPU).", "§7, Table 7", _vs_infersent_use_condition, _vs_infersent_use,
-          params={"vs_infersent": 9, "vs_use": 55, "factor": 2}),
+    # C10 of the paper ("about 9% faster than InferSent and about 55% faster than Universal Sentence Encoder") in
+    # two claims, so that the InferSent half is tested wherever InferSent is timed on a GPU.
+    Claim("C10a", "SBERT with smart batching is about {faster:g}% faster than {name} (GPU).", "§7, Table 7",
+          _faster_than_condition, _faster_than,
+          params={"faster": 9, "factor": 2, "name": "InferSent", "rival": "InferSent"}),
+    Claim("C10b", "SBERT with smart batching is about {faster:g}% faster than {name} (GPU).", "§7, Table 7",
+          _faster_than_condition, _faster_than,
+          params={"faster": 55, "factor": 2, "name": "the Universal Sentence Encoder",
+                  "rival": "Universal Sentence Encoder"}),
     Claim("C11", "The most similar pair among 10,000 sentences takes about {hours:g} h with BERT and about "
           "{seconds:g} s with SBERT.", "Abstract, §1",
           lambda p: "Ratio of the BERT cross-encoder's hours (all 49,995,000 pairs) to SBERT's seconds end to end "

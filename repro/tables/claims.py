@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the records a check reads (statistics: imported only where 
     from repro.tables.evidence import Cell, Records
 
 HOLDS, FAILS, UNTESTABLE = "holds", "does not hold", "not testable with this profile"
+CONSISTENT = "consistent, not tested"
 ALPHA = 0.05
 
 RULE = (
@@ -30,10 +31,13 @@ RULE = (
     "claim and every difference the claim asserts is significant (two-sided p < 0.05) in the claimed direction "
     "in a paired test that can reach p < 0.05 (a paired bootstrap over shared test items; an exact sign-flip test "
     "over seeds only with 6 or more seeds, since 2 seeds cannot go below p = 0.5: such a test is reported but "
-    "does not decide); **does not hold** when a condition fails or such a test finds no significant difference; "
-    "**not testable with this profile** when a number the claim needs has no finished record here (the reason is "
-    "given). Substitutes (other models, data, hardware) are named in the evidence: a claim checked on a "
-    "substitute tests the paper's conclusion on that substitute.")
+    "does not decide); **consistent, not tested** when every condition is met but some difference the claim "
+    "asserts rests on point estimates alone, with no test that could decide (one run each without per-item "
+    "predictions, fewer than 6 seeds, a ratio of single measurements): our numbers agree with the claim without "
+    "testing it, never \"holds\"; **does not hold** when a condition fails or a test that can decide finds no "
+    "significant difference; **not testable with this profile** when a number the claim needs has no finished "
+    "record here (the reason is given). Substitutes (other models, data, hardware) are named in the evidence: a "
+    "claim checked on a substitute tests the paper's conclusion on that substitute.")
 
 
 class Missing(Exception):
@@ -46,6 +50,9 @@ class Test:
     text: str
     decides: bool
     significant_positive: bool | None  # the difference is > 0 at p < ALPHA (None: no test)
+    # The claim asserts this difference (False: reported beside a condition that needs no significance, e.g.
+    # "near"); an asserted difference without a deciding test leaves the claim "consistent, not tested".
+    asserted: bool = True
 
 
 @dataclass
@@ -63,16 +70,22 @@ class ClaimResult:
 
 
 def decide(conditions: list[tuple[str, bool]], tests: list[Test]) -> tuple[str, str]:
+    """The verdict under :data:`RULE`: a failed condition or a deciding test without significance first; then
+    "holds" only when every difference the claim asserts was decided by a test (and at least one was), else
+    "consistent, not tested" (point estimates alone never make a claim hold)."""
     failed = [c for c, ok in conditions if not ok]
     if failed:
         return FAILS, "condition not met: " + "; ".join(failed)
-    weak = [t.label for t in tests if t.decides and not t.significant_positive]
+    asserted = [t for t in tests if t.asserted]
+    weak = [t.label for t in asserted if t.decides and not t.significant_positive]
     if weak:
         return FAILS, "not significant in the claimed direction: " + "; ".join(weak)
-    undecided = [t for t in tests if not t.decides]
-    extra = " (no test could decide significance: " + str(len(undecided)) + " comparison(s) rest on point " \
-        "estimates)" if undecided else ""
-    return HOLDS, "every condition met" + extra
+    undecided = [t.label for t in asserted if not t.decides]
+    if undecided or not any(t.decides for t in asserted):
+        shown = "; ".join(undecided[:3]) + (f"; and {len(undecided) - 3} more" if len(undecided) > 3 else "")
+        what = f"no test could decide: {shown}" if undecided else "the claim has no paired test"
+        return CONSISTENT, f"every condition met on point estimates ({what})"
+    return HOLDS, "every condition met, every asserted difference significant"
 
 
 @dataclass(frozen=True)
@@ -139,7 +152,7 @@ def declared_claims(tables: Mapping) -> list[Claim]:
 
 
 def claims_markdown(results: list[ClaimResult]) -> list[str]:
-    icon = {HOLDS: "✓", FAILS: "✗", UNTESTABLE: "·"}
+    icon = {HOLDS: "✓", CONSISTENT: "≈", FAILS: "✗", UNTESTABLE: "·"}
     lines = ["## The paper's claims", "", RULE, "",
              "| | claim | verdict | why |", "|---|---|---|---|"]
     for c in results:

@@ -18,7 +18,7 @@ from repro.paths import atomic_write_text
 from repro.data.manifest import get_dataset
 from repro.tables import plots
 from repro.tables import verdicts as V
-from repro.tables.claims import FAILS, HOLDS, UNTESTABLE, claims_markdown
+from repro.tables.claims import CONSISTENT, FAILS, HOLDS, UNTESTABLE, claims_markdown
 from repro.tables.evidence import check_claims
 
 REPORT = "REPORT.md"
@@ -174,8 +174,9 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
               f"**{c[V.REPRODUCED]}**, {V.MARKERS[V.NOT_REPRODUCED]} not reproduced **{c[V.NOT_REPRODUCED]}**, "
               f"{V.MARKERS[V.NOT_COMPARABLE]} not comparable **{c[V.NOT_COMPARABLE]}**, {V.MARKERS[V.NONE]} none "
               f"**{c[V.NONE]}**.",
-              f"- Claims: **{cc[HOLDS]}** hold, **{cc[FAILS]}** do not hold, **{cc[UNTESTABLE]}** not testable with "
-              f"this profile (of {len(claims)}).", ""]
+              f"- Claims: **{cc[HOLDS]}** hold, **{cc[CONSISTENT]}** consistent but not tested (point estimates "
+              f"only), **{cc[FAILS]}** do not hold, **{cc[UNTESTABLE]}** not testable with this profile (of "
+              f"{len(claims)}).", ""]
     n_noint = int(((all_cells["ci_note"] != "") & all_cells["ours"].notna()).sum()) if len(all_cells) else 0
     if n_noint:
         lines += [f"- {n_noint} of our cells have no interval (see each table's Verdicts section; most often: "
