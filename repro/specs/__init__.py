@@ -46,8 +46,8 @@ class Row:
     ``substitute`` says in words what stands in for the paper's set-up: a deviation from the paper's protocol
     (the row is "not comparable"), unless ``faithful``: then the note only says where the weights come from (the
     authors' released checkpoint, a model this suite trains with the paper's recipe) and the row is judged against
-    ``paper_row``. None of these is part of a record's identity: rewording them reruns nothing. ``options`` holds a table's own choices (e.g. Table 2's training
-    recipe, Table 3's settings), read with :meth:`opt`.
+    ``paper_row``. None of these is part of a record's identity: rewording them reruns nothing. ``options`` holds
+    a table's own choices (e.g. Table 2's training recipe, Table 3's settings), read with :meth:`opt`.
     """
 
     label: str
