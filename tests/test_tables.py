@@ -100,10 +100,11 @@ def test_outputs_csv_markdown_png(tmp_path):
     csv = pd.read_csv(paths["csv"])
     assert {"ours", "paper", "diff", "profile", "model", "substitute"} <= set(csv.columns)
     assert paths["png"].stat().st_size > 1000 and paths["png"].read_bytes()[:4] == b"\x89PNG"
-    # no per-item predictions in this record: no interval, verdict "none" (·), and the reason in the CSV
-    assert "**75.00** · (70.97; +4.03)" in paths["md"].read_text()
+    # no per-item predictions in this record: no interval (the reason in the CSV), yet judged: a fixed model
+    # 4.03 from the paper is not reproduced (✗)
+    assert "**75.00** ✗ (70.97; +4.03)" in paths["md"].read_text()
     assert {"ci_low", "ci_high", "n_items", "verdict", "seed_min", "seed_max"} <= set(csv.columns)
-    assert set(csv[csv["row"] == "Mine"]["verdict"]) == {"none"}
+    assert set(csv[csv["row"] == "Mine"]["verdict"]) == {"not reproduced"}
 
 
 def test_no_made_up_numbers_for_missing_cells():

@@ -27,6 +27,8 @@ from repro.profiles import PROFILES
 from repro.results import RunSpec
 from repro.tables.declaration import TableDef
 
+TRAINED_KINDS = ("sbert", "cross", "nli-trained")
+"""Row kinds whose model is trained here (judged on seed means); the other kinds score a fixed model."""
 ROW_KINDS = ("transformer", "wordvec", "infersent", "tfidf", "sbert", "cross", "nli-trained", "unavailable",
              "measured")
 """What produces a row's numbers: an untuned transformer (pooled embeddings), averaged word vectors, InferSent
@@ -41,9 +43,11 @@ class Row:
     """One row of one table, in one profile.
 
     ``label`` is what our table prints; ``paper_row`` the paper's row it is compared with (None: an extra row);
-    ``substitute`` says in words what stands in for the paper's set-up. None of the three is part of a record's
-    identity: rewording them reruns nothing. ``options`` holds a table's own choices (e.g. Table 2's training
-    recipe, Table 3's settings), read with :meth:`opt`.
+    ``substitute`` says in words what stands in for the paper's set-up: a deviation from the paper's protocol
+    (the row is "not comparable"), unless ``faithful``: then the note only says where the weights come from (the
+    authors' released checkpoint, a model this suite trains with the paper's recipe) and the row is judged against
+    ``paper_row``. None of these is part of a record's identity: rewording them reruns nothing. ``options`` holds
+    a table's own choices (e.g. Table 2's training recipe, Table 3's settings), read with :meth:`opt`.
     """
 
     label: str
@@ -55,6 +59,7 @@ class Row:
     paper_row: str | None = None
     substitute: str | None = None
     not_run: str | None = None  # kind "unavailable": why the suite cannot produce this row
+    faithful: bool = False  # the substitute note names no protocol deviation: judged (repro.tables.verdicts)
     options: Any = ()  # a dict when written; stored as sorted (key, value) pairs
 
     def __post_init__(self):
@@ -211,6 +216,9 @@ class TableSpec(TableDef):
     match: Callable | None = None
     substitute: Callable | None = None  # (row, profile) -> text, where it follows the profile (training notes)
     row_unavailable: Callable | None = None  # (spec, row, profile) -> the one RunSpec of a row that cannot run
+    # (row) -> bool: the row's model is trained here (its cells are judged on seed means, repro.tables.verdicts);
+    # default: its kind is one of TRAINED_KINDS
+    is_trained: Callable | None = None
     task: str = ""  # the record's task for the default run_spec
 
     # ----------------------------------------------------------------------------------------- per profile
@@ -273,7 +281,11 @@ class TableSpec(TableDef):
             return super().row_words(record)
         own = (record.details or {}).get("row") or {}
         return {"label": row.label, "paper_row": row.paper_row,
-                "substitute": self.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute")}
+                "substitute": self.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute"),
+                "faithful": row.faithful, "trained": self.trained_row(row)}
+
+    def trained_row(self, row: Row) -> bool:
+        return bool(self.is_trained(row)) if self.is_trained is not None else row.kind in TRAINED_KINDS
 
 
 def declared_profile(name: str):

@@ -14,7 +14,7 @@ from repro.errors import ReproError
 from repro.results import ResultRecord, record_filename, slug
 from repro.tables.declaration import TableDef
 from repro.tables.plots import TABLE_FIGURES
-from repro.tables.verdicts import annotate, cell_suffix, markdown_section, rule
+from repro.tables.verdicts import annotate, cell_suffix, legend, markdown_section, rule
 
 LONG_COLUMNS = ["table", "group", "row", "model", "profile", "paper_row", "substitute", "column", "ours",
                 "ours_std", "n_runs", "paper", "paper_std", "diff", "status", "reason"]
@@ -211,9 +211,8 @@ def to_markdown(tdef: TableDef, df: pd.DataFrame, profile_desc: str = "", rule_t
     lines += ["Each cell: **ours** (paper; difference ours - paper). `-`: no number. Rebuild with "
               "`sbert-repro tables`; the numbers come from the JSON result records only.", ""]
     if "verdict" in df.columns:
-        lines += ["After ours: its 95% interval `[low, high]` where the record has per-item predictions, and the "
-                  "verdict: ✓ reproduced, ✗ not reproduced, ≠ not comparable (a substitute stands in), · none "
-                  "(rule below).", ""]
+        lines += ["After ours: its 95% interval `[low, high]` over test items where the record has per-item "
+                  f"predictions (information only), and the verdict: {legend()} (rule below).", ""]
     has_groups = (df["group"] != "").any()
     header = (["Group"] if has_groups else []) + ["Row", "Model / profile"] + cols
     lines.append("| " + " | ".join(header) + " |")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from repro.errors import ConfigError
 from repro.tables.plots import TABLE_FIGURES
+from repro.tables.verdicts import Equivalence, Tolerance
 
 
 @dataclass
@@ -55,6 +56,11 @@ class TableDef:
     # The paper's conclusions read off this table (repro.tables.claims.Claim), checked in the report in table
     # order, each with its text, condition and bounds declared together.
     claims: Sequence = ()
+    # How its cells are judged (repro.tables.verdicts.rule): deterministic rows (nothing trained here) within the
+    # paper's rounding plus ``tolerance``; trained rows by seed means within the ``equivalence`` margin. None: that
+    # kind of row gets no verdict ("none" / "inconclusive", saying that nothing is declared).
+    tolerance: Tolerance | None = None
+    equivalence: Equivalence | None = None
 
     def __post_init__(self):
         if self.plot is not None and self.plot not in TABLE_FIGURES:
@@ -62,11 +68,14 @@ class TableDef:
                               f"{', '.join(map(repr, TABLE_FIGURES))} or None")
 
     def row_words(self, record) -> dict:
-        """Label, paper row and substitute of ``record``'s row, as the record was run (``details["row"]``); a
-        declaration that knows its rows (:meth:`repro.specs.TableSpec.row_words`) answers from them instead."""
+        """Label, paper row and substitute of ``record``'s row, as the record was run (``details["row"]``), and
+        how its cells are judged: ``faithful`` (its substitute note names no deviation from the paper's protocol)
+        and ``trained`` (here: a record made once per seed). A declaration that knows its rows
+        (:meth:`repro.specs.TableSpec.row_words`) answers from them instead."""
         own = (record.details or {}).get("row") or {}
         return {"label": own.get("label") or record.spec.model, "paper_row": own.get("paper_row"),
-                "substitute": own.get("substitute")}
+                "substitute": own.get("substitute"), "faithful": bool(own.get("faithful")),
+                "trained": record.spec.seed is not None}
 
     def values(self, record) -> list[tuple[str, str, float]]:
         if self.extract is not None:

@@ -146,6 +146,22 @@ def deviations_lines(frames: dict) -> list[str]:
     return lines
 
 
+def interval_lines(cells: pd.DataFrame) -> list[str]:
+    """Why our cells have no interval over test items, counted per reason and table from the frames' ``ci_note``
+    (the intervals are information; the verdicts do not use them)."""
+    if not len(cells):
+        return []
+    missing = cells[(cells["ci_note"] != "") & cells["ours"].notna()]
+    if not len(missing):
+        return []
+    lines = [f"- {len(missing)} of our cells have no interval over test items (information only: the verdicts do "
+             "not use it):"]
+    for note, sub in missing.groupby("ci_note", sort=False):
+        tables = ", ".join(f"Table {t} ({n})" for t, n in sub.groupby("table", sort=True).size().items())
+        lines.append(f"  - {len(sub)}: {note} — {tables}")
+    return lines + [""]
+
+
 def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, profile: str, tables: dict,
                  profile_desc: str = "") -> dict:
     """Write ``REPORT.md`` and the report's figures into ``out_dir``; returns their paths. ``tables``: number ->
@@ -170,17 +186,12 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
     lines += ["Built from the JSON result records alone (`sbert-repro tables --profile " + profile + "`); every "
               "number below can be traced to a record under `results/" + profile + "/`.", "",
               "## Summary", "",
-              f"- Cells (all tables, ours or the paper's number present): {V.MARKERS[V.REPRODUCED]} reproduced "
-              f"**{c[V.REPRODUCED]}**, {V.MARKERS[V.NOT_REPRODUCED]} not reproduced **{c[V.NOT_REPRODUCED]}**, "
-              f"{V.MARKERS[V.NOT_COMPARABLE]} not comparable **{c[V.NOT_COMPARABLE]}**, {V.MARKERS[V.NONE]} none "
-              f"**{c[V.NONE]}**.",
+              "- Cells (all tables, ours or the paper's number present): "
+              + ", ".join(f"{V.MARKERS[k]} {k} **{c[k]}**" for k in V.VERDICTS) + ".",
               f"- Claims: **{cc[HOLDS]}** hold, **{cc[CONSISTENT]}** consistent but not tested (point estimates "
               f"only), **{cc[FAILS]}** do not hold, **{cc[UNTESTABLE]}** not testable with this profile (of "
               f"{len(claims)}).", ""]
-    n_noint = int(((all_cells["ci_note"] != "") & all_cells["ours"].notna()).sum()) if len(all_cells) else 0
-    if n_noint:
-        lines += [f"- {n_noint} of our cells have no interval (see each table's Verdicts section; most often: "
-                  f"\"{V.NO_PREDICTIONS}\").", ""]
+    lines += interval_lines(all_cells)
     lines += ["| table | " + " | ".join(f"{V.MARKERS[k]} {k}" for k in V.VERDICTS) + " |",
               "|---|" + "---|" * len(V.VERDICTS)]
     for number, df in sorted(frames.items()):
