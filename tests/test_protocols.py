@@ -83,8 +83,8 @@ def test_max_seq_length_counts_cls_and_sep_as_bert_as_service(smoke_bert):
     theirs = [tok.cls_token_id] + tok.convert_tokens_to_ids(pieces[:25 - 2]) + [tok.sep_token_id]
     assert enc.tokenize([sentence])["input_ids"][0].tolist() == theirs
     short = "a man"
-    assert enc.tokenize([short])["input_ids"][0].tolist() == [tok.cls_token_id, *tok.encode(short, add_special_tokens=False),
-                                                             tok.sep_token_id]
+    plain = tok.encode(short, add_special_tokens=False)
+    assert enc.tokenize([short])["input_ids"][0].tolist() == [tok.cls_token_id, *plain, tok.sep_token_id]
 
 
 # ------------------------------------------------------------------------------------------ BERT-AFS head

@@ -217,14 +217,16 @@ AFS_CHECKPOINT_STEPS = 200
 def afs_stage(*, model: str, kind: str, pooling: str | None, setting: str, fold: str, training: dict,
               knobs: dict) -> Stage:
     """One AFS fold's training run (Table 3): SBERT-AFS (``sbert``: regression objective) or BERT-AFS (``cross``:
-    a one-output head, ``training["head"]``, :data:`repro.training.settings.CROSS_HEADS`); ``training``: Table 3's settings of that kind (repro/specs/table3.py: DEFAULT_TRAINING);
-    ``knobs``: its ``limit``, ``kfold`` and ``fold_seed``. No dev set: the last model is kept."""
+    a one-output head, ``training["head"]``, :data:`repro.training.settings.CROSS_HEADS`); ``training``: Table 3's
+    settings of that kind (repro/specs/table3.py: DEFAULT_TRAINING); ``knobs``: its ``limit``, ``kfold`` and
+    ``fold_seed``. No dev set: the last model is kept."""
     ten = setting == "10-fold"
     where = {"setting": setting, "fold": fold, "limit": knobs.get("limit"),
              "kfold": int(knobs.get("kfold", 10)) if ten else None,
              "fold_seed": int(knobs.get("fold_seed", 0)) if ten else None}
     return Stage(kind=kind, objective="regression", data="afs", base=model, pooling=pooling or "mean",
-                 head=training.get("head", S.CROSS_HEAD), epochs=int(training["epochs"]), batch_size=int(training["batch_size"]), lr=float(training["lr"]),
+                 head=training.get("head", S.CROSS_HEAD), epochs=int(training["epochs"]),
+                 batch_size=int(training["batch_size"]), lr=float(training["lr"]),
                  seed=int(training["seed"]), max_steps=training["max_steps"],
                  max_seq_length=int(training["max_seq_length"]), symmetric=bool(training["symmetric"]),
                  eval_steps=0, checkpoint_steps=AFS_CHECKPOINT_STEPS, keep="last", amp=training.get("amp", S.AMP),
