@@ -15,6 +15,11 @@ continuation, each AFS fold before the row's score). Status:
 
 A unit's id is its record's id for an evaluation and the hash of its settings for a training run, so it stays
 the same from one call to the next (and a later ``sbert-repro run ID`` can execute exactly one unit).
+
+Each unit's ``protocol`` (:func:`unit_protocol`) names the protocol choices it actually runs with where the paper's
+protocol has alternatives (read from its record's params or its stage, the same values its record keeps): the
+SentEval classifier (Table 5), the untuned encoders' token limit (Tables 1, 3, 5: e.g. the BERT baselines'
+bert-as-service 25 in the paper profile) and the cross-encoder's head (Tables 2, 3).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 
 from repro.errors import ConfigError
+from repro.training.settings import CROSS_HEAD, MAX_SEQ_LENGTH
 
 STATUSES = ("done", "ready", "needs data", "needs weights", "not implemented")
 FETCH_HINTS = {"wikisec": "python data_scripts/fetch_wikisec.py"}
@@ -153,6 +159,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                      "column": u.column, "seed": u.seed, "fold": u.fold, "needs": list(u.needs),
                      "datasets": list(u.datasets), "models": list(u.models),
                      "record": u.run.id if u.run is not None else None}
+            entry["protocol"] = unit_protocol(u)
             if u.what == "train":
                 entry["training"] = u.stage.to_dict()
                 entry["cost"] = stage_cost(u.stage, "cuda", speeds)
@@ -185,6 +192,32 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                                           "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
             "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable,
             "damaged": found.damaged}
+
+
+MODEL_MAX_SEQ_LENGTH = f"the model folder's (sentence-transformers config), else {MAX_SEQ_LENGTH}"
+"""What an untuned encoder row without its own ``max_seq_length`` truncates at
+(:class:`repro.encoders.transformer.SentenceEncoder`, whose default is the 128 of the training settings)."""
+
+
+def unit_protocol(u) -> dict:
+    """The protocol choices ``u`` runs with, from what identifies it (its record's params, its training stage):
+    ``classifier`` (SentEval's name of the Table 5 classifier), ``max_seq_length`` (an untuned transformer's token
+    limit, [CLS] and [SEP] included), ``cross_head`` (a cross-encoder's head and loss,
+    :data:`repro.training.settings.CROSS_HEADS`). Only the choices that apply to the unit."""
+    out: dict = {}
+    if u.what == "train":
+        if getattr(u.stage, "kind", None) == "cross":
+            out["cross_head"] = getattr(u.stage, "head", CROSS_HEAD)
+        return out
+    p = u.run.param_dict if u.run is not None else {}
+    if "classifier" in p:
+        out["classifier"] = p["classifier"]
+    if p.get("kind") == "transformer":
+        out["max_seq_length"] = p["max_seq_length"] if p.get("max_seq_length") is not None else MODEL_MAX_SEQ_LENGTH
+    training = p.get("training") if isinstance(p.get("training"), dict) else {}
+    if p.get("kind") == "cross" or training.get("kind") == "cross":
+        out["cross_head"] = training.get("head", CROSS_HEAD)
+    return out
 
 
 def _costs(entries) -> dict:

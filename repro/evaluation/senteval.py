@@ -25,6 +25,10 @@ with one-vs-rest for more than two classes; since 0.22 it is ``lbfgs`` (multinom
 often stops before converging on these features). The default here is ``liblinear`` (one-vs-rest for TREC): the
 setup SentEval was written and published with, and one that converges; ``solver="lbfgs"`` gives today's default.
 BLAS is limited to one thread during the fits (several threads made them ~10x slower on 2 busy cores).
+
+Classifier: a :class:`LogRegConfig` selects this scikit-learn path (SentEval's ``usepytorch=False``); a
+:class:`repro.evaluation.senteval_pytorch.TorchLogRegConfig` selects SentEval's PyTorch logistic regression
+(``usepytorch=True``, the paper's), whose functions take and return the same as the ones here.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ KFOLD = 10
 GRID_INNER = tuple(2.0 ** t for t in range(-2, 4))  # InnerKFoldClassifier, SplitClassifier (usepytorch=False)
 GRID_KFOLD = tuple(2.0 ** t for t in range(-1, 6))  # KFoldClassifier (usepytorch=False)
 SOLVERS = ("lbfgs", "liblinear")
+CLASSIFIERS = {"sklearn": "sklearn-LogReg", "pytorch": "pytorch-MLP-nhid0-adam-bs64"}
+"""Which classifier: ``sklearn`` (:class:`LogRegConfig`, SentEval's ``usepytorch=False``) or ``pytorch``
+(:class:`repro.evaluation.senteval_pytorch.TorchLogRegConfig`, ``usepytorch=True``: the paper's), each with SentEval's
+name for it (the configs' ``name``; a record param)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,11 @@ class LogRegConfig:
         choose(self.solver, SOLVERS, "SentEval solver")
         if self.kfold < 2:
             raise ConfigError(f"SentEval kfold must be >= 2, got {self.kfold}")
+
+    @property
+    def name(self) -> str:
+        """SentEval's name for this classifier (``validation.py:get_classif_name``)."""
+        return "sklearn-LogReg"
 
 
 def make_classifier(C: float, cfg: LogRegConfig, n_classes: int):
@@ -197,8 +210,18 @@ def evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig = LogRegC
         return _evaluate_task(vectors, task, cfg, progress)
 
 
-def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progress) -> dict:
+def _classifier_functions(cfg) -> tuple[Callable, Callable, Callable]:
+    """(inner_kfold, kfold_then_test, split_classifier) of ``cfg``'s path; each defaults to its own L2 grids."""
+    if isinstance(cfg, LogRegConfig):
+        return inner_kfold, kfold_then_test, split_classifier
+    from repro.evaluation import senteval_pytorch  # torch, only when asked for
+
+    return senteval_pytorch.inner_kfold, senteval_pytorch.kfold_then_test, senteval_pytorch.split_classifier
+
+
+def _evaluate_task(vectors: dict, task: SentEvalTask, cfg, progress) -> dict:
     t0 = time.perf_counter()
+    inner, kfold, split_clf = _classifier_functions(cfg)
     proto = task.protocol
     n_classes = task.n_classes
     if proto == "cv":
@@ -206,7 +229,7 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
         order = senteval_order(split)
         X = _embed(vectors, [split.sentences[i] for i in order])
         y = split.labels[order]
-        res = inner_kfold(X, y, cfg, GRID_INNER, n_classes, progress)
+        res = inner(X, y, cfg, n_classes=n_classes, progress=progress)
         out = {"acc": res["acc"], "devacc": res["devacc"], "n": int(len(y)), "fold_acc": res["fold_acc"],
                "fold_C": res["fold_C"]}
         test_idx = np.concatenate(res["folds"])
@@ -220,7 +243,7 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
             s = task.splits[name]
             order = senteval_order(s)
             data[name] = (_embed(vectors, [s.sentences[i] for i in order]), s.labels[order])
-        res = split_classifier(*data["train"], *data["dev"], *data["test"], cfg=cfg, n_classes=n_classes)
+        res = split_clf(*data["train"], *data["dev"], *data["test"], cfg=cfg, n_classes=n_classes)
         out = {"acc": res["acc"], "devacc": res["devacc"], "C": res["C"], "grid_dev": res["grid_dev"],
                "n_train": len(data["train"][1]), "n_dev": len(data["dev"][1]), "n_test": len(data["test"][1])}
         out["items"] = _test_items(task.splits["test"], data["test"][1], res["pred"])
@@ -236,7 +259,7 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
             else:
                 X = _embed(vectors, [s.sentences[i] for i in order])
             data[name] = (X, s.labels[order])
-        res = kfold_then_test(*data["train"], *data["test"], cfg=cfg, grid=GRID_KFOLD, n_classes=n_classes)
+        res = kfold(*data["train"], *data["test"], cfg=cfg, n_classes=n_classes)
         out = {"acc": res["acc"], "devacc": res["devacc"], "C": res["C"], "grid_dev": res["grid_dev"],
                "n_train": len(data["train"][1]), "n_test": len(data["test"][1])}
         out["items"] = _test_items(task.splits["test"], data["test"][1], res["pred"])
@@ -244,6 +267,7 @@ def _evaluate_task(vectors: dict, task: SentEvalTask, cfg: LogRegConfig, progres
             from sklearn.metrics import f1_score
 
             out["f1"] = round(100 * float(f1_score(data["test"][1], res["pred"])), 2)
+    out["classifier"] = cfg.name
     out["seconds"] = round(time.perf_counter() - t0, 2)
     return out
 

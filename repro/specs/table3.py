@@ -34,10 +34,17 @@ DEFAULT_TRAINING = {
     "sbert": {"epochs": TRAIN_DATA["afs"].epochs, "batch_size": S.BATCH_SIZE, "lr": S.LR,
               "max_seq_length": S.MAX_SEQ_LENGTH, "max_steps": None, "seed": S.SEED, "symmetric": False},
     # BERT-AFS: the authors' AFS cross-encoder (UKPLab acl2019-BERT-argument-classification-and-clustering,
-    # argument-similarity/train_misra.sh: 3 epochs, batch 32, lr 2e-5, max_seq_length 64, both pair orders).
+    # argument-similarity/train_misra.sh: 3 epochs, batch 32, lr 2e-5, max_seq_length 64, both pair orders
+    # (train.py: MisraProcessor add_symmetry); its seed and head: PAPER_CROSS below).
     "cross": {"epochs": 3, "batch_size": 32, "lr": 2e-5, "max_seq_length": 64, "max_steps": None, "seed": S.SEED,
               "symmetric": True},
 }
+PAPER_CROSS = {"head": "sigmoid-bce", "seed": 2}
+"""The paper profile's BERT-AFS as the authors ran it: ``SigmoidBERT`` (argument-similarity/SigmoidBERT.py: linear
+layer on the raw [CLS] vector, sigmoid, binary cross-entropy against score / 5; see
+:data:`repro.training.settings.CROSS_HEADS`) and ``--seed 2`` (train_misra.sh). The smoke and local profiles keep the
+``pooler-mse`` head (``BertForSequenceClassification`` + MSE) and seed 0, the named alternative (their record ids
+unchanged); the head is in each record's ``training`` param and its stages' settings."""
 INFERSENT = Row("InferSent - GloVe", "infersent1", kind="infersent", paper_row="InferSent - GloVe",
                 options={"settings": ("unsupervised",)})
 TFIDF = Row("tf-idf", "tfidf-unigram", kind="tfidf", paper_row="tf-idf", options={"settings": ("unsupervised",)})
@@ -97,6 +104,7 @@ KNOBS = {
               "cross": {"epochs": 1, "max_steps": 2, "batch_size": 8}},
     "local": {"fold_limit": 1, "sbert": {"epochs": 2, "max_steps": LOCAL_STEPS},
               "cross": {"epochs": 2, "batch_size": 16, "max_steps": LOCAL_STEPS}},
+    "paper": {"cross": PAPER_CROSS},
 }
 
 
@@ -114,6 +122,11 @@ def check_row(row: Row) -> tuple[str, ...]:
 
 def training_settings(knobs: dict, kind: str) -> dict:
     return {**DEFAULT_TRAINING[kind], **knobs.get(kind, {})}
+
+
+def cross_head(knobs: dict) -> str:
+    """The BERT-AFS head these knobs train (``head`` of the ``cross`` settings; absent: the default)."""
+    return training_settings(knobs, "cross").get("head", S.CROSS_HEAD)
 
 
 def run_spec(spec, row: Row, profile, setting: str):
@@ -242,14 +255,18 @@ SPEC = TableSpec(
         "cross-topic = train on two topics, test on the third, mean over the three. The correlation of all test "
         "pairs pooled is in the CSV (column pooled). The paper does not say how it averages.",
         "Training (not in the paper): SBERT-AFS = regression objective (MSE of cos(u, v) vs score/5), AdamW 2e-5, "
-        "warm-up 10%, batch 16, 4 epochs (the reference code's STSb recipe); BERT-AFS = cross-encoder with a "
-        "regression head, both pair orders, batch 32, 3 epochs, 64 tokens (the authors' ACL 2019 AFS script). "
-        "Profiles may shorten this; the row's substitute says how.",
+        "warm-up 10%, batch 16, 4 epochs (the reference code's STSb recipe); BERT-AFS = cross-encoder, both pair "
+        "orders, batch 32, 3 epochs, 64 tokens (the authors' ACL 2019 AFS script, train_misra.sh). Its head (each "
+        "record's training param head): the paper profile trains the authors' SigmoidBERT (a linear layer on the raw "
+        "[CLS] vector, sigmoid, binary cross-entropy against score/5, seed 2); the smoke and local profiles a "
+        "BertForSequenceClassification regression head (pooler, MSE; seed 0). Profiles may shorten this; the row's "
+        "substitute says how.",
         "In the 10-fold setting sentences recur across pairs, so test pairs may contain sentences seen in training "
         "(only the pair is new); the cross-topic setting has no such overlap.",
         "SVR (Misra et al., 2016) is the paper's number only (not implemented here). InferSent runs from its release "
         "files (infersent1.pkl and GloVe 840B-300d in the data root; the row says how to get them when absent).",
-        "Seeds: one (seed 0) per fold, as the paper reports one number and no std; the 10-fold number is already a "
+        "Seeds: one (seed 0; the paper profile's BERT-AFS: seed 2, the authors' script) per fold, as the paper "
+        "reports one number and no std; the 10-fold number is already a "
         "mean over 10 models per topic (30 in all), the cross-topic one over 3.",
     ],
     datasets=("afs",),

@@ -1,8 +1,8 @@
 """SentEval transfer tasks (Table 5): a logistic regression on frozen sentence embeddings, one record per (row,
 task); the unit's ``column`` is the task (protocol: repro/evaluation/senteval.py). Every encoding goes through the
 embedding cache (repro/encoders/cache.py), so each model encodes the 67,349 SST training phrases and the other sets
-once. Knobs: ``tasks`` (default: the table's columns), ``limit``, ``kfold``, ``seed``, ``solver``, ``n_jobs``,
-``cache``."""
+once. Knobs: ``tasks`` (default: the table's columns), ``limit``, ``kfold``, ``seed``, ``classifier`` (sklearn |
+pytorch), ``solver`` and ``n_jobs`` (sklearn only), ``cache``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,20 @@ import time
 
 from repro.data.senteval import load_senteval_task
 from repro.encoders.cache import cached
-from repro.evaluation.senteval import LogRegConfig, encode_task, evaluate_task
+from repro.errors import choose
+from repro.evaluation.senteval import CLASSIFIERS, LogRegConfig, encode_task, evaluate_task
 from repro.tasks.base import Task, row_encoder
 
 log = logging.getLogger(__name__)
 
 
-def log_reg_config(knobs: dict) -> LogRegConfig:
+def log_reg_config(knobs: dict):
+    """The knob ``classifier``: ``sklearn`` (a LogRegConfig, SentEval's usepytorch=False) or ``pytorch`` (SentEval's
+    usepytorch=True, the paper's; torch is imported only then). A table without the knob gets scikit-learn."""
+    if choose(knobs.get("classifier", "sklearn"), CLASSIFIERS, "Table 5 classifier") == "pytorch":
+        from repro.evaluation.senteval_pytorch import TorchLogRegConfig
+
+        return TorchLogRegConfig(kfold=int(knobs["kfold"]), seed=int(knobs["seed"]))
     return LogRegConfig(kfold=int(knobs["kfold"]), seed=int(knobs["seed"]), solver=knobs["solver"],
                         n_jobs=int(knobs["n_jobs"]))
 
@@ -43,7 +50,8 @@ class SentEvalTask(Task):
                             progress=(lambda m: log.info("[table %s] %s %s", ctx.spec.number, task.name, m)))
         metrics = {task.name: {k: res[k] for k in ("acc", "devacc", "f1") if k in res}}
         items = res.pop("items", None)
-        details = {"protocol": task.protocol, "sizes": task.sizes(), "encode_seconds": round(t_enc, 2),
+        details = {"classifier": res.pop("classifier"), "protocol": task.protocol, "sizes": task.sizes(),
+                   "encode_seconds": round(t_enc, 2),
                    "classifier_seconds": res.pop("seconds"), "encoder": enc.describe(),
                    "cache": {"hits": enc.hits, "misses": enc.misses} if hasattr(enc, "hits") else None,
                    "result": res}

@@ -164,7 +164,7 @@ def build_model(stage: Stage, base_path, device: str | None = None):
         from repro.training.cross_encoder import CrossEncoder
 
         return CrossEncoder(base_path, num_labels=objective.cross_labels, max_seq_length=stage.max_seq_length,
-                            device=device)
+                            device=device, head=stage.head)
     from repro.encoders.transformer import SentenceEncoder
 
     # The encoder body only: our pooling, no normalisation (SBERT has none), the paper's 128 tokens.
@@ -178,7 +178,8 @@ def load_trained(stage: Stage, model_dir, device: str | None = None):
     if stage.kind == "cross":
         from repro.training.cross_encoder import CrossEncoder
 
-        return CrossEncoder(model_dir, num_labels=1, max_seq_length=stage.max_seq_length, device=device)
+        return CrossEncoder(model_dir, num_labels=1, max_seq_length=stage.max_seq_length, device=device,
+                            head=stage.head)
     from repro.encoders.transformer import SentenceEncoder
 
     return SentenceEncoder(model_dir, device=device)

@@ -14,6 +14,17 @@ from repro.errors import ConfigError, choose
 AMP_MODES = ("auto", "fp32", "bf16", "fp16")
 KEEP = ("best", "last")
 SELECT = ("2019", "main")
+CROSS_HEADS = ("pooler-mse", "sigmoid-bce")
+"""The cross-encoder's head and loss (one output, a score in [0, 1]):
+
+* ``pooler-mse`` (default): ``BertForSequenceClassification`` with one label: BERT's pooler (tanh dense layer over
+  [CLS]), dropout, a linear layer, mean squared error; the prediction is the linear output. The suite's Table 2
+  baseline and the smoke / local profiles' BERT-AFS.
+* ``sigmoid-bce``: the AFS authors' ``SigmoidBERT`` (UKPLab/acl2019-BERT-argument-classification-and-clustering,
+  argument-similarity/SigmoidBERT.py, the model of train.py that train_misra.sh runs): a linear layer on the raw
+  [CLS] vector of the last layer (no pooler; the dropout it declares is never applied), a sigmoid, binary
+  cross-entropy against the score / 5; the prediction is the sigmoid output. The paper profile's BERT-AFS.
+"""
 """How the dev score that picks the kept (best) model is computed.
 
 * ``2019`` (default): as the 2019 reference code's evaluators did (sentence-transformers v0.2.x,
@@ -40,6 +51,7 @@ LOG_STEPS = 50
 KEEP_DEFAULT = "best"  # the model with the best dev score (save_best_model=True)
 AMP = "fp32"  # as the 2019 code; bf16 / fp16 only when asked (the record and the table then say so)
 SELECT_DEFAULT = "2019"
+CROSS_HEAD = "pooler-mse"  # a Stage's to_dict() names its head only when it is not this one (record ids kept)
 TRIPLET_MARGIN = 1.0  # the paper's epsilon (sentence-transformers has defaulted to 5 since v0.3.5)
 
 DEFAULTS = {"epochs": EPOCHS, "batch_size": BATCH_SIZE, "lr": LR, "max_seq_length": MAX_SEQ_LENGTH, "seed": SEED,

@@ -45,9 +45,11 @@ class Stage:
     training / dev data to their first examples (smoke profile; ``dev_limit=0``: no dev score, the last model is
     kept); ``max_steps`` caps the steps (local profile). ``select``: how the dev score that picks the kept model is
     computed (:data:`repro.training.settings.SELECT`; ``2019`` as the reference code). ``margin``: the triplet
-    objective's margin. Defaults: :mod:`repro.training.settings`.
+    objective's margin. ``head``: a cross-encoder's head and loss (:data:`repro.training.settings.CROSS_HEADS`;
+    ``cross`` kind, one-output objectives only). Defaults: :mod:`repro.training.settings`.
 
-    Every field is part of :meth:`to_dict`, hence of the run folder's hash and of the records trained with it.
+    Every field is part of :meth:`to_dict`, hence of the run folder's hash and of the records trained with it;
+    ``head`` only where it is not the default (so the stages written before it existed keep their identity).
     """
 
     kind: str
@@ -73,6 +75,7 @@ class Stage:
     symmetric: bool = False
     margin: float = S.TRIPLET_MARGIN
     fold: tuple = ()
+    head: str = S.CROSS_HEAD
 
     def __post_init__(self):
         choose(self.kind, KINDS, "model kind")
@@ -94,6 +97,11 @@ class Stage:
                               f"{self.kind} model on data {self.data!r}; allowed (objective on data (model kinds)): "
                               f"{allowed_combinations()}")
         objective.check(self)
+        choose(self.head, S.CROSS_HEADS, "cross-encoder head")
+        if self.head != S.CROSS_HEAD and (self.kind != "cross" or objective.cross_labels != 1):
+            raise ConfigError(f"training stage {self.name}: head {self.head!r} is a one-output cross-encoder's "
+                              f"(kind 'cross', a regression objective), not kind {self.kind!r} with objective "
+                              f"{self.objective!r}; leave head at {S.CROSS_HEAD!r}")
         choose(self.nli_source, NLI_TRAIN_SOURCES, "NLI training source")
         check_run_settings(self)  # torch-free here; the trainer's TrainConfig checks them again
 
@@ -113,6 +121,8 @@ class Stage:
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["base"] = self.base.to_dict() if isinstance(self.base, Stage) else str(self.base)
+        if self.head == S.CROSS_HEAD:
+            del d["head"]  # added later: the default stays out, so earlier stages keep their hash
         return d
 
     @property
@@ -207,14 +217,16 @@ AFS_CHECKPOINT_STEPS = 200
 def afs_stage(*, model: str, kind: str, pooling: str | None, setting: str, fold: str, training: dict,
               knobs: dict) -> Stage:
     """One AFS fold's training run (Table 3): SBERT-AFS (``sbert``: regression objective) or BERT-AFS (``cross``:
-    regression head); ``training``: Table 3's settings of that kind (repro/specs/table3.py: DEFAULT_TRAINING);
-    ``knobs``: its ``limit``, ``kfold`` and ``fold_seed``. No dev set: the last model is kept."""
+    a one-output head, ``training["head"]``, :data:`repro.training.settings.CROSS_HEADS`); ``training``: Table 3's
+    settings of that kind (repro/specs/table3.py: DEFAULT_TRAINING); ``knobs``: its ``limit``, ``kfold`` and
+    ``fold_seed``. No dev set: the last model is kept."""
     ten = setting == "10-fold"
     where = {"setting": setting, "fold": fold, "limit": knobs.get("limit"),
              "kfold": int(knobs.get("kfold", 10)) if ten else None,
              "fold_seed": int(knobs.get("fold_seed", 0)) if ten else None}
     return Stage(kind=kind, objective="regression", data="afs", base=model, pooling=pooling or "mean",
-                 epochs=int(training["epochs"]), batch_size=int(training["batch_size"]), lr=float(training["lr"]),
+                 head=training.get("head", S.CROSS_HEAD), epochs=int(training["epochs"]),
+                 batch_size=int(training["batch_size"]), lr=float(training["lr"]),
                  seed=int(training["seed"]), max_steps=training["max_steps"],
                  max_seq_length=int(training["max_seq_length"]), symmetric=bool(training["symmetric"]),
                  eval_steps=0, checkpoint_steps=AFS_CHECKPOINT_STEPS, keep="last", amp=training.get("amp", S.AMP),
