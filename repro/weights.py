@@ -64,6 +64,12 @@ def set_model_path(model_id: str, path: str | os.PathLike) -> None:
     _OVERRIDES[canonical_id(model_id)] = p.resolve()
 
 
+def model_path_override(model_id: str) -> Path | None:
+    """The folder ``--model-path`` gave for ``model_id`` (None: none given); for loaders that resolve their own
+    kind of model (a TF-Hub handle, :mod:`repro.encoders.use`)."""
+    return _OVERRIDES.get(canonical_id(model_id))
+
+
 def canonical_id(name: str) -> str:
     return ALIASES.get(name, name)
 

@@ -1,4 +1,4 @@
-"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | unavailable), and the one
+"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | use | unavailable), and the one
 smoke-model
 resolution every caller uses (:func:`base_model_path`)."""
 
@@ -28,6 +28,10 @@ def build_encoder(row, data_root=None, device: str | None = None, dtype: str = "
         from repro.encoders.infersent import load_infersent
 
         return load_infersent(data_root, device=device or "cpu")
+    if row.kind == "use":  # TensorFlow Hub (the optional extra `use`); the model is a handle or a SavedModel folder
+        from repro.encoders.use import load_use
+
+        return load_use(row.model, name=row.model, device=device)
     if row.kind == "wordvec":
         from repro.encoders.wordvec import AverageWordEmbeddings
 
