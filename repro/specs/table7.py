@@ -230,6 +230,7 @@ SPEC = TableSpec(
     plot_log=True,
     plot="speed",  # per hardware on a log axis: never our CPU beside the paper's GPU
     plot_options={"devices": {col: f"paper: {hw}" for col, hw in PAPER_HARDWARE.items()}, "peer": _SMART,
+                  "peer_label": "SBERT smart batching",
                   "ratio_column": "{device} vs peer", "ratio_label": "vs sentence-transformers (peer), same run"},
     hardware_bound=True,  # speeds are properties of the machine: never compared with the paper's i7-5820K / V100
     claims=CLAIMS,

@@ -158,7 +158,7 @@ def speed(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
             peer = p[p["paper_row"] == paper_peer]["paper"]
             peer = float(peer.iloc[0]) if len(peer) else math.nan
             panels.append((hw, [(r, v, v / peer if peer else math.nan) for r, v in zip(p["paper_row"], p["paper"])],
-                           f"vs the paper's {paper_peer}"))
+                           f"vs the paper's {opts.get('peer_label', paper_peer)}"))
     ours = enc[enc["ours"].notna()]
     def hw_of(model: str) -> str:
         return model.split(" on ", 1)[1] if " on " in model else model
@@ -195,7 +195,7 @@ def speed(tdef, df: pd.DataFrame, path: Path, profile: str) -> Path | None:
         ax.grid(axis="x", alpha=0.3, which="both")
     axes[-1, 0].set_xlabel("sentences per second (log scale); each panel is one machine")
     fig.suptitle(f"Table {tdef.number}: encoding speed by hardware (never compare bars across panels)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_figheight()))  # room for the title above the first panel
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
