@@ -82,6 +82,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     check_device(device)
     specs = load_specs()
     wanted = _table_list(tables, specs)
+    check_folders(results_dir=results_dir, tables_dir=tables_dir)
     store = ResultStore(results_dir)
     echo(f"sbert-repro {__version__}: profile '{prof.name}' ({prof.description})")
     echo(f"data root: {resolve_data_root(data_root)}   results: {store.root}   tables: {tables_dir}")
@@ -141,6 +142,15 @@ def _summary(not_run, to_fix, t0, what_failed: str) -> int:
             echo(f"  - {what}: {why}")
         return EXIT_NOT_RUN
     return 0
+
+
+def check_folders(**folders) -> None:
+    """A ReproError before any work when a folder option names something that is not a folder (``--results-dir``
+    pointing at a file)."""
+    for option, path in folders.items():
+        if path is not None and Path(path).exists() and not Path(path).is_dir():
+            flag = "--" + option.replace("_", "-")
+            raise ReproError(f"{flag} {path}: a file, not a folder; pass a folder (it is created when missing)")
 
 
 def _profile(name: str, seeds: str | None = None):
@@ -248,6 +258,7 @@ def tables(profile: str = "local", *, tables: str | Sequence[str] | None = None,
     """Rebuild the tables and the report of ``profile`` from the result records alone (nothing is rerun)."""
     from repro.specs import load_specs
 
+    check_folders(results_dir=results_dir, tables_dir=tables_dir)
     store = ResultStore(results_dir)
     if not store.root.is_dir():
         raise ReproError(f"no results folder {store.root}; run `sbert-repro reproduce` first or pass --results-dir")
@@ -356,6 +367,7 @@ def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequ
 def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_root=None,
         results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False) -> int:
     """Run one unit of the plan alone (what one job of a cluster array executes)."""
+    check_folders(results_dir=results_dir)
     out = run_unit(unit, _profile(profile, seeds), ResultStore(results_dir), data_root=data_root, device=device,
                    force=force, echo=echo)
     recs = out if isinstance(out, list) else [out]

@@ -317,3 +317,77 @@ def test_ctrl_c_while_tables_are_written_leaves_the_old_files(tmp_path, monkeypa
     assert main(args) == 130
     after = {p.name: p.read_bytes() for p in (tmp_path / "local").iterdir()}
     assert after == before  # no torn PNG, no leftover temporary file
+
+
+def test_folder_options_naming_a_file_are_one_line(tmp_path, capsys):
+    # case 6: `--results-dir` pointing at a file
+    from repro.cli import main
+
+    f = tmp_path / "afile"
+    f.write_text("")
+    for cmd in (["reproduce", "--profile", "smoke", "--tables", "1", "--results-dir", str(f)],
+                ["tables", "--profile", "smoke", "--results-dir", str(tmp_path), "--tables-dir", str(f)]):
+        assert main(cmd) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and str(f) in err and "not a folder" in err, err
+
+
+def test_slurm_without_sbatch_is_one_line(monkeypatch):
+    # case 6: `--executor slurm` with no sbatch on PATH gave a traceback
+    import shutil
+
+    from repro.executors.slurm import SlurmExecutor
+
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    with pytest.raises(ConfigError, match="no sbatch on PATH.*--executor processes"):
+        SlurmExecutor(log_dir="x").run([], lambda u: [])
+
+
+def test_os_errors_the_user_can_fix_are_one_line(capsys, monkeypatch):
+    # case 6: a full disk (and the like) gave a traceback
+    import errno
+
+    from repro import app
+    from repro.cli import main
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/results/x.json")
+
+    monkeypatch.setattr(app, "profiles", full)
+    assert main(["profiles"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "/data/results/x.json" in err and "free some disk space" in err
+
+    def bug(*a, **k):
+        raise OSError(errno.EBADF, "Bad file descriptor")
+
+    monkeypatch.setattr(app, "profiles", bug)
+    with pytest.raises(OSError):  # not the user's to fix: the traceback is kept
+        main(["profiles"])
+
+
+def test_empty_tables_option_is_refused(capsys):
+    # case 7: `--tables ''` silently meant all tables
+    from repro.cli import main
+
+    assert main(["plan", "--profile", "smoke", "--tables", ""]) == 2
+    assert "names no table" in capsys.readouterr().err
+
+
+def test_records_check_lists_bad_files_and_exits_2(store, capsys):
+    from repro.cli import main
+
+    assert main(["records", "check", "--results-dir", str(store.root)]) == 0
+    shutil.copytree(store.root / "smoke", store.root / "smoke-backup")
+    capsys.readouterr()
+    assert main(["records", "check", "--results-dir", str(store.root)]) == 2
+    out = capsys.readouterr().out
+    assert out.count("bad:") == 2 and "--force" in out
+
+
+def test_data_verify_takes_options_before_the_datasets(capsys):
+    # drift (case 9): `sbert-repro data verify --data-root X sts` failed on argument order
+    from repro.cli import build_parser
+
+    args = build_parser().parse_args(["data", "verify", "--data-root", "/x", "sts", "stsb"])
+    assert args.datasets == ["sts", "stsb"] and args.data_root == "/x"

@@ -38,7 +38,7 @@ SICK_FILES = {"train": "SICK_train.txt", "trial": "SICK_trial.txt", "test": "SIC
 SICK_ROWS = {"train": 4500, "trial": 500, "test": 4927}
 SICK_COLUMNS = ("sentence_A", "sentence_B", "relatedness_score")
 
-STS_YEARS = ("STS12", "STS13", "STS14", "STS15", "STS16")
+STS_YEARS = STS_TASKS[:5]  # the SemEval years; STSb and SICK-R are single sets
 STS_COUNTS: dict[str, dict[str, tuple[int, int]]] = {
     # year -> subset -> (input lines, pairs with a gold score), from sts/SOURCE.md
     "STS12": {

@@ -141,7 +141,7 @@ def check_predictions(record) -> None:
                  if isinstance(v, (int, float)) and not isinstance(v, bool)]
         tol = 0.05 * it.scale / 100.0
         if given and not any(abs(got - v) <= tol for v in given):
-            name = record.source.name if record.source is not None else record.spec.id
+            name = str(record.source) if record.source is not None else record.spec.id
             raise PredictionsMismatch(
                 f"{name}: its {col} number(s) {', '.join(f'{v:.4g}' for v in given)} disagree with its stored "
                 f"predictions ({predictions_path(record.source).name if record.source else 'preds'} give "
