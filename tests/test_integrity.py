@@ -391,3 +391,27 @@ def test_data_verify_takes_options_before_the_datasets(capsys):
 
     args = build_parser().parse_args(["data", "verify", "--data-root", "/x", "sts", "stsb"])
     assert args.datasets == ["sts", "stsb"] and args.data_root == "/x"
+
+
+def test_dry_run_checks_executor_flags_too(capsys):
+    # case 7: `--dry-run` accepted `--workers 0`
+    from repro.cli import main
+
+    assert main(["reproduce", "--profile", "smoke", "--dry-run", "--executor", "processes", "--workers", "0"]) == 2
+    assert "--workers 0: must be 1 or more" in capsys.readouterr().err
+
+
+def test_readme_profiles_table_states_the_declared_seeds():
+    # drift (case 9): README and `profiles` said smoke runs one seed while smoke Table 2 runs seeds 0 and 1
+    from repro.profiles import PROFILES
+    from repro.specs import load_specs
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[4].strip()
+            for line in readme.splitlines() if line.startswith("| `")}
+    specs = load_specs()
+    for name, prof in PROFILES.items():
+        other = {n: len(spec.knobs(prof)["seeds"]) for n, spec in specs.items()
+                 if "seeds" in spec.knobs(prof) and len(spec.knobs(prof)["seeds"]) != len(prof.seeds)}
+        expected = f"{len(prof.seeds)}" + "".join(f" (Table {n}: {k})" for n, k in other.items())
+        assert rows[name] == expected, (name, rows[name], expected)
