@@ -34,12 +34,16 @@ SLOW_MODULES = {"test_grid", "test_table1_smoke", "test_table2_6", "test_afs", "
                 "test_training_trainer", "test_training_fast_loop", "test_training_cross_encoder",
                 "test_training_objectives", "test_speed_bench", "test_speed_fast", "test_faults", "test_tasks",
                 "test_embedding_cache", "test_infersent"}
+SLOW_TESTS = {"test_ctrl_c_while_tables_are_written_leaves_the_old_files",
+              "test_two_reproduce_runs_on_one_folder_and_one_empty_cache",
+              "test_committed_tables_regenerate_from_the_records_without_torch"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = getattr(item.module, "__name__", "").rsplit(".", 1)[-1]
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+        if (SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES
+                or item.name in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
 
 
