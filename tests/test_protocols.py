@@ -188,7 +188,14 @@ def test_plan_shows_each_units_protocol(tmp_path):
         base = [u for u in units if u["table"] == t and u["row"] in BASELINES]
         assert base and {u["protocol"]["max_seq_length"] for u in base} == {25}
     released = [u for u in units if u["table"] == "1" and u["row"] == "SBERT-NLI-base"]
-    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH, "truncation": "pieces+2"}  # v0.2.3
+    roberta = [u for u in units if u["table"] == "1" and u["row"] == "SRoBERTa-NLI-base"]  # v0.2.4+: not pieces+2
+    assert roberta[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    t2_sbert = [u for u in units if u["table"] == "2" and u["what"] == "train" and u["training"]["kind"] == "sbert"]
+    assert t2_sbert and all(u["protocol"] == {"eval_counting": "per-epoch", "truncation": "pieces+2"}
+                            for u in t2_sbert)
+    t2_scored = [u for u in units if u["table"] == "2" and u["what"] == "evaluate" and u["row"].startswith("SBERT")]
+    assert t2_scored and all(u["protocol"]["truncation"] == "pieces+2" for u in t2_scored)
     afs = [u for u in units if u["table"] == "3" and (u["row"] or "").startswith("BERT-AFS")
            or u["what"] == "train" and u["training"].get("data") == "afs" and u["training"]["kind"] == "cross"]
     assert afs and {u["protocol"]["cross_head"] for u in afs} == {"sigmoid-bce"}
@@ -202,6 +209,10 @@ def test_plan_shows_each_units_protocol(tmp_path):
     base = [u for u in local if u["table"] in ("1", "5") and u["row"] in BASELINES]
     assert base and {u["protocol"]["max_seq_length"] for u in base} == {MODEL_MAX_SEQ_LENGTH}
     assert {u["protocol"]["cross_head"] for u in local if "cross_head" in u["protocol"]} == {"pooler-mse"}
+    released = [u for u in local if u["table"] == "1" and u["row"] == "SBERT-NLI-base"]
+    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    t2_sbert = [u for u in local if u["table"] == "2" and u["what"] == "train" and u["training"]["kind"] == "sbert"]
+    assert t2_sbert and all(u["protocol"] == {"eval_counting": "global", "truncation": "total"} for u in t2_sbert)
 
 
 # ------------------------------------------------------- sentence-transformers v0.2.3: step counting, truncation
