@@ -206,19 +206,28 @@ MODEL_MAX_SEQ_LENGTH = f"the model folder's (sentence-transformers config), else
 def unit_protocol(u) -> dict:
     """The protocol choices ``u`` runs with, from what identifies it (its record's params, its training stage):
     ``classifier`` (SentEval's name of the Table 5 classifier), ``max_seq_length`` (an untuned transformer's token
-    limit, [CLS] and [SEP] included), ``cross_head`` (a cross-encoder's head and loss,
-    :data:`repro.training.settings.CROSS_HEADS`). Only the choices that apply to the unit."""
+    limit, [CLS] and [SEP] included, unless ``truncation`` says ``pieces+2``), ``cross_head`` (a cross-encoder's head
+    and loss, :data:`repro.training.settings.CROSS_HEADS`), a bi-encoder training's ``eval_counting`` and
+    ``truncation`` (:data:`repro.training.settings.EVAL_COUNTINGS`, :data:`repro.encoders.base.TRUNCATIONS`). Only
+    the choices that apply to the unit."""
     out: dict = {}
     if u.what == "train":
         if getattr(u.stage, "kind", None) == "cross":
             out["cross_head"] = getattr(u.stage, "head", CROSS_HEAD)
+        elif getattr(u.stage, "kind", None) == "sbert":
+            if u.stage.scored:  # no dev score, no counting (AFS folds)
+                out["eval_counting"] = u.stage.eval_counting
+            out["truncation"] = u.stage.truncation
         return out
     p = u.run.param_dict if u.run is not None else {}
     if "classifier" in p:
         out["classifier"] = p["classifier"]
     if p.get("kind") == "transformer":
         out["max_seq_length"] = p["max_seq_length"] if p.get("max_seq_length") is not None else MODEL_MAX_SEQ_LENGTH
+        if "truncation" in p:
+            out["truncation"] = p["truncation"]
     training = p.get("training") if isinstance(p.get("training"), dict) else {}
+    out.update({k: training[k] for k in ("eval_counting", "truncation") if k in training})  # where not the default
     if p.get("kind") == "cross" or training.get("kind") == "cross":
         out["cross_head"] = training.get("head", CROSS_HEAD)
     return out

@@ -99,7 +99,8 @@ _TRAINING = {
         "nli_source": "snli-senteval-devtest", "nli_note": _SNLI_DEVTEST,
         "nli_max_steps": 80, "stsb_max_steps": 160, "eval_steps": 80, "checkpoint_steps": 80,
     },
-    "paper": {"nli_source": "auto"},
+    # sentence-transformers v0.2.3 fit(): eval_steps counted within each epoch; 128 word pieces + [CLS], [SEP]
+    "paper": {"nli_source": "auto", "eval_counting": "per-epoch", "truncation": "pieces+2"},
 }
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(

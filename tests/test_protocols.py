@@ -188,7 +188,14 @@ def test_plan_shows_each_units_protocol(tmp_path):
         base = [u for u in units if u["table"] == t and u["row"] in BASELINES]
         assert base and {u["protocol"]["max_seq_length"] for u in base} == {25}
     released = [u for u in units if u["table"] == "1" and u["row"] == "SBERT-NLI-base"]
-    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH, "truncation": "pieces+2"}  # v0.2.3
+    roberta = [u for u in units if u["table"] == "1" and u["row"] == "SRoBERTa-NLI-base"]  # v0.2.4+: not pieces+2
+    assert roberta[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    t2_sbert = [u for u in units if u["table"] == "2" and u["what"] == "train" and u["training"]["kind"] == "sbert"]
+    assert t2_sbert and all(u["protocol"] == {"eval_counting": "per-epoch", "truncation": "pieces+2"}
+                            for u in t2_sbert)
+    t2_scored = [u for u in units if u["table"] == "2" and u["what"] == "evaluate" and u["row"].startswith("SBERT")]
+    assert t2_scored and all(u["protocol"]["truncation"] == "pieces+2" for u in t2_scored)
     afs = [u for u in units if u["table"] == "3" and (u["row"] or "").startswith("BERT-AFS")
            or u["what"] == "train" and u["training"].get("data") == "afs" and u["training"]["kind"] == "cross"]
     assert afs and {u["protocol"]["cross_head"] for u in afs} == {"sigmoid-bce"}
@@ -202,3 +209,83 @@ def test_plan_shows_each_units_protocol(tmp_path):
     base = [u for u in local if u["table"] in ("1", "5") and u["row"] in BASELINES]
     assert base and {u["protocol"]["max_seq_length"] for u in base} == {MODEL_MAX_SEQ_LENGTH}
     assert {u["protocol"]["cross_head"] for u in local if "cross_head" in u["protocol"]} == {"pooler-mse"}
+    released = [u for u in local if u["table"] == "1" and u["row"] == "SBERT-NLI-base"]
+    assert released[0]["protocol"] == {"max_seq_length": MODEL_MAX_SEQ_LENGTH}
+    t2_sbert = [u for u in local if u["table"] == "2" and u["what"] == "train" and u["training"]["kind"] == "sbert"]
+    assert t2_sbert and all(u["protocol"] == {"eval_counting": "global", "truncation": "total"} for u in t2_sbert)
+
+
+# ------------------------------------------------------- sentence-transformers v0.2.3: step counting, truncation
+def test_paper_profile_trains_sbert_stages_as_v023_and_the_others_as_before():
+    from repro.training.recipes import train_config
+    from repro.training.stage import nli_stage, stsb_stage
+
+    paper, local = get_profile("paper").training, get_profile("local").training
+    nli = nli_stage(paper, "bert-base-uncased")
+    stsb = stsb_stage(paper, nli)
+    for st in (nli, stsb):
+        assert (st.eval_counting, st.truncation) == ("per-epoch", "pieces+2")
+        assert st.to_dict()["eval_counting"] == "per-epoch" and st.to_dict()["truncation"] == "pieces+2"
+        assert train_config(st).eval_counting == "per-epoch"
+    cross = stsb_stage(paper, "bert-base-uncased", kind="cross")  # the BERT cross-encoder: not v0.2.3's fit()
+    assert (cross.eval_counting, cross.truncation) == (S.EVAL_COUNTING, S.TRUNCATION)
+    for profile in ("local", "smoke"):
+        st = stsb_stage(get_profile(profile).training, nli_stage(get_profile(profile).training, "b"))
+        assert (st.eval_counting, st.truncation) == ("global", "total")
+        # defaults stay out of the stage's identity: the stages of records written before these options keep it
+        assert "eval_counting" not in st.to_dict() and "truncation" not in st.to_dict()
+        assert "eval_counting" not in st.to_dict()["base"]
+    assert stsb_stage(local, "b").key == Stage(kind="sbert", objective="regression", data="stsb-train", base="b",
+                                               epochs=4, **{k: v for k, v in _local_common(local).items()}).key
+
+
+def _local_common(training: dict) -> dict:
+    return {"data_limit": None, "dev_limit": None, "max_steps": training["stsb_max_steps"],
+            "eval_steps": training["eval_steps"], "checkpoint_steps": training["checkpoint_steps"],
+            "batch_size": S.BATCH_SIZE, "amp": S.AMP, "select": S.SELECT_DEFAULT}
+
+
+def test_v023_options_are_checked_when_the_stage_is_built():
+    with pytest.raises(ConfigError, match="eval_counting.*allowed: global, per-epoch"):
+        Stage(kind="sbert", objective="regression", data="stsb-train", base="b", eval_counting="epoch")
+    with pytest.raises(ConfigError, match="truncation.*allowed: total, pieces\\+2"):
+        Stage(kind="sbert", objective="regression", data="stsb-train", base="b", truncation="128")
+    with pytest.raises(ConfigError, match="truncation 'pieces\\+2' is an SBERT encoder's"):
+        Stage(kind="cross", objective="regression", data="stsb-train", base="b", truncation="pieces+2")
+
+
+def test_pieces_plus_2_keeps_max_seq_length_word_pieces_then_cls_and_sep(smoke_bert, tmp_path):
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from repro.encoders.transformer import SentenceEncoder
+
+    tok = AutoTokenizer.from_pretrained(str(smoke_bert))
+    with pytest.raises(ConfigError, match="130 tokens in all with truncation 'pieces\\+2'.*128 positions"):
+        SentenceEncoder(smoke_bert, truncation="pieces+2", device="cpu")  # the smoke BERT has 128 positions
+    torch.manual_seed(0)  # the smoke BERT's vocabulary, 512 positions (as bert-base)
+    body = BertModel(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=37, max_position_embeddings=512), add_pooling_layer=False)
+    body.save_pretrained(str(tmp_path / "body"))
+    tok.save_pretrained(str(tmp_path / "body"))
+    total = SentenceEncoder(tmp_path / "body", device="cpu")
+    v023 = SentenceEncoder(tmp_path / "body", truncation="pieces+2", device="cpu")
+    word = next(w for w in ("the", "a", "and", "of") if len(tok.tokenize(w)) == 1)
+    long = " ".join([word] * 200)
+    assert len(tok.tokenize(long)) == 200
+    assert (total.max_seq_length, v023.max_seq_length) == (S.MAX_SEQ_LENGTH, S.MAX_SEQ_LENGTH)
+    ids_total, ids_v023 = (e.tokenize([long, "short one"])["input_ids"] for e in (total, v023))
+    assert ids_total.shape[1] == 128 and ids_v023.shape[1] == 130
+    row = ids_v023[0].tolist()
+    assert row[0] == tok.cls_token_id and row[-1] == tok.sep_token_id and row[1:-1] == tok.convert_tokens_to_ids(
+        tok.tokenize(long))[:128]
+    v023.pretokenize([long, "short one"])  # the fast tokenizer's path gives the same tensors
+    assert torch.equal(v023.tokenize([long, "short one"])["input_ids"], ids_v023)
+    assert "truncation" not in total.describe() and v023.describe()["truncation"] == "pieces+2"
+    # every encode path truncates alike; the saved folder says 130 tokens in all, loaded again as the same tokens
+    ref = v023.encode([long, "short one"])
+    assert not np.allclose(ref, total.encode([long, "short one"]))
+    np.testing.assert_allclose(v023.encode([long, "short one"], fast=True, precision="fp32"), ref, atol=1e-5)
+    v023.save(tmp_path / "m")
+    again = SentenceEncoder(tmp_path / "m", device="cpu")
+    assert (again.truncation, again.token_limit) == ("total", 130)
+    np.testing.assert_allclose(again.encode([long, "short one"]), ref, atol=1e-6)

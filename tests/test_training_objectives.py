@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from repro.errors import ConfigError
 from repro.training import settings as S
-from repro.training.command import add_arguments
+from repro.training.command import add_arguments, stage_from_args
 from repro.training.losses import SiameseLoss, build_objective
 from repro.training.objectives import (DEV_SETS, OBJECTIVES, TRAIN_DATA, Objective, get_objective,
                                        register_objective, resolve)
@@ -130,7 +130,8 @@ def test_training_defaults_are_the_2019_settings_everywhere():
     # The values the committed records and run folders were produced with: changing one changes their identity.
     assert S.DEFAULTS == {"epochs": 1, "batch_size": 16, "lr": 2e-5, "max_seq_length": 128, "seed": 0,
                           "eval_steps": 1000, "checkpoint_steps": 500, "keep": "best", "amp": "fp32",
-                          "select": "2019", "margin": 1.0}
+                          "select": "2019", "margin": 1.0, "eval_counting": "global", "truncation": "total"}
+    # (eval_counting and truncation: the suite's own, not v0.2.3's; the paper profile sets v0.2.3's per stage)
     stage = Stage(kind="sbert", objective="regression", data="stsb-train", base="m")
     assert {k: getattr(stage, k) for k in S.DEFAULTS} == S.DEFAULTS
     config = TrainConfig()
@@ -143,6 +144,10 @@ def test_training_defaults_are_the_2019_settings_everywhere():
     args = parser.parse_args(["--model", "m", "--data", "nli"])
     assert (args.amp, args.batch_size, args.lr, args.seed, args.eval_steps, args.checkpoint_steps, args.keep) == (
         "fp32", 16, 2e-5, 0, 1000, 500, "best")
+    assert (args.eval_counting, args.truncation) == (S.EVAL_COUNTING, S.TRUNCATION)
+    v023 = stage_from_args(parser.parse_args(["--model", "m", "--data", "stsb-train", "--eval-counting", "per-epoch",
+                                              "--truncation", "pieces+2"]))
+    assert (v023.eval_counting, v023.truncation) == ("per-epoch", "pieces+2")
     assert (TRAIN_DATA["nli"].epochs, TRAIN_DATA["stsb-train"].epochs) == (
         S.PAPER_TRAINING["nli_epochs"], S.PAPER_TRAINING["stsb_epochs"]) == (1, 4)
 

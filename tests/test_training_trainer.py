@@ -223,3 +223,62 @@ def test_a_run_folder_of_other_settings_is_refused(smoke_bert, examples, evaluat
     with pytest.raises(ConfigError, match="checkpoint of a run with other settings"):
         train(objective(smoke_bert), examples, TrainConfig(**{**CONFIG.to_dict(), "lr": 2e-5}), tmp_path, evaluate,
               progress=False, echo=lambda m: None)
+
+
+# ------------------------------------------------------------------------------ which steps get a dev score
+def v023_fit_evaluations(epochs: int, steps_per_epoch: int, evaluation_steps: int) -> list[int]:
+    """The global steps after which sentence-transformers v0.2.3 ``SentenceTransformer.fit`` called its evaluator,
+    transcribed from its loop: ``training_steps`` reset to 0 at each epoch, ``+= 1`` after each step, an evaluation
+    when ``evaluation_steps > 0 and training_steps % evaluation_steps == 0``, and one after the epoch's last step."""
+    out, global_step = [], 0
+    for _epoch in range(epochs):
+        training_steps = 0
+        for _step in range(steps_per_epoch):
+            training_steps += 1
+            global_step += 1
+            if evaluation_steps > 0 and training_steps % evaluation_steps == 0:
+                out.append(global_step)
+        out.append(global_step)
+    return out
+
+
+def due_steps(epochs: int, spe: int, eval_steps: int, counting: str) -> list[int]:
+    from repro.training.trainer import eval_due
+
+    total = epochs * spe
+    return [s for s in range(1, total + 1) if eval_due(s, spe, total, eval_steps, counting)]
+
+
+@pytest.mark.parametrize("epochs,spe,every", [(3, 5, 4), (4, 360, 1000), (2, 6, 3), (3, 5, 0), (2, 7, 2)])
+def test_per_epoch_counting_evaluates_where_v023_fit_did(epochs, spe, every):
+    # v0.2.3 scores the epoch's last model twice where eval_steps divides the epoch (the same number): once here.
+    assert due_steps(epochs, spe, every, "per-epoch") == sorted(set(v023_fit_evaluations(epochs, spe, every)))
+
+
+def test_global_and_per_epoch_counting_differ_as_documented():
+    assert due_steps(3, 5, 4, "global") == [4, 5, 8, 10, 12, 15]
+    assert due_steps(3, 5, 4, "per-epoch") == [4, 5, 9, 10, 14, 15]
+    # the paper's STSb runs: 5749 pairs, batch 16 = 360 steps per epoch, 4 epochs, eval_steps 1000
+    assert due_steps(4, 360, 1000, "global") == [360, 720, 1000, 1080, 1440]
+    assert due_steps(4, 360, 1000, "per-epoch") == [360, 720, 1080, 1440]
+    assert v023_fit_evaluations(4, 360, 1000) == [360, 720, 1080, 1440]
+
+
+def test_the_training_loop_scores_the_steps_its_counting_names(smoke_bert, examples, tmp_path):
+    # 40 pairs, batch 8: 5 steps per epoch; 3 epochs; eval_steps 4. The evaluator records the calls itself.
+    for counting, want in (("global", [4, 5, 8, 10, 12, 15]), ("per-epoch", [4, 5, 9, 10, 14, 15])):
+        calls: list = []
+
+        def evaluate(_obj, calls=calls):
+            calls.append(None)
+            return float(len(calls))
+
+        cfg = TrainConfig(epochs=3, batch_size=8, lr=1e-4, eval_steps=4, checkpoint_steps=0, log_steps=100, seed=3,
+                          eval_counting=counting, keep="last")
+        res = train(objective(smoke_bert), examples, cfg, tmp_path / counting, evaluate, progress=False,
+                    echo=lambda m: None)
+        assert [s for s, _ in dev_scores(res)] == want and len(calls) == len(want)
+    assert "eval_counting" not in TrainConfig().to_dict()  # checkpoints written before it still resume
+    assert TrainConfig(eval_counting="per-epoch").to_dict()["eval_counting"] == "per-epoch"
+    with pytest.raises(ConfigError, match="eval_counting.*allowed: global, per-epoch"):
+        TrainConfig(eval_counting="epoch")

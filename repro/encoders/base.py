@@ -5,6 +5,16 @@ from typing import Protocol, Sequence, runtime_checkable
 import numpy as np
 
 POOLINGS = ("mean", "max", "cls")  # how token vectors become one sentence vector (repro.encoders.pooling)
+TRUNCATIONS = ("total", "pieces+2")
+"""What a transformer encoder's ``max_seq_length`` counts (:class:`repro.encoders.transformer.SentenceEncoder`):
+
+* ``total`` (default): ``max_seq_length`` tokens in all, [CLS] and [SEP] included (today's sentence-transformers,
+  the Hugging Face tokenizer's ``max_length``).
+* ``pieces+2``: ``max_seq_length`` word pieces, then [CLS] and [SEP] added (130 tokens in all for 128), as the 2019
+  reference code did (sentence-transformers v0.2.3, ``models/BERT.py`` ``get_sentence_features``). The paper
+  profile's trained SBERT stages.
+"""
+TRUNCATION_DEFAULT = "total"
 
 
 @runtime_checkable

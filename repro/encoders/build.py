@@ -4,6 +4,7 @@ resolution every caller uses (:func:`base_model_path`)."""
 
 from __future__ import annotations
 
+from repro.encoders.base import TRUNCATION_DEFAULT
 from repro.errors import ModelNotAvailable
 
 
@@ -21,7 +22,7 @@ def base_model_path(model: str, data_root=None):
 
 def build_encoder(row, data_root=None, device: str | None = None, dtype: str = "fp32"):
     """The encoder of ``row`` (a :class:`repro.specs.Row`; duck-typed: kind, model, pooling, layer,
-    max_seq_length, not_run)."""
+    max_seq_length, truncation, not_run)."""
     if row.kind == "unavailable":
         raise ModelNotAvailable(f"{row.model}: {getattr(row, 'not_run', None) or 'not available in this suite'}")
     if row.kind == "infersent":  # the release files from the data root, or a not-run reason saying how to get them
@@ -41,5 +42,6 @@ def build_encoder(row, data_root=None, device: str | None = None, dtype: str = "
 
         model = base_model_path(row.model, data_root) if row.model == "smoke-bert" else row.model
         return SentenceEncoder(model, pooling=row.pooling, layer=row.layer, max_seq_length=row.max_seq_length,
-                               device=device, dtype=dtype, name=row.model)
+                               truncation=getattr(row, "truncation", TRUNCATION_DEFAULT), device=device, dtype=dtype,
+                               name=row.model)
     raise ValueError(f"unknown model kind {row.kind!r}")

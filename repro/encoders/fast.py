@@ -465,7 +465,7 @@ def fast_encode(encoder, sentences: Sequence[str], *, precision: str | None = No
         progress = tqdm(total=n, desc=f"encode {encoder.name} (fast)", unit="sent", leave=False)
     try:
         for start in range(0, n, chunk):
-            tok = tokenize_ahead(encoder.tokenizer, sentences[start : start + chunk], encoder.max_seq_length)
+            tok = tokenize_ahead(encoder.tokenizer, sentences[start : start + chunk], encoder.token_limit)
             plan = plan_batches(tok.lengths, token_budget, max_rows)
             for b in device_batches(tok, plan, pad_id, device, offset=start):
                 out.index_copy_(0, b.dest, _embed(encoder, stack, b, precision, mode))

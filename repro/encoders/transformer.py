@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from repro.encoders.base import check_sentences
+from repro.encoders.base import TRUNCATION_DEFAULT, TRUNCATIONS, check_sentences
 from repro.encoders.pooling import Pooling
 from repro.errors import ConfigError, choose
 from repro.weights import loading, resolve_model
@@ -75,6 +75,10 @@ class SentenceEncoder(nn.Module):
         pooling: ``mean`` (default), ``max`` or ``cls``; ``None`` takes the folder's own setting, else mean.
         layer: which hidden layer to pool (-1 = last; -2 = second-to-last, as bert-as-service did).
         max_seq_length: longer inputs are truncated; ``None`` takes the folder's setting, else 128.
+        truncation: what ``max_seq_length`` counts (:data:`repro.encoders.base.TRUNCATIONS`): ``total`` tokens,
+            [CLS] and [SEP] included (default), or ``pieces+2``: word pieces, the special tokens added on top
+            (sentence-transformers v0.2.3). :attr:`token_limit` is the resulting length in all; :meth:`save` writes
+            it as the folder's ``max_seq_length`` (a ``total`` folder: the same tokens when loaded again).
         normalize: L2-normalise the output; ``None`` takes the folder's setting (sentence-transformers'
             ``Normalize`` module), else no.
         device: ``cpu``, ``cuda``, ``cuda:1``...; default CUDA when available.
@@ -89,6 +93,7 @@ class SentenceEncoder(nn.Module):
         tokenizer=None,
         layer: int = -1,
         max_seq_length: int | None = None,
+        truncation: str = TRUNCATION_DEFAULT,
         normalize: bool | None = None,
         device: str | None = None,
         dtype: str = "fp32",
@@ -120,9 +125,11 @@ class SentenceEncoder(nn.Module):
         if max_seq_length is not None and int(max_seq_length) < 1:
             raise ConfigError(f"max_seq_length {max_seq_length}: must be >= 1")
         self.max_seq_length = int(max_seq_length or st.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
+        self.truncation = choose(truncation, TRUNCATIONS, "truncation (what max_seq_length counts)")
         limit = getattr(self.transformer.config, "max_position_embeddings", None)
-        if limit and self.max_seq_length > limit:
-            raise ConfigError(f"max_seq_length {self.max_seq_length} exceeds the model's {limit} positions")
+        if limit and self.token_limit > limit:
+            raise ConfigError(f"max_seq_length {self.max_seq_length} ({self.token_limit} tokens in all with "
+                              f"truncation {self.truncation!r}) exceeds the model's {limit} positions")
         n_layers = getattr(self.transformer.config, "num_hidden_layers", None)
         if n_layers is not None and not -(n_layers + 1) <= self.layer <= n_layers:
             raise ConfigError(f"layer {self.layer}: the model has {n_layers} layers; "
@@ -140,8 +147,17 @@ class SentenceEncoder(nn.Module):
     def dim(self) -> int:
         return int(self.transformer.config.hidden_size)
 
+    @property
+    def token_limit(self) -> int:
+        """The most tokens of one sentence, special tokens included: ``max_seq_length``, plus the ones the
+        tokenizer adds to a single sentence ([CLS] and [SEP]: 2) with truncation ``pieces+2``."""
+        if self.truncation == "total":
+            return self.max_seq_length
+        return self.max_seq_length + int(self.tokenizer.num_special_tokens_to_add(pair=False))
+
     def describe(self) -> dict:
-        """The settings that change the numbers (goes into result records)."""
+        """The settings that change the numbers (goes into result records; ``truncation`` where not the default)."""
+        extra = {} if self.truncation == TRUNCATION_DEFAULT else {"truncation": self.truncation}
         return {
             "model": self.name,
             "pooling": self.pooling.mode,
@@ -149,6 +165,7 @@ class SentenceEncoder(nn.Module):
             "max_seq_length": self.max_seq_length,
             "normalize": self.normalize,
             "dtype": self.dtype_name,
+            **extra,
         }
 
     # ------------------------------------------------------------------ tokenisation
@@ -158,21 +175,21 @@ class SentenceEncoder(nn.Module):
         (the same tensors, tested). Returns how many sentences are known."""
         from repro.encoders.fast import tokenize_ahead
 
-        key = (self.max_seq_length, len(self.tokenizer))
+        key = (self.token_limit, len(self.tokenizer))
         store = self.__dict__.get("_pretokenized")
         if store is None or store[0] != key:
             store = self.__dict__["_pretokenized"] = (key, {})
         known = store[1]
         new = [s for s in dict.fromkeys(sentences) if s not in known]
         if new:
-            tok = tokenize_ahead(self.tokenizer, new, self.max_seq_length)
+            tok = tokenize_ahead(self.tokenizer, new, self.token_limit)
             for i, s in enumerate(new):
                 known[s] = tok.ids[tok.offsets[i] : tok.offsets[i + 1]]
         return len(known)
 
     def _from_pretokenized(self, sentences: list[str]) -> dict | None:
         store = self.__dict__.get("_pretokenized")
-        if (store is None or store[0] != (self.max_seq_length, len(self.tokenizer)) or not sentences
+        if (store is None or store[0] != (self.token_limit, len(self.tokenizer)) or not sentences
                 or getattr(self.tokenizer, "padding_side", "right") != "right"):
             return None
         known = store[1]
@@ -194,7 +211,7 @@ class SentenceEncoder(nn.Module):
         return out
 
     def tokenize(self, sentences: Sequence[str], padding: bool | str = True) -> dict:
-        """Tokenise (truncating to ``max_seq_length``); with ``padding`` returns padded tensors (from the ids of
+        """Tokenise (truncating to :attr:`token_limit` tokens); with ``padding`` returns padded tensors (from the ids of
         :meth:`pretokenize` when every sentence is known)."""
         if padding is True:
             hit = self._from_pretokenized(list(sentences))
@@ -204,7 +221,7 @@ class SentenceEncoder(nn.Module):
             list(sentences),
             padding=padding,
             truncation=True,
-            max_length=self.max_seq_length,
+            max_length=self.token_limit,
             return_tensors="pt" if padding else None,
         )
 
@@ -262,7 +279,7 @@ class SentenceEncoder(nn.Module):
             return out
         was_training = self.training
         self.eval()
-        enc = self.tokenizer(sentences, padding=False, truncation=True, max_length=self.max_seq_length)
+        enc = self.tokenizer(sentences, padding=False, truncation=True, max_length=self.token_limit)
         ids = enc["input_ids"]
         type_ids = enc.get("token_type_ids")
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
@@ -311,7 +328,7 @@ class SentenceEncoder(nn.Module):
             (path / "2_Normalize").mkdir(exist_ok=True)
         (path / "modules.json").write_text(json.dumps(modules, indent=2))
         (path / "sentence_bert_config.json").write_text(
-            json.dumps({"max_seq_length": self.max_seq_length, "do_lower_case": False}, indent=2)
+            json.dumps({"max_seq_length": self.token_limit, "do_lower_case": False}, indent=2)
         )
         (path / "1_Pooling").mkdir(exist_ok=True)
         mode = self.pooling.mode

@@ -57,6 +57,7 @@ class Row:
     pooling: str | None = None  # None: the model folder's own setting (sentence-transformers), else mean
     layer: int = -1
     max_seq_length: int | None = None
+    truncation: str = "total"  # what max_seq_length counts (repro.encoders.base.TRUNCATIONS); "pieces+2": v0.2.3
     paper_row: str | None = None
     substitute: str | None = None
     not_run: str | None = None  # kind "unavailable": why the suite cannot produce this row
@@ -73,9 +74,13 @@ class Row:
         return dict(self.options).get(key, default)
 
     def encoder_params(self) -> dict:
-        """What of the row decides its embeddings (a part of the record's identity)."""
-        return {"kind": self.kind, "pooling": self.pooling, "layer": self.layer,
-                "max_seq_length": self.max_seq_length}
+        """What of the row decides its embeddings (a part of the record's identity; ``truncation`` only where it
+        is not ``total``, so the records written before it keep theirs)."""
+        out = {"kind": self.kind, "pooling": self.pooling, "layer": self.layer,
+               "max_seq_length": self.max_seq_length}
+        if self.truncation != "total":
+            out["truncation"] = self.truncation
+        return out
 
     def describe(self) -> dict:
         """The row's words, kept in each record's details (for records no declaration speaks for any more)."""

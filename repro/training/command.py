@@ -42,6 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=S.LR)
     p.add_argument("--seed", type=int, default=S.SEED)
     p.add_argument("--eval-steps", type=int, default=S.EVAL_STEPS, help="dev score every N steps and per epoch")
+    p.add_argument("--eval-counting", default=S.EVAL_COUNTING,
+                   help=f"{' | '.join(S.EVAL_COUNTINGS)}: --eval-steps counted over the run (default) or within "
+                        "each epoch (per-epoch: as sentence-transformers v0.2.3 fit())")
+    p.add_argument("--truncation", default=S.TRUNCATION,
+                   help=f"{' | '.join(S.TRUNCATIONS)}: 128 tokens in all (default) or 128 word pieces + [CLS], [SEP] "
+                        "(pieces+2: as v0.2.3); bi-encoders only")
     p.add_argument("--checkpoint-steps", type=int, default=S.CHECKPOINT_STEPS)
     p.add_argument("--keep", default=S.KEEP_DEFAULT, help=f"{' | '.join(S.KEEP)} (best: by the dev score; default "
                                                           f"{S.KEEP_DEFAULT})")
@@ -61,7 +67,8 @@ def stage_from_args(args):
                  pooling=args.pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
                  epochs=args.epochs or data.epochs, max_steps=args.max_steps, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, eval_steps=args.eval_steps,
-                 checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=args.amp)
+                 checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=args.amp,
+                 eval_counting=args.eval_counting, truncation=args.truncation)
 
 
 def run(args, echo=print) -> int:

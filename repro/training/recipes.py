@@ -31,7 +31,7 @@ def train_config(stage: Stage):
     return TrainConfig(epochs=stage.epochs, batch_size=stage.batch_size, lr=stage.lr, seed=stage.seed,
                        max_steps=stage.max_steps, eval_steps=stage.eval_steps,
                        checkpoint_steps=stage.checkpoint_steps, keep=stage.keep if stage.scored else "last",
-                       amp=stage.amp)
+                       amp=stage.amp, eval_counting=stage.eval_counting)
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -169,7 +169,7 @@ def build_model(stage: Stage, base_path, device: str | None = None):
 
     # The encoder body only: our pooling, no normalisation (SBERT has none), the paper's 128 tokens.
     encoder = SentenceEncoder(base_path, pooling=stage.pooling, max_seq_length=stage.max_seq_length,
-                              normalize=False, device=device)
+                              truncation=stage.truncation, normalize=False, device=device)
     return objective.build(stage, encoder)
 
 

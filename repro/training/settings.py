@@ -9,6 +9,7 @@ identity of the records trained with them: the values are the ones the committed
 
 from __future__ import annotations
 
+from repro.encoders.base import TRUNCATION_DEFAULT, TRUNCATIONS  # noqa: F401 (TRUNCATIONS: re-exported)
 from repro.errors import ConfigError, choose
 
 AMP_MODES = ("auto", "fp32", "bf16", "fp16")
@@ -34,6 +35,18 @@ CROSS_HEADS = ("pooler-mse", "sigmoid-bce")
 * ``main``: only the main one: the cosine Spearman (STSb), the Euclidean accuracy (triplets: the objective's distance).
 """
 
+EVAL_COUNTINGS = ("global", "per-epoch")
+"""Which step count ``eval_steps`` is counted on (a dev score is also taken at the end of every epoch either way):
+
+* ``global`` (default): the run's global step: with 360 steps per epoch and ``eval_steps`` 1000, a dev score at
+  steps 360, 720, 1000, 1080 and 1440 (step 1000 an extra candidate for the kept model). The smoke / local profiles.
+* ``per-epoch``: the step within the epoch, as the 2019 reference code's ``fit()`` counted (sentence-transformers
+  v0.2.3 resets ``training_steps`` at each epoch and evaluates when ``training_steps % evaluation_steps == 0``, then
+  at the epoch's end): a 4-epoch STSb run of 360 steps per epoch is scored at the epoch ends only. The paper
+  profile. (Where ``eval_steps`` divides the steps per epoch, v0.2.3 scores the epoch's last model twice; the
+  second score is the same number and cannot change the kept model, so it is taken once here.)
+"""
+
 # ------------------------------------------------------------------------------------------ the defaults
 EPOCHS = 1
 BATCH_SIZE = 16
@@ -52,11 +65,14 @@ KEEP_DEFAULT = "best"  # the model with the best dev score (save_best_model=True
 AMP = "fp32"  # as the 2019 code; bf16 / fp16 only when asked (the record and the table then say so)
 SELECT_DEFAULT = "2019"
 CROSS_HEAD = "pooler-mse"  # a Stage's to_dict() names its head only when it is not this one (record ids kept)
+EVAL_COUNTING = "global"  # a Stage's to_dict() names it only when it is not this one (record ids kept)
+TRUNCATION = TRUNCATION_DEFAULT  # of an SBERT stage's encoder; to_dict() names it only when not this one
 TRIPLET_MARGIN = 1.0  # the paper's epsilon (sentence-transformers has defaulted to 5 since v0.3.5)
 
 DEFAULTS = {"epochs": EPOCHS, "batch_size": BATCH_SIZE, "lr": LR, "max_seq_length": MAX_SEQ_LENGTH, "seed": SEED,
             "eval_steps": EVAL_STEPS, "checkpoint_steps": CHECKPOINT_STEPS, "keep": KEEP_DEFAULT, "amp": AMP,
-            "select": SELECT_DEFAULT, "margin": TRIPLET_MARGIN}
+            "select": SELECT_DEFAULT, "margin": TRIPLET_MARGIN, "eval_counting": EVAL_COUNTING,
+            "truncation": TRUNCATION}
 """A stage's run settings by field name (``sbert-repro train`` reads its option defaults here)."""
 
 # ``Profile.training`` (repro/profiles.py) holds the knobs below for Tables 2 and 6; a missing key means this value.
@@ -72,6 +88,8 @@ PAPER_TRAINING = {
     "checkpoint_steps": CHECKPOINT_STEPS,
     "batch_size": BATCH_SIZE,
     "amp": AMP,
+    "eval_counting": EVAL_COUNTING,  # SBERT stages: which step count eval_steps is counted on (see EVAL_COUNTINGS)
+    "truncation": TRUNCATION,  # SBERT stages: what max_seq_length counts (repro.encoders.base.TRUNCATIONS)
     "select": SELECT_DEFAULT,  # how the dev score picks the kept model (see SELECT); "main": the cosine Spearman only
     "nli_seed": 0,  # the seed of the one NLI model that NLI-then-STSb rows continue
     "body_note": None,  # what stands in for the paper's model, in words (tables)
@@ -85,6 +103,7 @@ def check_run_settings(s) -> None:
     choose(s.amp, AMP_MODES, "amp")
     if hasattr(s, "select"):
         choose(s.select, SELECT, "select (how the dev score picks the kept model)")
+    choose(getattr(s, "eval_counting", EVAL_COUNTING), EVAL_COUNTINGS, "eval_counting (which step eval_steps counts)")
     for name in ("epochs", "batch_size"):
         if int(getattr(s, name)) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(s, name)}")

@@ -46,10 +46,14 @@ class Stage:
     kept); ``max_steps`` caps the steps (local profile). ``select``: how the dev score that picks the kept model is
     computed (:data:`repro.training.settings.SELECT`; ``2019`` as the reference code). ``margin``: the triplet
     objective's margin. ``head``: a cross-encoder's head and loss (:data:`repro.training.settings.CROSS_HEADS`;
-    ``cross`` kind, one-output objectives only). Defaults: :mod:`repro.training.settings`.
+    ``cross`` kind, one-output objectives only). ``eval_counting``: which step count ``eval_steps`` is counted on
+    (:data:`repro.training.settings.EVAL_COUNTINGS`; ``per-epoch`` as the 2019 code). ``truncation``: what the SBERT
+    encoder's ``max_seq_length`` counts (:data:`repro.encoders.base.TRUNCATIONS`; ``sbert`` kind only: the
+    cross-encoder is not the 2019 code's). Defaults: :mod:`repro.training.settings`.
 
     Every field is part of :meth:`to_dict`, hence of the run folder's hash and of the records trained with it;
-    ``head`` only where it is not the default (so the stages written before it existed keep their identity).
+    ``head``, ``eval_counting`` and ``truncation`` only where they are not the default (so the stages written before
+    they existed keep their identity).
     """
 
     kind: str
@@ -76,6 +80,8 @@ class Stage:
     margin: float = S.TRIPLET_MARGIN
     fold: tuple = ()
     head: str = S.CROSS_HEAD
+    eval_counting: str = S.EVAL_COUNTING
+    truncation: str = S.TRUNCATION
 
     def __post_init__(self):
         choose(self.kind, KINDS, "model kind")
@@ -102,6 +108,10 @@ class Stage:
             raise ConfigError(f"training stage {self.name}: head {self.head!r} is a one-output cross-encoder's "
                               f"(kind 'cross', a regression objective), not kind {self.kind!r} with objective "
                               f"{self.objective!r}; leave head at {S.CROSS_HEAD!r}")
+        choose(self.truncation, S.TRUNCATIONS, "truncation (what max_seq_length counts)")
+        if self.truncation != S.TRUNCATION and self.kind != "sbert":
+            raise ConfigError(f"training stage {self.name}: truncation {self.truncation!r} is an SBERT encoder's "
+                              f"(kind 'sbert'), not kind {self.kind!r}; leave truncation at {S.TRUNCATION!r}")
         choose(self.nli_source, NLI_TRAIN_SOURCES, "NLI training source")
         check_run_settings(self)  # torch-free here; the trainer's TrainConfig checks them again
 
@@ -121,8 +131,11 @@ class Stage:
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["base"] = self.base.to_dict() if isinstance(self.base, Stage) else str(self.base)
-        if self.head == S.CROSS_HEAD:
-            del d["head"]  # added later: the default stays out, so earlier stages keep their hash
+        # added later: a default stays out, so earlier stages keep their hash
+        for name, default in (("head", S.CROSS_HEAD), ("eval_counting", S.EVAL_COUNTING),
+                              ("truncation", S.TRUNCATION)):
+            if d[name] == default:
+                del d[name]
         return d
 
     @property
@@ -160,10 +173,16 @@ def _t(training: dict, key: str):
     return training.get(key, PAPER_TRAINING[key])
 
 
-def _common(training: dict) -> dict:
-    return {"data_limit": _t(training, "train_limit"), "dev_limit": _t(training, "dev_limit"),
-            "eval_steps": _t(training, "eval_steps"), "checkpoint_steps": _t(training, "checkpoint_steps"),
-            "batch_size": _t(training, "batch_size"), "amp": _t(training, "amp"), "select": _t(training, "select")}
+def _common(training: dict, kind: str) -> dict:
+    """The settings every Table 2 / 6 stage takes from the profile; the 2019 code's step counting and truncation
+    (``eval_counting``, ``truncation``) for the SBERT stages only (the cross-encoder baseline was not trained with
+    its ``fit()``)."""
+    out = {"data_limit": _t(training, "train_limit"), "dev_limit": _t(training, "dev_limit"),
+           "eval_steps": _t(training, "eval_steps"), "checkpoint_steps": _t(training, "checkpoint_steps"),
+           "batch_size": _t(training, "batch_size"), "amp": _t(training, "amp"), "select": _t(training, "select")}
+    if kind == "sbert":
+        out.update(eval_counting=_t(training, "eval_counting"), truncation=_t(training, "truncation"))
+    return out
 
 
 def nli_stage(training: dict, base, *, pooling: str = "mean", concat: str = DEFAULT_CONCAT, seed: int = 0,
@@ -171,14 +190,14 @@ def nli_stage(training: dict, base, *, pooling: str = "mean", concat: str = DEFA
     """SBERT-NLI (paper §3.1): 3-way softmax over ``concat`` on NLI, 1 epoch."""
     return Stage(kind=kind, objective="classification", data="nli", base=base, pooling=pooling, concat=concat,
                  nli_source=_t(training, "nli_source"), epochs=_t(training, "nli_epochs"),
-                 max_steps=_t(training, "nli_max_steps"), seed=seed, **_common(training))
+                 max_steps=_t(training, "nli_max_steps"), seed=seed, **_common(training, kind))
 
 
 def stsb_stage(training: dict, base, *, pooling: str = "mean", seed: int = 0, kind: str = "sbert") -> Stage:
     """SBERT-STSb (paper §4.2): regression objective on STSb train, 4 epochs."""
     return Stage(kind=kind, objective="regression", data="stsb-train", base=base, pooling=pooling,
                  epochs=_t(training, "stsb_epochs"),
-                 max_steps=_t(training, "stsb_max_steps"), seed=seed, **_common(training))
+                 max_steps=_t(training, "stsb_max_steps"), seed=seed, **_common(training, kind))
 
 
 def describe_training(training: dict, recipe: str) -> str:

@@ -1,8 +1,9 @@
 """The training loop, faithful to the paper and its 2019 reference code (sentence-transformers v0.2.3 ``fit()``).
 
 Batch 16; AdamW lr 2e-5, eps 1e-6, weight decay 0.01 except bias/LayerNorm, no bias correction; linear warm-up
-over 10% of the steps, then linear decay; gradient clipping at 1.0; dev evaluation every ``eval_steps`` steps and
-at the end of each epoch, keeping the best model (``keep="best"``, as ``save_best_model=True``) or the last one.
+over 10% of the steps, then linear decay; gradient clipping at 1.0; dev evaluation every ``eval_steps`` steps
+(counted over the run or, ``eval_counting="per-epoch"`` as v0.2.3, within each epoch: :func:`eval_due`) and at the
+end of each epoch, keeping the best model (``keep="best"``, as ``save_best_model=True``) or the last one.
 
 A run lives in one folder (``run_dir``)::
 
@@ -61,6 +62,7 @@ class TrainConfig:
     seed: int = S.SEED
     max_steps: int | None = None  # stop (and fit the schedule) after this many steps
     eval_steps: int = S.EVAL_STEPS  # also at the end of every epoch and of training; 0 = only there
+    eval_counting: str = S.EVAL_COUNTING  # eval_steps counted on the global step or within the epoch
     checkpoint_steps: int = S.CHECKPOINT_STEPS  # also at the end of every epoch; 0 = only there
     log_steps: int = S.LOG_STEPS
     keep: str = S.KEEP_DEFAULT
@@ -75,7 +77,22 @@ class TrainConfig:
             raise ConfigError(f"warmup_ratio must be in [0, 1], got {self.warmup_ratio}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["eval_counting"] == S.EVAL_COUNTING:
+            del d["eval_counting"]  # added later: checkpoints written before it still resume
+        return d
+
+
+def eval_due(step: int, steps_per_epoch: int, total: int, eval_steps: int, counting: str = S.EVAL_COUNTING) -> bool:
+    """Whether the model after ``step`` (1-based, global) gets a dev score: at the end of every epoch and of the
+    run, and every ``eval_steps`` steps counted on the global step (``global``) or, as sentence-transformers v0.2.3
+    ``fit()``, on the step within the epoch (``per-epoch``; :data:`repro.training.settings.EVAL_COUNTINGS`)."""
+    if step % steps_per_epoch == 0 or step == total:
+        return True
+    if not eval_steps:
+        return False
+    counted = step if counting == "global" else step - (step - 1) // steps_per_epoch * steps_per_epoch
+    return counted % eval_steps == 0
 
 
 @dataclass
@@ -223,7 +240,7 @@ def _train_locked(objective, examples: Sequence, config: TrainConfig, run_dir: P
                 check_window()
             step += 1
             end_of_epoch = step % spe == 0 or step == total
-            do_eval = evaluate is not None and (end_of_epoch or (config.eval_steps and step % config.eval_steps == 0))
+            do_eval = evaluate is not None and eval_due(step, spe, total, config.eval_steps, config.eval_counting)
             do_ckpt = step < total and (end_of_epoch or (config.checkpoint_steps
                                                          and step % config.checkpoint_steps == 0))
             if do_eval or step % config.log_steps == 0 or end_of_epoch:
