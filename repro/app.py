@@ -292,23 +292,15 @@ def build_tables(store, profile: str, tables_dir, numbers) -> None:
 
 
 def check_records(store) -> list:
-    """The records of ``store`` when every one is good; otherwise a :class:`RecordsRefused` listing each bad file
+    """The records of ``store`` when every one is good; otherwise a :class:`RecordError` listing each bad file
     on one line with its fix. Records whose predictions file is missing or corrupt are said (their cells lose the
     interval; ``reproduce`` evaluates them again) but used."""
     found = store.check()
     if found.bad:
-        raise RecordsRefused(found.bad)
+        raise RecordError("\n".join(found.bad))  # one line per file, each with its fix
     for why in found.damaged:
         echo(f"  warning: {why}")
     return found.records
-
-
-class RecordsRefused(RecordError):
-    """Records that must not be counted in (copies, hand edits, torn files): one line each."""
-
-    def __init__(self, lines):
-        self.lines = list(lines)
-        ReproError.__init__(self, "\n".join(self.lines))  # one line per file, each with its fix
 
 
 def records_check(results_dir) -> int:

@@ -130,8 +130,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
             raise ConfigError(f"--tables: unknown table {t!r}; declared: {', '.join(specs)}")
     found = store.check()  # an unreadable record's unit is not done; plan lists the file
     records, unreadable = found.records, found.bad
-    damaged = {r.spec.id for r in records if r.source is not None and any(r.source.name in d for d in found.damaged)}
-    ok_ids = {r.spec.id for r in records if r.status == "ok"} - damaged  # damaged predictions: evaluated again
+    ok_ids = {r.spec.id for r in records if r.status == "ok"} - found.damaged_ids  # damaged: evaluated again
     runs_root = user_cache_dir() / "runs" / profile.name  # not created: plan writes nothing
     data_memo: dict = {}
     weights_memo: dict = {}

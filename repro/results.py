@@ -247,6 +247,7 @@ class ResultStore:
                 continue
             except PredictionsError as e:
                 out.damaged.append(str(e))
+                out.damaged_ids.add(rec.spec.id)
             out.records.append(rec)
         return out
 
@@ -268,6 +269,7 @@ class StoreCheck:
     records: list = field(default_factory=list)
     bad: list = field(default_factory=list)
     damaged: list = field(default_factory=list)
+    damaged_ids: set = field(default_factory=set)  # spec ids of the records in ``damaged``
 
 
 def read_record(path: Path) -> ResultRecord:

@@ -93,12 +93,16 @@ def make_classifier(C: float, cfg: LogRegConfig, n_classes: int):
     return LogisticRegression(C=C, solver="lbfgs", random_state=cfg.seed, max_iter=cfg.max_iter)
 
 
-def _fit_score(C, cfg, n_classes, Xtr, ytr, Xte, yte, return_pred=False):
+def _fit(C, cfg, n_classes, Xtr, ytr):
     clf = make_classifier(C, cfg, n_classes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lbfgs ConvergenceWarning at max_iter=100, as in SentEval
         clf.fit(Xtr, ytr)
-    pred = clf.predict(Xte)
+    return clf
+
+
+def _fit_score(C, cfg, n_classes, Xtr, ytr, Xte, yte, return_pred=False):
+    pred = _fit(C, cfg, n_classes, Xtr, ytr).predict(Xte)
     acc = float(np.mean(pred == yte))
     return (acc, pred) if return_pred else acc
 
@@ -128,24 +132,36 @@ def _select_C(grid, scores_pct) -> tuple[float, float]:
 def inner_kfold(X: np.ndarray, y: np.ndarray, cfg: LogRegConfig = LogRegConfig(), grid=GRID_INNER,
                 n_classes: int = 2, progress: Callable[[str], None] | None = None) -> dict:
     """SentEval's InnerKFoldClassifier: outer k-fold test accuracy with C chosen by an inner k-fold CV."""
-    outer = _stratified(cfg.kfold, cfg.seed)
     inner = _stratified(cfg.kfold, cfg.seed)
-    fold_acc, fold_dev, fold_C, folds, preds = [], [], [], [], []
-    for f, (tr, te) in enumerate(outer.split(X, y)):
-        Xtr, ytr = X[tr], y[tr]
+
+    def fold_model(Xtr, ytr):
         inner_splits = list(inner.split(Xtr, ytr))
         jobs = [(lambda C=C, a=a, b=b: _fit_score(C, cfg, n_classes, Xtr[a], ytr[a], Xtr[b], ytr[b]))
                 for C in grid for a, b in inner_splits]
         res = np.asarray(_parallel(jobs, cfg.n_jobs)).reshape(len(grid), len(inner_splits))
         C, dev = _select_C(grid, 100 * res.mean(axis=1))
-        acc, pred = _fit_score(C, cfg, n_classes, Xtr, ytr, X[te], y[te], return_pred=True)
+        return C, dev, _fit(C, cfg, n_classes, Xtr, ytr).predict
+
+    return outer_folds(X, y, _stratified(cfg.kfold, cfg.seed), fold_model, progress=progress, what="C")
+
+
+def outer_folds(X: np.ndarray, y: np.ndarray, outer, fold_model, progress=None, what: str = "C") -> dict:
+    """The outer loop of SentEval's InnerKFoldClassifier, shared by both classifier paths: for each fold of
+    ``outer``, ``fold_model(Xtr, ytr) -> (penalty, dev accuracy, predict)`` picks and fits the fold's model; each
+    fold's test accuracy is rounded to 2 decimals before averaging, as SentEval does."""
+    fold_acc, fold_dev, fold_C, folds, preds = [], [], [], [], []
+    k = outer.get_n_splits()
+    for f, (tr, te) in enumerate(outer.split(X, y)):
+        reg, dev, predict = fold_model(X[tr], y[tr])
+        pred = predict(X[te])
+        acc = float(np.mean(pred == y[te]))
         preds.append(pred)
         fold_acc.append(round(100 * acc, 2))
         fold_dev.append(dev)
-        fold_C.append(C)
+        fold_C.append(reg)
         folds.append(te)
         if progress:
-            progress(f"fold {f + 1}/{cfg.kfold}: C={C:g} dev {dev:.2f} test {100 * acc:.2f}")
+            progress(f"fold {f + 1}/{k}: {what}={reg:g} dev {dev:.2f} test {100 * acc:.2f}")
     return {"acc": round(float(np.mean(fold_acc)), 2), "devacc": round(float(np.mean(fold_dev)), 2),
             "fold_acc": fold_acc, "fold_C": fold_C, "folds": folds, "fold_pred": preds}
 

@@ -76,7 +76,7 @@ import torch
 from torch import nn
 
 from repro.errors import ConfigError
-from repro.evaluation.senteval import KFOLD, SENTEVAL_SEED, _select_C, _stratified
+from repro.evaluation.senteval import KFOLD, SENTEVAL_SEED, _select_C, _stratified, outer_folds
 
 log = logging.getLogger(__name__)
 
@@ -257,25 +257,15 @@ def inner_kfold(X: np.ndarray, y: np.ndarray, cfg: TorchLogRegConfig = TorchLogR
 
     Returns what :func:`repro.evaluation.senteval.inner_kfold` returns (``fold_C`` = the chosen l2reg values).
     """
-    outer = _stratified(cfg.kfold, FOLD_SEED_INNER)
     inner = _stratified(cfg.kfold, FOLD_SEED_INNER)
-    fold_acc, fold_dev, fold_C, folds, preds = [], [], [], [], []
+
+    def fold_model(Xtr, ytr):
+        reg, dev = _select_C(grid, _grid_scores(grid, cfg, n_classes, Xtr, ytr, list(inner.split(Xtr, ytr))))
+        return reg, dev, _fit(reg, cfg, n_classes, Xtr, ytr, validation_split=cfg.validation_split).predict
+
     with _threads(cfg.threads):
-        for f, (tr, te) in enumerate(outer.split(X, y)):
-            Xtr, ytr = X[tr], y[tr]
-            reg, dev = _select_C(grid, _grid_scores(grid, cfg, n_classes, Xtr, ytr, list(inner.split(Xtr, ytr))))
-            clf = _fit(reg, cfg, n_classes, Xtr, ytr, validation_split=cfg.validation_split)
-            pred = clf.predict(X[te])
-            acc = float(np.mean(pred == y[te]))
-            preds.append(pred)
-            fold_acc.append(round(100 * acc, 2))
-            fold_dev.append(dev)
-            fold_C.append(reg)
-            folds.append(te)
-            if progress:
-                progress(f"fold {f + 1}/{cfg.kfold}: l2reg={reg:g} dev {dev:.2f} test {100 * acc:.2f}")
-    return {"acc": round(float(np.mean(fold_acc)), 2), "devacc": round(float(np.mean(fold_dev)), 2),
-            "fold_acc": fold_acc, "fold_C": fold_C, "folds": folds, "fold_pred": preds}
+        return outer_folds(X, y, _stratified(cfg.kfold, FOLD_SEED_INNER), fold_model, progress=progress,
+                           what="l2reg")
 
 
 def kfold_then_test(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
