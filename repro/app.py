@@ -31,6 +31,7 @@ from typing import Sequence
 from repro import __version__
 from repro.data import fetch as fetch_module, manifest, wikisec
 from repro.data.sts import STS_TASKS
+from repro.encoders.base import POOLINGS  # noqa: F401  (--pooling's choices, for the parser)
 from repro.env import check_device
 from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
 from repro.executors import Executor

@@ -62,6 +62,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     "precision": (("--precision",), dict(choices=app.PRECISIONS, help=app.PRECISION_HELP)),
     "kind": (("--kind",), dict(choices=list(app.KINDS), help=f"model kind: {app.KIND_HELP}")),
     "json": (("--json",), dict(action="store_true", help="also print the result as JSON")),
+    "model": (("--model",), dict(required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert "
+                                                     "(train: the model training starts from)")),
+    "pooling": (("--pooling",), dict(choices=app.POOLINGS, help="token vectors -> sentence vector (evaluate: default "
+                                                                "the model folder's own, else mean; train: mean)")),
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
@@ -187,13 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("unit", help="a unit id from `sbert-repro plan`")
     p.set_defaults(fn=_run)
 
-    p = _sub(sub, "evaluate", "profile", "data_root", "results_dir", "device", "force", "model_path", "kind",
-             "precision", "json", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
+    p = _sub(sub, "evaluate", "model", "profile", "data_root", "results_dir", "device", "force", "model_path", "kind",
+             "pooling", "precision", "json", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
              description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 of cosine "
                          "similarity, as in the paper's Table 1. Writes a result record under the profile "
                          "custom-<PROFILE>; PROFILE sets the data sizes (smoke: small slices).")
-    p.add_argument("--model", required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert")
-    p.add_argument("--pooling", choices=["mean", "max", "cls"], help="default: the model folder's own, else mean")
     p.add_argument("--layer", type=int, default=-1, help="hidden layer to pool (-1 last, -2 second-to-last)")
     p.add_argument("--max-seq-length", type=int)
     p.add_argument("--row", help="label for the table row")
@@ -245,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(fn=lambda a: app.records_check(a.results_dir))
 
     # train and bench: their own modules declare (and read) the flags only they take
-    p = _sub(sub, "train", "data_root", "model_path", "device", "kind", "precision",
+    p = _sub(sub, "train", "model", "data_root", "model_path", "device", "kind", "pooling", "precision",
              help="train SBERT (or the BERT cross-encoder) with the paper's settings", description=app.TRAIN_DOC,
              formatter_class=argparse.RawDescriptionHelpFormatter)
     app.add_train_arguments(p)

@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 
 from repro.data.nli import NLI_TRAIN_SOURCES
-from repro.encoders.base import POOLINGS
 from repro.errors import choose
 from repro.training import settings as S
 from repro.training.objectives import CONCATENATIONS, DEFAULT_CONCAT, KINDS, OBJECTIVES, TRAIN_DATA
@@ -24,18 +23,16 @@ from repro.training.stage import Stage
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``sbert-repro train`` only it takes; every default is the shared one
-    (:mod:`repro.training.settings`). The options it shares with other commands (``--kind``, ``--precision``,
+    """The options only ``sbert-repro train`` takes; every default is the shared one (:mod:`repro.training.settings`).
+    The options it shares with other commands (``--model``, ``--kind``, ``--pooling``, ``--precision``,
     ``--device``, ``--data-root``, ...) are declared once, in :data:`repro.cli.OPTIONS`; :func:`stage_from_args`
-    reads them with their defaults (``--kind sbert``, ``--precision`` :data:`~repro.training.settings.AMP`)."""
+    reads them with their defaults (``--kind sbert``, ``--pooling mean``, ``--precision`` = ``settings.AMP``)."""
     data = "; ".join(f"{d.name} ({d.objective}, {d.epochs} epoch{'s' * (d.epochs != 1)})" for d in TRAIN_DATA.values()
                      if d.name != "afs")  # an AFS fold is named by Table 3, not on the command line
-    p.add_argument("--model", required=True, help="starting model: hub id, local folder, smoke-bert")
     p.add_argument("--data", required=True, help=f"training data (its default objective, the paper's epochs): {data}")
     p.add_argument("--objective", help=f"{' | '.join(OBJECTIVES)} (default: the one the data calls for)")
     p.add_argument("--nli-source", default=S.PAPER_TRAINING["nli_source"],
                    help=f"{' | '.join(NLI_TRAIN_SOURCES)} (see repro/data/nli.py)")
-    p.add_argument("--pooling", default="mean", help=f"{' | '.join(POOLINGS)} (default mean)")
     p.add_argument("--concat", default=DEFAULT_CONCAT,
                    help=f"classification features: {' | '.join(CONCATENATIONS)} (default {DEFAULT_CONCAT})")
     p.add_argument("--epochs", type=int, help="default: the paper's for the data (see --data)")
@@ -65,8 +62,9 @@ def stage_from_args(args):
     kind, amp = getattr(args, "kind", None) or KINDS[0], getattr(args, "precision", None) or S.AMP
     choose(kind, KINDS, "--kind for `train`")
     choose(amp, S.AMP_MODES, "--precision for `train`")
+    pooling = getattr(args, "pooling", None) or "mean"
     return Stage(kind=kind, objective=args.objective or data.objective, data=args.data, base=args.model,
-                 pooling=args.pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
+                 pooling=pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
                  epochs=args.epochs or data.epochs, max_steps=args.max_steps, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, eval_steps=args.eval_steps,
                  checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=amp,
