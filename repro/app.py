@@ -121,9 +121,9 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
         the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)  # what was fetched is here now
     echo("\n" + format_plan(the_plan))  # printed once before any work: units, cost, each missing input once
     if dry_run:
-        to_fix = [e for e in the_plan["units"] if e["status"] == "needs data"]
-        if to_fix:
-            echo(f"\ndry run: {len(to_fix)} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
+        if data_to_fix(the_plan):  # the one rule, `data verify`'s too
+            n = sum(e["status"] == "needs data" for e in the_plan["units"])
+            echo(f"\ndry run: {n} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
             return EXIT_NOT_RUN
         echo("\ndry run: every input a selected table needs is here (rows not run by design are listed above)")
         return 0
