@@ -576,6 +576,9 @@ def fetch_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=N
     if datasets:
         failed = fetch_datasets(datasets, data_root, from_archive=from_archive, timeout=timeout, echo=echo)
         return EXIT_NOT_RUN if failed else 0
+    if from_archive:
+        raise ReproError(f"--from-archive {from_archive}: name the dataset(s) it holds, e.g. "
+                         f"`sbert-repro data fetch stsb --from-archive {from_archive}`")
     prof, numbers = _profile(profile), _table_list(tables, load_specs())
     import tempfile
 
