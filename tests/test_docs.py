@@ -88,9 +88,11 @@ REGISTRY: dict[str, list[str]] = {
     # scripts and installs
     r"bash benchmarks/measure_local\.sh": [
         "tests/test_docs.py::test_measure_local_script_is_well_formed",  # 35 min of measuring: checked, not run
-        "tests/test_speed_bench.py::test_bench_command_smoke", "tests/test_train_bench.py::test_training_throughput_report"],
+        "tests/test_speed_bench.py::test_bench_command_smoke",
+        "tests/test_train_bench.py::test_training_throughput_report"],
     r"python data_scripts/fetch_data\.py \w+": [  # downloads: the same script, from a local archive / file URL
-        "tests/test_data_manifest.py::test_fetch_downloads_and_installs", "tests/test_data_manifest.py::test_cli_from_archive"],
+        "tests/test_data_manifest.py::test_fetch_downloads_and_installs",
+        "tests/test_data_manifest.py::test_cli_from_archive"],
     r"python -m pip install -e '\.\[(use|slurm)\]'": [
         "tests/test_docs.py::test_documented_extras_exist_and_ci_installs_them", "ci:.ci/run:tox -e use"],
 }
@@ -408,6 +410,24 @@ def test_documented_extras_exist_and_ci_installs_them():
     for c, extra in shown:
         assert extra in extras, f"{c.where}: pyproject.toml has no extra {extra!r}"
         assert extra in tox_extras, f"{c.where}: no tox environment installs the extra {extra!r}"
+
+
+def test_the_paper_plan_sizes_quoted_are_the_plans(tmp_path):
+    """The unit and training-run counts of the paper profile the pages quote are what `plan` gives today."""
+    from repro.plan import build_plan
+    from repro.profiles import PROFILES
+    from repro.results import ResultStore
+
+    plan = build_plan(PROFILES["paper"], ResultStore(tmp_path / "r"))
+    units = len(plan["units"])
+    train = sum(1 for u in plan["units"] if u["id"].startswith("train-"))
+    quoted = [(page, m) for page in PAGES
+              for m in re.finditer(r"(\d+) units, (\d+)( of them)? training runs", page.read_text())]
+    assert quoted
+    for page, m in quoted:
+        assert (int(m.group(1)), int(m.group(2))) == (units, train), (
+            f"{page.relative_to(REPO)} quotes {m.group(0)!r}; `sbert-repro plan --profile paper` gives {units} units, "
+            f"{train} training runs")
 
 
 # ------------------------------------------------------------------------------------------ links, size, code
