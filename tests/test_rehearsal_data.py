@@ -230,3 +230,12 @@ def test_a_failed_build_leaves_the_old_root_and_no_temporary_folder(mini, tmp_pa
         build_data(broken, out)
     assert (out / MINIATURES_FILE).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken-real", "data"]
+
+
+def test_the_vocabulary_for_the_tokenizers_covers_the_miniature(mini):
+    from repro.rehearsal.datasets import miniature_vocabulary
+
+    vocab = set(miniature_vocabulary(mini))
+    assert {p.s1 for p in sts.load_stsb("dev", mini, strict=False).pairs} <= vocab
+    assert {p.premise for p in nli.load_snli("train", mini, strict=False).pairs} <= vocab
+    assert set(senteval.load_trec(mini).splits["train"].sentences) <= vocab

@@ -648,13 +648,25 @@ def _replace_dir(new: Path, target: Path) -> None:
 
 
 def miniature_vocabulary(root: Path) -> list[str]:
-    """The sentences of a built miniature root, for :func:`repro.rehearsal.models.build_models`'s tokenizers."""
-    from repro.data.sts import load_stsb
+    """Every evaluation and training sentence of a built miniature root (read with the loaders, counts not
+    checked), for the tokenizers of :func:`repro.rehearsal.models.build_models`."""
+    from repro.data.nli import load_multinli, load_snli
+    from repro.data.senteval import SENTEVAL_TASKS, load_binary, load_mrpc, load_sst, load_trec
+    from repro.data.sts import STS_TASKS, load_sts_task, load_stsb
+    from repro.data.wikisec import load_wikisec
 
-    out = []
-    for split in ("train", "dev", "test"):
+    root = Path(root)
+    out: list[str] = []
+    for split in ("train", "dev"):
         out += [s for p in load_stsb(split, root, strict=False).pairs for s in (p.s1, p.s2)]
-    groups = _sentence_groups(Path(root))
-    for name in sorted(groups):
+    for name in STS_TASKS:
+        for subset in load_sts_task(name, root, strict=False).subsets.values():
+            out += [s for p in subset.pairs for s in (p.s1, p.s2)]
+    tasks = [load_binary(t, root) for t in SENTEVAL_TASKS[:4]] + [load_sst(root), load_trec(root), load_mrpc(root)]
+    out += [s for task in tasks for s in task.sentences()]
+    for name in sorted(groups := _sentence_groups(root)):
         out += groups[name]
-    return out
+    out += [s for p in (load_snli("train", root, strict=False) + load_multinli("train", root, strict=False)).pairs
+            for s in (p.premise, p.hypothesis)]
+    out += [s for t in load_wikisec("train", root, strict=False) for s in t]
+    return sorted(set(out))
