@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from repro.cli import main
 
 
@@ -19,8 +21,10 @@ def test_train_command_runs_and_resumes(smoke_bert, data_root, tmp_path, capsys)
 
 def test_train_command_rejects_bad_settings_before_loading(tmp_path, capsys):
     base = ["train", "--model", "no-such-model", "--runs-dir", str(tmp_path)]
-    assert main([*base, "--data", "stsb-train", "--pooling", "avg"]) == 2
-    assert "unknown pooling 'avg'; allowed: mean, max, cls" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # --pooling is a shared option with its choices: argparse refuses it
+        main([*base, "--data", "stsb-train", "--pooling", "avg"])
+    assert e.value.code == 2 and "--pooling: invalid choice: 'avg' (choose from mean, max, cls)" in \
+        capsys.readouterr().err.replace("'mean', 'max', 'cls'", "mean, max, cls")
     assert main([*base, "--data", "nli", "--concat", "(u)"]) == 2
     assert "unknown concatenation '(u)'; allowed: (u, v); (|u-v|); (u*v)" in capsys.readouterr().err
     assert main([*base, "--data", "wiki"]) == 2
