@@ -51,6 +51,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
         action="store_true", help="rerun specs that already have a finished record (an unreadable record is "
                                   "written anew); finished training runs in $SBERT_REPRO_CACHE/runs are still "
                                   "reused: point SBERT_REPRO_CACHE at an empty folder to train everything again")),
+    "speed": (("--speed",), dict(
+        choices=("auto", "quick", "full"), default="auto",
+        help="Table 7's measurement: quick (a few minutes; rows say 'quick setting'), full (the profile's own: "
+             "about 25 min on a 2-core CPU), auto (default: full where this machine has its records, else quick)")),
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
@@ -71,7 +75,7 @@ def _reproduce(a) -> int:
     return app.reproduce(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
                          tables_dir=a.tables_dir, device=a.device, force=a.force, model_paths=a.model_path or (),
                          fetch_missing=a.fetch_missing, dry_run=a.dry_run, keep_models=a.keep_models,
-                         executor=executors.from_args(a, app.echo))
+                         executor=executors.from_args(a, app.echo), speed=a.speed, verbose=a.verbose)
 
 
 def _tables(a) -> int:
@@ -85,7 +89,7 @@ def _plan(a) -> int:
 
 def _run(a) -> int:
     return app.run(a.unit, profile=a.profile, seeds=a.seeds, data_root=a.data_root, results_dir=a.results_dir,
-                   device=a.device, force=a.force)
+                   device=a.device, force=a.force, speed=a.speed)
 
 
 def _evaluate(a) -> int:
@@ -115,14 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run the pipelines of a profile and build the tables",
                        parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "tables_dir",
-                                        "device", "force", "model_path"),
+                                        "device", "force", "model_path", "speed"),
                        description="Run every table pipeline available for PROFILE (finished runs are skipped: "
-                                   "a rerun resumes), then rebuild the tables. Rows that cannot run here are listed at "
-                                   "the end with the reason. Exit status: 0 when every selected table ran (rows "
-                                   "not run by design, e.g. a model not reachable offline, still give 0); "
-                                   f"{EXIT_NOT_RUN} when a table or row could not run for a reason to fix (data "
-                                   f"missing or broken); {EXIT_USAGE} for a bad setting (unknown profile, "
-                                   "out-of-range value) before any work.")
+                                   "a rerun resumes), then rebuild the tables; an estimate first, a summary at the "
+                                   "end. Exit status: 0 when every selected table ran (rows not run by design, e.g. a "
+                                   "model not reachable offline, and in a run over all tables a table whose data has "
+                                   f"no pinned download, Table 4, still give 0); {EXIT_NOT_RUN} when a row failed, "
+                                   "data is broken or fetchable data missing, or a table named with --tables could "
+                                   f"not run; {EXIT_USAGE} for a bad setting (unknown profile, out-of-range value) "
+                                   "before any work.")
     p.add_argument("--fetch-missing", action="store_true",
                    help="first download (sha256-checked) the datasets these tables need and the data root lacks")
     p.add_argument("--dry-run", action="store_true",
@@ -156,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run one unit of the plan alone (by its id from `plan`)",
                        parents=_parents("profile", "seeds", "data_root", "results_dir", "device", "force",
-                                        "model_path"),
+                                        "model_path", "speed"),
                        description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan --verbose`): an "
                                    "evaluation writes its record, a training run trains its folder (resumable). "
                                    "What one job of a cluster array executes.")

@@ -9,7 +9,12 @@ profile's limits and step caps). Seconds per step come from, in this order:
    derived from one), marked ``reference`` in the plan.
 
 Disk: the model a run keeps (fp32 safetensors), and while it trains its resume checkpoint (model + AdamW
-moments: about 3x the model). No torch here.
+moments: about 3x the model).
+
+``reproduce``'s estimate before it starts (:func:`estimate`): per table the units it runs, reuses and cannot run
+here, and the time on this CPU: figures in seconds on a named reference CPU, scaled by :func:`cpu_calibration` (one
+BERT-base layer's fp32 products timed here, under a second, cached per CPU) over the reference CPU's. Only
+:func:`cpu_calibration` imports torch.
 """
 
 from __future__ import annotations
@@ -123,3 +128,136 @@ def stage_cost(stage, device_kind: str = "cuda", measured: dict | None = None) -
     shape = shape_of(_root_model(stage))
     return {"steps": steps, "hours": steps / rate / 3600 if rate == rate else math.nan, "source": source,
             "shape": shape, "model_gb": SHAPES[shape]["disk_gb"], "checkpoint_gb": 3 * SHAPES[shape]["disk_gb"]}
+
+
+# ------------------------------------------------------------------------------------------------ a run's CPU time
+# What `reproduce` prints before it starts: per table, the units it will run, reuse and cannot run here, and an
+# estimate of the time on this machine. Figures are seconds on a named reference CPU (2 threads), scaled by this
+# CPU's calibration relative to that CPU's (:func:`cpu_calibration`: one BERT-base layer's fp32 products, < 1 s).
+CPU_CALIBRATION_FILE = "cpu_speed.json"
+CALIBRATION_THREADS = 2  # the threads the speed task and the local profile's CPU runs use
+
+REFERENCE_CPUS = {
+    "epyc-zen4": {"machine": "AMD EPYC (family 25 model 17, AVX-512 BF16), 2 threads",
+                  "calibration_s": None, "how": "measured (2026-12-05)"},
+    "xeon-amx": {"machine": "Intel Xeon (family 6 model 167, AMX), 2 threads", "calibration_s": None,
+                 "how": "derived: the EPYC's figure x the two CPUs' ratio of Table 7's fp32 SBERT-base encoding"},
+}
+# Seconds per evaluation unit of the local profile, its share of training included: the committed local run from
+# an empty cache (README: per-table minutes on the Intel Xeon with AMX, 2026-12-02) over the evaluation units that
+# ran. Training already in the cache ($SBERT_REPRO_CACHE/runs) makes a rerun shorter than this.
+LOCAL_UNIT_SECONDS = {"1": 1.3 * 60 / 3, "2": 4.9 * 60 / 5, "3": 19.7 * 60 / 9, "5": 11.2 * 60 / 14,
+                      "6": 8.5 * 60 / 13}
+# Elsewhere (another profile, a table never run on a CPU here): training steps at the local run's rate (Tables 2
+# and 6: 13.4 min for 1,760 MiniLM steps with their evaluations, on the Xeon), scaled by the model's parameters,
+# and a flat figure per evaluation.
+CPU_STEP_SECONDS_SMALL = 13.4 * 60 / 1760
+EVAL_SECONDS = 10.0
+TABLE_OVERHEAD_S = 3.0  # loading a table's data to find that its units are done or cannot run (Tables 1-6: 18 s)
+# Table 7 on the EPYC reference: seconds per sentence (per round, all encode cases together), per sentence of the
+# search (fast path), per cross-encoder pair (plain + fast), and what does not scale (loading the models, the
+# precision calibration, the warm-up); measured with the quick preset (tables/local/table7_bench_quick_cpu.md).
+SPEED_COST = {"encode_s_per_sentence": None, "e2e_s_per_sentence": None, "cross_s_per_pair": None,
+              "fixed_s": None}
+
+
+def cpu_calibration(*, threads: int = CALIBRATION_THREADS, refresh: bool = False) -> dict:
+    """``{"seconds", "machine", "date"}``: the median seconds of one BERT-base layer's fp32 products on 512 tokens at
+    ``threads`` threads on this CPU (after a warm-up, 7 rounds; well under a second), measured once per CPU model,
+    thread count and torch version and kept in the user cache (``speed/cpu_speed.json``)."""
+    import statistics
+    import time
+
+    import torch
+
+    from repro.env import cpu_model
+    from repro.paths import atomic_write_bytes, user_cache_dir
+
+    key = f"{cpu_model()}|threads={threads}|torch={torch.__version__}"
+    path = user_cache_dir() / "speed" / CPU_CALIBRATION_FILE
+    try:
+        cached = json.loads(path.read_text())
+    except (OSError, ValueError):
+        cached = {}
+    if key in cached and not refresh:
+        return cached[key]
+    from repro.encoders.calibrate import _layer_products, _layer_weights
+    from repro.speed.bench import torch_threads
+
+    weights = _layer_weights(768, 3072)
+    x = torch.randn(512, 768, generator=torch.Generator().manual_seed(1))
+    seconds = []
+    with torch_threads(threads), torch.inference_mode():
+        _layer_products(x, weights, torch.float32)
+        for _ in range(7):
+            t0 = time.perf_counter()
+            _layer_products(x, weights, torch.float32)
+            seconds.append(time.perf_counter() - t0)
+    got = {"seconds": statistics.median(seconds), "machine": f"{cpu_model()}, {threads} threads",
+           "date": time.strftime("%Y-%m-%d")}
+    cached[key] = got
+    atomic_write_bytes(path, (json.dumps(cached, indent=1, sort_keys=True) + "\n").encode())
+    return got
+
+
+def speed_seconds(settings, device_kind: str = "cpu") -> float | None:
+    """Seconds Table 7's measurement with ``settings`` (:class:`repro.speed.presets.Settings`) takes on the EPYC
+    reference CPU, from the work it does: sentences encoded by every case in each round and the warm-up, the
+    search's sentences, the cross-encoder's pairs, and the fixed part. None on a GPU (no figure) or without one."""
+    c = SPEED_COST
+    if device_kind != "cpu" or c["encode_s_per_sentence"] is None:
+        return None
+    n = settings.n_sentences or 15_487
+    encode = n * settings.repeats + settings.warmup_sentences
+    e2e = (settings.e2e_n or 0) * settings.e2e_repeats * (2 if settings.e2e_plain else 1)
+    pairs = (settings.cross_pairs or {}).get("cpu", 0) * settings.repeats
+    return (c["fixed_s"] + encode * c["encode_s_per_sentence"] + e2e * c["e2e_s_per_sentence"]
+            + pairs * c["cross_s_per_pair"])
+
+
+def scale_to_here(reference: str, calibration_s: float) -> float:
+    """This CPU's time over the reference CPU's for the same work (their calibrations' ratio; 1 without one)."""
+    ref = REFERENCE_CPUS[reference]["calibration_s"]
+    return calibration_s / ref if ref and calibration_s else 1.0
+
+
+def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, device_kind: str = "cpu") -> dict:
+    """The estimate of a ``reproduce`` run of ``plan`` (:func:`repro.plan.build_plan`) on this machine: per table
+    ``{"run", "reuse", "cannot", "seconds", "how"}`` (units that will run, reused from records, that cannot run here;
+    seconds, None where there is no figure) and ``"total"``. ``speed``: Table 7's plan on this machine
+    (:func:`repro.tasks.speed.planned`), whose records are keyed by the hardware."""
+    out: dict = {}
+    for t in plan["tables"]:
+        mine = [e for e in plan["units"] if e["table"] == t]
+        evals = [e for e in mine if e["what"] == "evaluate"]
+        cannot = sum(e["status"] in ("needs data", "needs weights", "not implemented") for e in evals)
+        ready = [e for e in mine if e["status"] == "ready"]
+        reuse = sum(e["status"] == "done" for e in evals)
+        run = sum(e["what"] == "evaluate" for e in ready)
+        seconds: float | None = TABLE_OVERHEAD_S * scale_to_here("xeon-amx", calibration_s)
+        how = ""
+        if speed is not None and t == speed.get("table"):
+            measured = [e for e in evals if e["status"] not in ("needs data", "needs weights", "not implemented")]
+            run, reuse = (0, len(measured)) if speed["reuse"] else (len(measured), 0)
+            how = f"{speed['settings'].name} setting"
+            if run:
+                s = speed_seconds(speed["settings"], speed["device_kind"])
+                seconds = None if s is None else seconds + s * scale_to_here("epyc-zen4", calibration_s)
+        elif run:
+            if device_kind == "cpu" and plan["profile"] == "local" and t in LOCAL_UNIT_SECONDS:
+                seconds += run * LOCAL_UNIT_SECONDS[t] * scale_to_here("xeon-amx", calibration_s)
+            else:
+                train = [e for e in ready if "cost" in e]
+                if device_kind == "cpu":
+                    small = SHAPES["small"]["params_m"]
+                    steps = sum(e["cost"]["steps"] * SHAPES[e["cost"]["shape"]]["params_m"] / small for e in train)
+                    seconds += (steps * CPU_STEP_SECONDS_SMALL + run * EVAL_SECONDS) * scale_to_here(
+                        "xeon-amx", calibration_s)
+                    how = "rough: steps at the local run's rate" if train else ""
+                else:
+                    seconds += sum(e["cost"]["hours"] for e in train) * 3600
+                    how = "GPU training only" if train else "no GPU figure"
+        out[t] = {"run": run, "reuse": reuse, "cannot": cannot, "seconds": seconds, "how": how}
+    known = [v["seconds"] for v in out.values() if v["seconds"] is not None]
+    out["total"] = {"seconds": sum(known), "complete": len(known) == len(plan["tables"])}
+    return out
