@@ -138,6 +138,8 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
             bar.write(msg)
 
     misses: list = []
+    plan_why = {e["record"]: e["why"] for e in the_plan["units"] if e.get("record") and e["why"]
+                and e["status"] in ("needs data", "needs weights")}
     try:
         for number in wanted:
             log(f"\n== Table {number}")
@@ -156,7 +158,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
             bar.finish(number)
             bad = [r for r in recs if r.status != "ok"]
             misses += [console.Miss(number, r.label, r.reason or "", must_fix=_needs_fixing(r),
-                                    failed=r.status == "failed") for r in bad]
+                                    failed=r.status == "failed", why=plan_why.get(r.spec.id, "")) for r in bad]
             bar.write(f"  Table {number}: {len(recs) - len(bad)} row(s) with numbers, {len(bad)} not run "
                       f"({console._duration(time.perf_counter() - t_table)})")
             _report_stale(store, prof.name, number, recs, echo=log)
@@ -201,12 +203,13 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
         e = est[t]
         secs = "?" if e["seconds"] is None else f"~{console._duration(e['seconds'])}"
         how = f"; {e['how']}" if e["how"] else ""
-        echo(f"  Table {t}: {e['run']} to run, {e['reuse']} reused from records, {e['cannot']} cannot run here"
-             f"{how}  {secs}")
+        echo(f"  Table {t}: {e['run']} unit(s) to run, {e['reuse']} reused from records, {e['cannot']} cannot run "
+             f"here{how}  {secs}")
     if sp is not None and not sp["reuse"] and sp["settings"].name == "quick":
         echo("  (Table 7 on a machine without its records: the quick setting, rows marked so; `--speed full` "
              "measures it in full)")
     total = est["total"]
+    echo(f"  tables and report: ~{console._duration(total['build_s'])}")
     echo(f"  total: ~{console._duration(total['seconds'])}" + ("" if total["complete"] else " + tables with no "
                                                                 "figure (?)")
          + " (reference figures: the committed local run and a quick Table 7 run, scaled by this CPU's calibration; "

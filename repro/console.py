@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from repro.errors import EXIT_NOT_RUN
 
 MAX_SUMMARY_LINES = 15
+CLAIM_WORDS = {"holds": "hold", "consistent, not tested": "consistent (untested)", "does not hold": "do not hold",
+               "not testable with this profile": "not testable here"}
 MAX_KIND_LINES = 6  # kinds of missing input listed one per line; more are counted on one line
 
 
@@ -44,6 +46,7 @@ class Miss:
     reason: str
     must_fix: bool = False
     failed: bool = False  # an error in the suite (a "failed" record), not a missing input
+    why: str = ""  # the plan's one line for the missing input (name, command), where the plan has one
 
 
 # ------------------------------------------------------------------------------------------------ kinds
@@ -60,7 +63,7 @@ def _command(reason: str) -> str | None:
 
 def kind_of(miss: Miss) -> tuple[str, str, str]:
     """(key, what, fix) of a row's reason: rows with one key are one line of the summary."""
-    r = miss.reason or ""
+    r = miss.why.split("\n")[0] if miss.why else (miss.reason or "")
     subject = r.split(":", 1)[0].strip() if ":" in r else ""
     if miss.failed:
         return "failed", "failed with an error (the traceback is in the log)", "see the log; rerun to retry"
@@ -71,7 +74,7 @@ def kind_of(miss: Miss) -> tuple[str, str, str]:
         return "not implemented", "not implemented in this suite (by design)", ""
     cmd = _command(r)
     if cmd:
-        return f"cmd:{cmd}", (f"{subject}: data missing" if subject and len(subject) < 60 else "data missing"), cmd
+        return f"cmd:{cmd}", (f"{subject} missing" if subject and len(subject) < 60 else "input missing"), cmd
     return f"reason:{r[:120]}", (r if len(r) <= 140 else r[:137] + "..."), ""
 
 
@@ -87,7 +90,7 @@ def group(misses: list[Miss]) -> list[dict]:
         g["must_fix"] |= m.must_fix or m.failed
         if m.table not in g["tables"]:
             g["tables"].append(m.table)
-        subject = (m.reason or "").split(":", 1)[0].strip()
+        subject = (m.why or m.reason or "").split(":", 1)[0].strip()
         if key == "weights" and subject and subject not in g["subjects"]:
             g["subjects"].append(subject)
     return sorted(groups.values(), key=lambda g: (not g["must_fix"], -g["rows"]))
@@ -131,8 +134,8 @@ def summary_lines(*, elapsed: float, estimate: float | None, tables_dir, tables:
                  "PNG)")
     if counts:
         cells = ", ".join(f"{k} {v}" for k, v in counts["cells"].items())
-        cl = counts["claims"]
-        lines.append(f"verdicts: {cells}; claims: " + ", ".join(f"{k} {v}" for k, v in cl.items()))
+        claims = ", ".join(f"{CLAIM_WORDS.get(k, k)} {v}" for k, v in counts["claims"].items())
+        lines.append(f"cells: {cells}; claims: {claims}")
     if report is not None:
         lines.append(f"report: {report}" + (" (each row not run, and why)" if misses else ""))
     if misses:

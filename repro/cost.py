@@ -139,8 +139,8 @@ CALIBRATION_THREADS = 2  # the threads the speed task and the local profile's CP
 
 REFERENCE_CPUS = {
     "epyc-zen4": {"machine": "AMD EPYC (family 25 model 17, AVX-512 BF16), 2 threads",
-                  "calibration_s": None, "how": "measured (2026-12-05)"},
-    "xeon-amx": {"machine": "Intel Xeon (family 6 model 167, AMX), 2 threads", "calibration_s": None,
+                  "calibration_s": 0.12, "how": "measured (2026-12-05)"},
+    "xeon-amx": {"machine": "Intel Xeon (family 6 model 167, AMX), 2 threads", "calibration_s": 0.06,
                  "how": "derived: the EPYC's figure x the two CPUs' ratio of Table 7's fp32 SBERT-base encoding"},
 }
 # Seconds per evaluation unit of the local profile, its share of training included: the committed local run from
@@ -153,12 +153,15 @@ LOCAL_UNIT_SECONDS = {"1": 1.3 * 60 / 3, "2": 4.9 * 60 / 5, "3": 19.7 * 60 / 9, 
 # and a flat figure per evaluation.
 CPU_STEP_SECONDS_SMALL = 13.4 * 60 / 1760
 EVAL_SECONDS = 10.0
-TABLE_OVERHEAD_S = 3.0  # loading a table's data to find that its units are done or cannot run (Tables 1-6: 18 s)
+# On the EPYC reference: loading a table's data to find that its units are done or cannot run, and building the
+# tables and the report from the records (a rebuild of the local profile from its records: 18 s for both).
+TABLE_OVERHEAD_S = 1.5
+BUILD_S = {"per_table": 2.0, "fixed": 4.0}
 # Table 7 on the EPYC reference: seconds per sentence (per round, all encode cases together), per sentence of the
 # search (fast path), per cross-encoder pair (plain + fast), and what does not scale (loading the models, the
 # precision calibration, the warm-up); measured with the quick preset (tables/local/table7_bench_quick_cpu.md).
-SPEED_COST = {"encode_s_per_sentence": None, "e2e_s_per_sentence": None, "cross_s_per_pair": None,
-              "fixed_s": None}
+SPEED_COST = {"encode_s_per_sentence": 0.25, "e2e_s_per_sentence": 0.03, "cross_s_per_pair": 0.1,
+              "fixed_s": 30.0}
 
 
 def cpu_calibration(*, threads: int = CALIBRATION_THREADS, refresh: bool = False) -> dict:
@@ -224,7 +227,8 @@ def scale_to_here(reference: str, calibration_s: float) -> float:
 def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, device_kind: str = "cpu") -> dict:
     """The estimate of a ``reproduce`` run of ``plan`` (:func:`repro.plan.build_plan`) on this machine: per table
     ``{"run", "reuse", "cannot", "seconds", "how"}`` (units that will run, reused from records, that cannot run here;
-    seconds, None where there is no figure) and ``"total"``. ``speed``: Table 7's plan on this machine
+    seconds, None where there is no figure) and ``"total"`` (``seconds``, ``build_s``: the tables and the report,
+    ``complete``: every table has a figure). ``speed``: Table 7's plan on this machine
     (:func:`repro.tasks.speed.planned`), whose records are keyed by the hardware."""
     out: dict = {}
     for t in plan["tables"]:
@@ -234,7 +238,7 @@ def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, dev
         ready = [e for e in mine if e["status"] == "ready"]
         reuse = sum(e["status"] == "done" for e in evals)
         run = sum(e["what"] == "evaluate" for e in ready)
-        seconds: float | None = TABLE_OVERHEAD_S * scale_to_here("xeon-amx", calibration_s)
+        seconds: float | None = TABLE_OVERHEAD_S * scale_to_here("epyc-zen4", calibration_s)
         how = ""
         if speed is not None and t == speed.get("table"):
             measured = [e for e in evals if e["status"] not in ("needs data", "needs weights", "not implemented")]
@@ -259,5 +263,6 @@ def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, dev
                     how = "GPU training only" if train else "no GPU figure"
         out[t] = {"run": run, "reuse": reuse, "cannot": cannot, "seconds": seconds, "how": how}
     known = [v["seconds"] for v in out.values() if v["seconds"] is not None]
-    out["total"] = {"seconds": sum(known), "complete": len(known) == len(plan["tables"])}
+    build = (BUILD_S["fixed"] + BUILD_S["per_table"] * len(plan["tables"])) * scale_to_here("epyc-zen4", calibration_s)
+    out["total"] = {"seconds": sum(known) + build, "build_s": build, "complete": len(known) == len(plan["tables"])}
     return out
