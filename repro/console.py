@@ -54,6 +54,9 @@ _COMMAND = re.compile(r"`((?:python|pip|sbert-repro|huggingface-cli|curl)[^`]*)`
                       r"install)[^;()`]*)")
 
 
+_MISSING = re.compile(r"missing|not found|not part of|no such file|does not exist", re.IGNORECASE)
+
+
 def _command(reason: str) -> str | None:
     m = _COMMAND.search(reason)
     if not m:
@@ -63,7 +66,12 @@ def _command(reason: str) -> str | None:
 
 def kind_of(miss: Miss) -> tuple[str, str, str]:
     """(key, what, fix) of a row's reason: rows with one key are one line of the summary."""
-    r = miss.why.split("\n")[0] if miss.why else (miss.reason or "")
+    r = miss.reason or ""
+    for line in (miss.why or "").split("\n"):  # the plan's line for the input this reason names
+        name = line.split(":", 1)[0].strip()
+        if name and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", r):
+            r = line
+            break
     subject = r.split(":", 1)[0].strip() if ":" in r else ""
     if miss.failed:
         return "failed", "failed with an error (the traceback is in the log)", "see the log; rerun to retry"
@@ -73,8 +81,11 @@ def kind_of(miss: Miss) -> tuple[str, str, str]:
     if "not implemented" in r or "no loader" in r:
         return "not implemented", "not implemented in this suite (by design)", ""
     cmd = _command(r)
-    if cmd:
+    if cmd and _MISSING.search(r):
         return f"cmd:{cmd}", (f"{subject} missing" if subject and len(subject) < 60 else "input missing"), cmd
+    if cmd:  # broken (truncated, malformed, checksum): the reason itself says which file and what is wrong
+        short = re.split(r"`|; | re-run| download| get it", r, maxsplit=1)[0].rstrip(" .,:;(")
+        return f"reason:{short[:120]}", (short if len(short) <= 140 else short[:137] + "..."), cmd
     return f"reason:{r[:120]}", (r if len(r) <= 140 else r[:137] + "..."), ""
 
 
@@ -90,7 +101,7 @@ def group(misses: list[Miss]) -> list[dict]:
         g["must_fix"] |= m.must_fix or m.failed
         if m.table not in g["tables"]:
             g["tables"].append(m.table)
-        subject = (m.why or m.reason or "").split(":", 1)[0].strip()
+        subject = (m.reason or "").split(":", 1)[0].strip()
         if key == "weights" and subject and subject not in g["subjects"]:
             g["subjects"].append(subject)
     return sorted(groups.values(), key=lambda g: (not g["must_fix"], -g["rows"]))
