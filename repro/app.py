@@ -23,6 +23,7 @@ them.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Sequence
@@ -218,10 +219,10 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
 
 
 def _open_log(profile: str):
-    """The run's log (every unit's lines): ``<user cache>/logs/reproduce-<profile>-<time>.log``."""
+    """The run's log (every unit's lines): ``<user cache>/logs/reproduce-<profile>-<time>-<pid>.log``."""
     from repro.paths import cache_dir
 
-    path = cache_dir("logs") / f"reproduce-{profile}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path = cache_dir("logs") / f"reproduce-{profile}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     return path, open(path, "w", encoding="utf-8")
 
 
