@@ -320,10 +320,13 @@ def _fetch_missing(plan, data_root) -> bool:
     """Download (sha256-checked; recorded at first download where no digest can be pinned) every dataset the
     selected tables' units still need and the data root lacks: their evaluation data, the training data of their
     stages (SNLI + MultiNLI train, the Wikipedia-sections triplets) and models kept as data files (GloVe 840B,
-    InferSent's release). True when something was fetched (the plan is then out of date)."""
+    InferSent's release). One line per dataset fetched, one line for all that could not be (offline: the summary at
+    the end says how to get each); the details go to the log. True when something was fetched (the plan is then out
+    of date)."""
     root = resolve_data_root(data_root)
     fetched = False
     needed: list[str] = []
+    failed: dict[str, str] = {}
     for e in plan["units"]:
         if e["status"] == "done":
             continue
@@ -334,27 +337,29 @@ def _fetch_missing(plan, data_root) -> bool:
         if name not in manifest.DATASETS or dataset_problem(name, root) is None:
             continue  # present (`sbert-repro data verify` checks its sha256)
         if name == "wikisec":
-            echo(f"fetching wikisec into {root} ... (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
-                 "pinned for this zip)")
             try:
-                wikisec.fetch_wikisec(root)
+                wikisec.fetch_wikisec(root, echo=lambda m: None)
+                echo(f"fetched wikisec into {root} (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
+                     "pinned for this zip)")
                 fetched = True
             except ReproError as e:
-                echo(f"  could not fetch wikisec: {e}")
+                failed[name] = str(e)
             continue
         ds = manifest.get_dataset(name)
         if not ds.fetchable:
-            echo(f"  {name}: not fetched automatically: {ds.manual}")
+            failed[name] = f"not fetched automatically: {ds.manual}"
             continue
-        echo(f"fetching {name} into {root} ...")
         try:
             problems = manifest.fetch(name, root)
             fetched = True
+            echo(f"fetched {name} into {root}" + (f" ({len(problems)} problem(s): {'; '.join(problems)})"
+                                                  if problems else ""))
         except ReproError as e:
-            echo(f"  could not fetch {name}: {e}")
-            continue
-        for p in problems:
-            echo(f"  {p}")
+            failed[name] = str(e)
+    if failed:
+        first = next(iter(failed.values()))
+        echo(f"--fetch-missing: could not get {', '.join(failed)} ({first[:110]}{'...' if len(first) > 110 else ''});"
+             " the summary at the end says how to get each")
     return fetched
 
 
