@@ -191,12 +191,9 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
     sp = None
     if table7 is not None:
         sp = planned(specs[table7], prof, store, device=device, speed=speed)
-        sp.update(table=table7, device_kind=sp["device"].split(":")[0], reuse=sp["reuse"] and not force)
+        sp.update(table=table7, device_kind=sp["device"].split(":")[0])
     kind = (device or ("cuda" if sp and sp["device"].startswith("cuda") else "cpu")).split(":")[0]
-    est = estimate(plan, calibration_s=cal["seconds"], speed=sp, device_kind=kind)
-    if force:  # every unit runs again
-        for t in plan["tables"]:
-            est[t]["run"], est[t]["reuse"] = est[t]["run"] + est[t]["reuse"], 0
+    est = estimate(plan, calibration_s=cal["seconds"], speed=sp, device_kind=kind, force=force)
     ref = REFERENCE_CPUS["epyc-zen4"]
     echo(f"\nestimate on {cal['machine']} (calibration {cal['seconds'] * 1000:.0f} ms; the reference "
          f"{ref['machine']}: {ref['calibration_s'] * 1000:.0f} ms):")

@@ -232,25 +232,27 @@ def scale_to_here(reference: str, calibration_s: float) -> float:
     return calibration_s / ref if ref and calibration_s else 1.0
 
 
-def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, device_kind: str = "cpu") -> dict:
+def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, device_kind: str = "cpu",
+             force: bool = False) -> dict:
     """The estimate of a ``reproduce`` run of ``plan`` (:func:`repro.plan.build_plan`) on this machine: per table
     ``{"run", "reuse", "cannot", "seconds", "how"}`` (units that will run, reused from records, that cannot run here;
     seconds, None where there is no figure) and ``"total"`` (``seconds``, ``build_s``: the tables and the report,
     ``complete``: every table has a figure). ``speed``: Table 7's plan on this machine
-    (:func:`repro.tasks.speed.planned`), whose records are keyed by the hardware."""
+    (:func:`repro.tasks.speed.planned`), whose records are keyed by the hardware. ``force``: finished units run again
+    (``--force``; finished training runs in the cache are still reused, which the figures do not know)."""
     out: dict = {}
     for t in plan["tables"]:
         mine = [e for e in plan["units"] if e["table"] == t]
         evals = [e for e in mine if e["what"] == "evaluate"]
         cannot = sum(e["status"] in ("needs data", "needs weights", "not implemented") for e in evals)
-        ready = [e for e in mine if e["status"] == "ready"]
-        reuse = sum(e["status"] == "done" for e in evals)
+        ready = [e for e in mine if e["status"] == "ready" or (force and e["status"] == "done")]
+        reuse = 0 if force else sum(e["status"] == "done" for e in evals)
         run = sum(e["what"] == "evaluate" for e in ready)
         seconds: float | None = TABLE_OVERHEAD_S * scale_to_here("epyc-zen4", calibration_s)
         how = ""
         if speed is not None and t == speed.get("table"):
             measured = [e for e in evals if e["status"] not in ("needs data", "needs weights", "not implemented")]
-            run, reuse = (0, len(measured)) if speed["reuse"] else (len(measured), 0)
+            run, reuse = (0, len(measured)) if speed["reuse"] and not force else (len(measured), 0)
             how = f"{speed['settings'].name} setting"
             if run:
                 s = speed_seconds(speed["settings"], speed["device_kind"])

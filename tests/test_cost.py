@@ -126,3 +126,17 @@ def test_table7_speed_setting_follows_the_records_of_this_machine(tmp_path):
     assert SPEED.choose(spec, local, store, hw).name == "local"  # its full records exist: reused, not re-measured
     assert SPEED.choose(spec, local, store, hw, "quick").name == "quick"
     assert not has_records(spec, store, "local", "Other CPU, 2 threads", full)
+
+
+def test_force_estimates_every_unit_again():
+    from repro.cost import REFERENCE_CPUS, estimate
+    from repro.results import ResultStore
+    from repro.speed.presets import preset
+    from tests.conftest import REPO
+
+    plan = _plan(store=ResultStore(REPO / "results"))
+    ref = REFERENCE_CPUS["epyc-zen4"]["calibration_s"]
+    speed = {"table": "7", "settings": preset("local"), "reuse": True, "device_kind": "cpu"}
+    again = estimate(plan, calibration_s=ref, speed=speed, force=True)
+    assert again["2"]["run"] == 5 and again["2"]["reuse"] == 0 and again["7"]["run"] == 10
+    assert again["total"]["seconds"] > estimate(plan, calibration_s=ref, speed=speed)["total"]["seconds"] + 20 * 60
