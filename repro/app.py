@@ -8,9 +8,11 @@ the runs, the summary and its exit status, the tables and the report) happens he
     app.tables("local", results_dir="results", tables_dir="/tmp/tables")
     app.plan("paper", as_json=True)
 
-Each function returns the command's exit status: 0, :data:`repro.errors.EXIT_NOT_RUN` (3) when a selected table
-or row could not run for a reason the user must fix; a :class:`repro.errors.ReproError` (a bad setting, missing
-input) is raised, for the caller to print (the command line: one line, exit 2).
+Each function returns the command's exit status: 0, or :data:`repro.errors.EXIT_NOT_RUN` (3) when ``reproduce``
+finished but a row failed, data is broken or fetchable data missing, or a table named with ``--tables`` could not
+run (the rule, and why a table whose data has no pinned download does not fail a run over all tables:
+:mod:`repro.console`); a :class:`repro.errors.ReproError` (a bad setting, missing input) is raised, for the caller to
+print (the command line: one line, exit 2).
 
 ``train`` and ``bench`` take their parsed flags as they are: those flags belong to their own modules
 (``repro/training/command.py``, ``repro/speed/command.py``), which read them.

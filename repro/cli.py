@@ -10,7 +10,7 @@
 Every command takes ``--data-root`` (default: $SBERT_REPRO_DATA, else the per-user cache). Errors that are the
 user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2; ``reproduce``
 exits with 3 when it finished but a selected table or row could not run for a reason the user must fix (data
-missing or broken), and lists them at the end.
+missing or broken), and lists them at the end (the rule: :mod:`repro.console`).
 
 Nothing but parsing happens here: each option shared by several commands is declared once (:data:`OPTIONS`, given
 to the subcommands as parent parsers), the executors declare their own flags (:mod:`repro.executors`), and what a
