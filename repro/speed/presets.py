@@ -71,9 +71,10 @@ PRESETS: dict[str, Settings] = {
     "local": Settings("local", n_sentences=1000, repeats=3, e2e_n=10_000, e2e_plain=False,
                       cross_pairs={"cpu": 256, "cuda": 8192}),
     # reproduce's default on a machine without Table 7 records (a few minutes on 2 cores): the local preset's cases
-    # on fewer sentences; the 10,000-sentence search timed on 1,000 and extrapolated (encode linear, search quadratic)
+    # on fewer sentences; the 10,000-sentence search timed on 1,000 and extrapolated (encode linear, search quadratic);
+    # no second set of rounds on a busy machine (which doubles the time): such a row carries its warning instead
     "quick": Settings("quick", n_sentences=128, repeats=3, warmup_sentences=32, e2e_n=1000, e2e_target=10_000,
-                      e2e_plain=False, cross_pairs={"cpu": 32, "cuda": 2048}),
+                      e2e_plain=False, cross_pairs={"cpu": 32, "cuda": 2048}, retries=0),
     "full": Settings("full", n_sentences=None, repeats=3, e2e_n=10_000, e2e_plain=True, e2e_repeats=3,
                      cross_pairs={"cpu": 512, "cuda": 16384}),
 }
