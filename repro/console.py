@@ -211,7 +211,7 @@ class Progress:
 
     def start(self, table: str) -> None:
         self.table, self.t0, self.frac = table, time.perf_counter(), 0.0
-        self.bar.set_description(f"Table {table}")
+        self.bar.set_description_str(f"Table {table}")
 
     def unit(self, i: int, n: int) -> None:
         self.frac = (i - 1) / max(n, 1)
