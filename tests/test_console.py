@@ -104,3 +104,23 @@ def test_rebuild_from_records_ends_in_at_most_15_lines(tmp_path, data_root, caps
     assert main(["-v", *argv]) == 0
     verbose = capsys.readouterr().out
     assert "[table 1]" in verbose and "rows not run:" in verbose
+
+
+def test_progress_bar_advances_by_each_tables_estimate():
+    from repro.console import Progress
+
+    bar = Progress({"1": 10, "7": 90}, enabled=True)
+    try:
+        assert bar.bar.total == 100
+        bar.start("1")
+        bar.unit(3, 4)  # within a table: its share of the units
+        bar.finish("1")
+        assert bar.bar.n == 10 and bar.done == 10
+        bar.start("7")
+        bar.finish("7")
+        assert bar.bar.n == 100
+    finally:
+        bar.close()
+    quiet = Progress({"1": 5}, enabled=None)
+    assert quiet.bar.disable  # stderr is not a terminal under pytest: no bar, the table lines only
+    quiet.close()
