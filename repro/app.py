@@ -143,6 +143,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     misses: list = []
     plan_why = {e["record"]: e["why"] for e in the_plan["units"] if e.get("record") and e["why"]
                 and e["status"] in ("needs data", "needs weights")}
+    any_why = "\n".join(dict.fromkeys(plan_why.values()))  # a row's not-run record may not be a unit's
     try:
         for number in wanted:
             log(f"\n== Table {number}")
@@ -161,7 +162,8 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
             bar.finish(number)
             bad = [r for r in recs if r.status != "ok"]
             misses += [console.Miss(number, r.label, r.reason or "", must_fix=_needs_fixing(r),
-                                    failed=r.status == "failed", why=plan_why.get(r.spec.id, "")) for r in bad]
+                                    failed=r.status == "failed", why=plan_why.get(r.spec.id, any_why))
+                       for r in bad]
             bar.write(f"  Table {number}: {len(recs) - len(bad)} row(s) with numbers, {len(bad)} not run "
                       f"({console._duration(time.perf_counter() - t_table)})")
             _report_stale(store, prof.name, number, recs, echo=log)
@@ -185,7 +187,7 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
     """One line per table (units to run, reused, not runnable here; the estimated time) and the total, with the
     basis; returns :func:`repro.cost.estimate`'s figures."""
     from repro import console
-    from repro.cost import REFERENCE_CPUS, cpu_calibration, estimate
+    from repro.cost import REFERENCE_CPUS, busy_factor, cpu_calibration, estimate
     from repro.tasks.speed import planned
 
     cal = cpu_calibration()
@@ -195,7 +197,8 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
         sp = planned(specs[table7], prof, store, device=device, speed=speed)
         sp.update(table=table7, device_kind=sp["device"].split(":")[0])
     kind = (device or ("cuda" if sp and sp["device"].startswith("cuda") else "cpu")).split(":")[0]
-    est = estimate(plan, calibration_s=cal["seconds"], speed=sp, device_kind=kind, force=force)
+    busy, busy_words = busy_factor()
+    est = estimate(plan, calibration_s=cal["seconds"], speed=sp, device_kind=kind, force=force, busy=busy)
     ref = REFERENCE_CPUS["epyc-zen4"]
     echo(f"\nestimate on {cal['machine']} (calibration {cal['seconds'] * 1000:.0f} ms; the reference "
          f"{ref['machine']}: {ref['calibration_s'] * 1000:.0f} ms):")
@@ -212,8 +215,8 @@ def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool
     echo(f"  tables and report: ~{console._duration(total['build_s'])}")
     echo(f"  total: ~{console._duration(total['seconds'])}" + ("" if total["complete"] else " + tables with no "
                                                                 "figure (?)")
-         + " (reference figures: the committed local run and a quick Table 7 run, scaled by this CPU's calibration; "
-           "a busy machine takes longer)")
+         + " (reference figures: the committed local run and a quick Table 7 run, scaled by this CPU's calibration"
+         + (f"; {busy_words})" if busy_words else "; other work on the machine makes it longer)"))
     return est
 
 

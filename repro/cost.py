@@ -232,14 +232,31 @@ def scale_to_here(reference: str, calibration_s: float) -> float:
     return calibration_s / ref if ref and calibration_s else 1.0
 
 
+def busy_factor() -> tuple[float, str]:
+    """How much longer work takes here now because other processes share the CPU: the 1-minute load average over
+    the CPU count when above 1 (a heuristic: the calibration takes the fastest of its rounds, which a busy machine
+    does not slow much), with a few words saying so."""
+    import os
+
+    try:
+        load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    except (OSError, AttributeError):
+        return 1.0, ""
+    factor = max(1.0, load / cpus)
+    return factor, (f"the machine is busy (load {load:.1f} on {cpus} CPUs): times x{factor:.1f}" if factor > 1.1
+                    else "")
+
+
 def estimate(plan: dict, *, calibration_s: float, speed: dict | None = None, device_kind: str = "cpu",
-             force: bool = False) -> dict:
+             force: bool = False, busy: float = 1.0) -> dict:
     """The estimate of a ``reproduce`` run of ``plan`` (:func:`repro.plan.build_plan`) on this machine: per table
     ``{"run", "reuse", "cannot", "seconds", "how"}`` (units that will run, reused from records, that cannot run here;
     seconds, None where there is no figure) and ``"total"`` (``seconds``, ``build_s``: the tables and the report,
     ``complete``: every table has a figure). ``speed``: Table 7's plan on this machine
     (:func:`repro.tasks.speed.planned`), whose records are keyed by the hardware. ``force``: finished units run again
-    (``--force``; finished training runs in the cache are still reused, which the figures do not know)."""
+    (``--force``; finished training runs in the cache are still reused, which the figures do not know). ``busy``:
+    a factor for other work on the machine (:func:`busy_factor`)."""
+    calibration_s = calibration_s * busy  # every figure scales with it
     out: dict = {}
     for t in plan["tables"]:
         mine = [e for e in plan["units"] if e["table"] == t]

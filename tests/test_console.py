@@ -124,3 +124,17 @@ def test_progress_bar_advances_by_each_tables_estimate():
     quiet = Progress({"1": 5}, enabled=None)
     assert quiet.bar.disable  # stderr is not a terminal under pytest: no bar, the table lines only
     quiet.close()
+
+
+def test_a_row_is_grouped_by_the_plan_line_of_the_input_its_reason_names():
+    plan_lines = ("bert-base-uncased: not in the Hugging Face cache and no --model-path given; pass --model-path "
+                  "bert-base-uncased=DIR\ninfersent1: infersent/infersent1.pkl missing under R (the release files); "
+                  "get them: python data_scripts/fetch_data.py infersent glove840b --data-root R")
+    rows = [Miss("5", "InferSent", "not found in the data root: infersent/infersent1.pkl, glove840b/x.txt. InferSent "
+                 "v1 needs ... (`python data_scripts/fetch_data.py glove840b`)", why=plan_lines),
+            Miss("1", "InferSent", "infersent1: missing", why=plan_lines),
+            Miss("9", "other", "x/y.csv: missing", why=plan_lines)]  # names no input of the plan: its own reason
+    groups = group(rows)
+    assert [g["rows"] for g in groups] == [2, 1]
+    assert groups[0]["fix"] == "python data_scripts/fetch_data.py infersent glove840b --data-root R"
+    assert groups[1]["what"] == "x/y.csv: missing"
