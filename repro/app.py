@@ -134,10 +134,10 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     log_path, log_file = _open_log(prof.name)
     bar = console.Progress({t: est[t]["seconds"] or 0.0 for t in wanted})
 
-    def log(msg: str) -> None:  # each unit's lines: the log always, the console with --verbose
+    def log(msg: str, *, console_too: bool = False) -> None:  # each unit's lines: the log; the console with -v
         log_file.write(msg + "\n")
         log_file.flush()
-        if verbose:
+        if verbose or console_too:
             bar.write(msg)
 
     misses: list = []
@@ -166,7 +166,8 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
                        for r in bad]
             bar.write(f"  Table {number}: {len(recs) - len(bad)} row(s) with numbers, {len(bad)} not run "
                       f"({console._duration(time.perf_counter() - t_table)})")
-            _report_stale(store, prof.name, number, recs, echo=log)
+            if not getattr(specs[number], "hardware_bound", False):  # Table 7 keeps every machine's records
+                _report_stale(store, prof.name, number, recs, echo=lambda m: log(m, console_too=True))
         bar.close()
         counts: dict = {}
         build_tables(store, prof.name, tables_dir, wanted, echo=log, counts=counts)
