@@ -400,7 +400,7 @@ def build_tables(store, profile: str, tables_dir, numbers, *, echo=echo, counts:
     from repro.specs import load_specs
     from repro.tables.publish import build_tables as publish
 
-    records = check_records(store, echo=echo)
+    records = check_records(store)  # its warnings (damaged predictions) on the console, whatever ``echo`` is
     desc = PROFILES[profile].description if profile in PROFILES else ""
     publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile, profile,
             numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo,
