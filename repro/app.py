@@ -8,9 +8,11 @@ the runs, the summary and its exit status, the tables and the report) happens he
     app.tables("local", results_dir="results", tables_dir="/tmp/tables")
     app.plan("paper", as_json=True)
 
-Each function returns the command's exit status: 0, :data:`repro.errors.EXIT_NOT_RUN` (3) when a selected table
-or row could not run for a reason the user must fix; a :class:`repro.errors.ReproError` (a bad setting, missing
-input) is raised, for the caller to print (the command line: one line, exit 2).
+Each function returns the command's exit status: 0, or :data:`repro.errors.EXIT_NOT_RUN` (3) when ``reproduce``
+finished but a row failed, data is broken or fetchable data missing, or a table named with ``--tables`` could not
+run (the rule, and why a table whose data has no pinned download does not fail a run over all tables:
+:mod:`repro.console`); a :class:`repro.errors.ReproError` (a bad setting, missing input) is raised, for the caller to
+print (the command line: one line, exit 2).
 
 ``train`` and ``bench`` take their parsed flags as they are: those flags belong to their own modules
 (``repro/training/command.py``, ``repro/speed/command.py``), which read them.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import time
 from pathlib import Path
 from typing import Sequence
@@ -99,12 +102,20 @@ def set_model_paths(values: Sequence[str] = ()) -> None:
 def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
               data_root=None, results_dir=DEFAULT_RESULTS, tables_dir=DEFAULT_TABLES, device: str | None = None,
               force: bool = False, model_paths: Sequence[str] = (), fetch_missing: bool = False,
-              dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None) -> int:
+              dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None,
+              speed: str = "auto", verbose: bool = False) -> int:
     """Run every table of ``profile`` (``tables``: these only), then build the tables and the report.
+
+    Before any work it prints one line per table: the units it will run, reuse from records and cannot run here,
+    and an estimate of the time on this CPU (:func:`repro.cost.estimate`); then one progress bar over the whole run
+    (on a terminal), one line per table as it ends, and the summary (:mod:`repro.console`: at most 15 lines; each
+    row's reason with ``verbose``, in REPORT.md and in the run's log). ``speed``: Table 7's setting (``auto``: the
+    full measurement where this machine has its records, else the quick one; ``quick``; ``full``).
 
     Without ``executor`` the tables run one after another in this process; with one (``--executor processes``,
     ``slurm``, ...) every unit of the plan runs as its own ``sbert-repro run ID`` and the executor's final step
-    builds the tables. Either way the summary and the exit status are read from the records."""
+    builds the tables. Either way the summary and the exit status (:func:`repro.console.exit_status`) are read from
+    the records."""
     from repro.specs import load_specs
 
     prof = _profile(profile, seeds)
@@ -119,13 +130,18 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)
     if fetch_missing and _fetch_missing(the_plan, data_root):
         the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)  # what was fetched is here now
-    echo("\n" + format_plan(the_plan))  # printed once before any work: units, cost, each missing input once
+    explicit, unpinned = tables is not None, _unpinned_tables(the_plan, data_root)
+    if dry_run or executor is not None or verbose:
+        echo("\n" + format_plan(the_plan, verbose=verbose and dry_run))  # units, cost, each missing input once
     if dry_run:
-        if data_to_fix(the_plan):  # the one rule, `data verify`'s too
-            n = sum(e["status"] == "needs data" for e in the_plan["units"])
+        if data_to_fix(the_plan, skip_tables=() if explicit else unpinned):  # the one rule, `data verify`'s too
+            n = sum(e["status"] == "needs data" and (explicit or e["table"] not in unpinned)
+                    for e in the_plan["units"])
             echo(f"\ndry run: {n} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
             return EXIT_NOT_RUN
-        echo("\ndry run: every input a selected table needs is here (rows not run by design are listed above)")
+        echo("\ndry run: every input a selected table needs is here" + (
+            f" (but Tables {', '.join(sorted(unpinned))}: data with no pinned download)" if unpinned else "")
+             + "; rows not run by design are listed above")
         return 0
     if executor is not None:
         units = grid_units(the_plan, force=force)
@@ -133,44 +149,127 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
 
         def command_for(u):
             return unit_command(u.id, profile=prof.name, results_dir=store.root, data_root=root, device=device,
-                                force=force, model_paths=model_paths, seeds=seeds)
+                                force=force, model_paths=model_paths, seeds=seeds, speed=speed)
 
         final = tables_command(profile=prof.name, results_dir=store.root, tables_dir=tables_dir, tables=wanted)
         echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}")
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
-        return _grid_summary(the_plan, store, outcome, t0)
-    not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
-    for number in wanted:
-        echo(f"\n== Table {number}")
-        try:
-            recs = run_table(specs[number], prof, store, data_root=data_root, device=device, force=force, echo=echo)
-        except ReproError as e:
-            echo(f"  table {number} not run: {e}")
-            (to_fix if must_fix(e) else not_run).append((f"Table {number}", str(e)))
+        return _grid_summary(the_plan, store, outcome, t0, explicit=explicit, unpinned=unpinned,
+                             tables_dir=Path(tables_dir) / prof.name, wanted=wanted, verbose=verbose)
+    from repro import console
+
+    est = _print_estimate(the_plan, prof, store, specs, device=device, speed=speed, force=force)
+    log_path, log_file = _open_log(prof.name)
+    bar = console.Progress({t: est[t]["seconds"] or 0.0 for t in wanted})
+
+    def log(msg: str, *, console_too: bool = False) -> None:  # each unit's lines: the log; the console with -v
+        log_file.write(msg + "\n")
+        log_file.flush()
+        if verbose or console_too:
+            bar.write(msg)
+
+    misses: list = []
+    plan_why = {e["record"]: e["why"] for e in the_plan["units"] if e.get("record") and e["why"]
+                and e["status"] in ("needs data", "needs weights")}
+    any_why = "\n".join(dict.fromkeys(plan_why.values()))  # a row's not-run record may not be a unit's
+    try:
+        for number in wanted:
+            log(f"\n== Table {number}")
+            bar.start(number)
+            t_table = time.perf_counter()
+            extra = {"speed": speed} if specs[number].evaluator == "speed" else {}
+            try:
+                recs = run_table(specs[number], prof, store, data_root=data_root, device=device, force=force,
+                                 echo=log, progress=verbose, on_unit=bar.unit, **extra)
+            except ReproError as e:
+                log(f"  table {number} not run: {e}")
+                misses.append(console.Miss(number, f"Table {number}", str(e), must_fix=must_fix(e)))
+                bar.finish(number)
+                bar.write(f"  Table {number}: not run: {str(e)[:100]}")
+                continue
+            bar.finish(number)
+            bad = [r for r in recs if r.status != "ok"]
+            misses += [console.Miss(number, r.label, r.reason or "", must_fix=_needs_fixing(r),
+                                    failed=r.status == "failed", why=plan_why.get(r.spec.id, any_why))
+                       for r in bad]
+            bar.write(f"  Table {number}: {len(recs) - len(bad)} row(s) with numbers, {len(bad)} not run "
+                      f"({console._duration(time.perf_counter() - t_table)})")
+            if not getattr(specs[number], "hardware_bound", False):  # Table 7 keeps every machine's records
+                _report_stale(store, prof.name, number, recs, echo=lambda m: log(m, console_too=True))
+        bar.close()
+        counts: dict = {}
+        build_tables(store, prof.name, tables_dir, wanted, echo=log, counts=counts)
+        _prune_models(prof, store, data_root, keep_models, echo=log)
+    finally:
+        bar.close()
+        log_file.close()
+    status = console.exit_status(misses, explicit=explicit, unpinned=unpinned)
+    out = Path(tables_dir) / prof.name
+    lines = console.summary_lines(elapsed=time.perf_counter() - t0, estimate=est["total"]["seconds"],
+                                  tables_dir=out, tables=wanted, report=out / "REPORT.md", counts=counts,
+                                  misses=misses, status=status, log=log_path, verbose=verbose)
+    echo("\n" + "\n".join(lines))
+    return status[0]
+
+
+def _print_estimate(plan, prof, store, specs, *, device, speed: str, force: bool) -> dict:
+    """One line per table (units to run, reused, not runnable here; the estimated time) and the total, with the
+    basis; returns :func:`repro.cost.estimate`'s figures."""
+    from repro import console
+    from repro.cost import REFERENCE_CPUS, busy_factor, cpu_calibration, estimate
+    from repro.tasks.speed import planned
+
+    cal = cpu_calibration()
+    table7 = next((n for n in plan["tables"] if specs[n].evaluator == "speed"), None)
+    sp = None
+    if table7 is not None:
+        sp = planned(specs[table7], prof, store, device=device, speed=speed)
+        sp.update(table=table7, device_kind=sp["device"].split(":")[0])
+    kind = (device or ("cuda" if sp and sp["device"].startswith("cuda") else "cpu")).split(":")[0]
+    busy, busy_words = busy_factor()
+    est = estimate(plan, calibration_s=cal["seconds"], speed=sp, device_kind=kind, force=force, busy=busy)
+    ref = REFERENCE_CPUS["epyc-zen4"]
+    echo(f"\nestimate on {cal['machine']} (calibration {cal['seconds'] * 1000:.0f} ms; the reference "
+         f"{ref['machine']}: {ref['calibration_s'] * 1000:.0f} ms):")
+    for t in plan["tables"]:
+        e = est[t]
+        secs = "?" if e["seconds"] is None else f"~{console._duration(e['seconds'])}"
+        how = f"; {e['how']}" if e["how"] else ""
+        echo(f"  Table {t}: {e['run']} unit(s) to run, {e['reuse']} reused from records, {e['cannot']} cannot run "
+             f"here{how}  {secs}")
+    if sp is not None and not sp["reuse"] and sp["settings"].name == "quick":
+        echo("  (Table 7 on a machine without its records: the quick setting, rows marked so; `--speed full` "
+             "measures it in full)")
+    total = est["total"]
+    echo(f"  tables and report: ~{console._duration(total['build_s'])}")
+    echo(f"  total: ~{console._duration(total['seconds'])}" + ("" if total["complete"] else " + tables with no "
+                                                                "figure (?)")
+         + " (reference figures: the committed local run and a quick Table 7 run, scaled by this CPU's calibration"
+         + (f"; {busy_words})" if busy_words else "; other work on the machine makes it longer)"))
+    return est
+
+
+def _open_log(profile: str):
+    """The run's log (every unit's lines): ``<user cache>/logs/reproduce-<profile>-<time>-<pid>.log``."""
+    from repro.paths import cache_dir
+
+    path = cache_dir("logs") / f"reproduce-{profile}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    return path, open(path, "w", encoding="utf-8")
+
+
+def _unpinned_tables(plan, data_root) -> set[str]:
+    """Tables whose units lack data only where that data has no pinned download (Table 4's Wikipedia sections):
+    in a run over all tables they are listed as not run without failing it (:func:`repro.console.exit_status`)."""
+    root = resolve_data_root(data_root)
+    out, pinned_missing = set(), set()
+    for e in plan["units"]:
+        if e["status"] != "needs data":
             continue
-        for r in recs:
-            if r.status != "ok":
-                (to_fix if _needs_fixing(r) else not_run).append((f"Table {number}: {r.label}", r.reason))
-        _report_stale(store, prof.name, number, recs)
-    build_tables(store, prof.name, tables_dir, wanted)
-    _prune_models(prof, store, data_root, keep_models)
-    return _summary(not_run, to_fix, t0, "table(s)/row(s)")
-
-
-def _summary(not_run, to_fix, t0, what_failed: str) -> int:
-    """The end of a run: its time, the rows not run by design (exit 0) and those to fix (exit 3), each listed."""
-    echo(f"\ndone in {time.perf_counter() - t0:.0f} s")
-    if not_run:
-        echo(f"\n{len(not_run)} row(s) not run here by design (model not reachable offline, not in this suite):")
-        for what, why in not_run:
-            echo(f"  - {what}: {why}")
-    if to_fix:
-        echo(f"\n{len(to_fix)} {what_failed} could NOT run for a reason to fix (exit {EXIT_NOT_RUN}):")
-        for what, why in to_fix:
-            echo(f"  - {what}: {why}")
-        return EXIT_NOT_RUN
-    return 0
+        missing = [n for n in e["datasets"] if dataset_problem(n, root) is not None]
+        unpinned = [n for n in missing if n in manifest.DATASETS and not manifest.get_dataset(n).files]
+        (out if missing and len(unpinned) == len(missing) else pinned_missing).add(e["table"])
+    return out - pinned_missing
 
 
 def check_folders(**folders) -> None:
@@ -190,7 +289,7 @@ def _profile(name: str, seeds: str | None = None):
     return profile.with_seeds(parse_seeds(seeds), load_specs()) if seeds is not None else profile
 
 
-def _prune_models(profile, store, data_root, keep_models: bool) -> None:
+def _prune_models(profile, store, data_root, keep_models: bool, echo=echo) -> None:
     """Remove the models of finished training runs that no unit still needs (unless --keep-models)."""
     if keep_models:
         return
@@ -200,25 +299,35 @@ def _prune_models(profile, store, data_root, keep_models: bool) -> None:
              "freed (records and logs stay; --keep-models keeps them)")
 
 
-def _grid_summary(plan, store, outcome, t0) -> int:
+def _grid_summary(plan, store, outcome, t0, *, explicit: bool, unpinned: set, tables_dir, wanted,
+                  verbose: bool = False) -> int:
     """What the grid left: the same summary and exit status as a run in this process, read from the records."""
-    not_run, to_fix = [], []
+    from repro import console
+
+    misses = []
     for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
                                           outcome.skipped.items()}}.items():
-        to_fix.append((f"unit {uid}", why))
+        misses.append(console.Miss("?", f"unit {uid}", why, must_fix=True, failed=True))
     failed = set(outcome.failed) | set(outcome.skipped)
     readable, unreadable = store.scan()
     records = {r.spec.id: r for r in readable}
-    to_fix += [("result record", why) for why in unreadable]
+    misses += [console.Miss("?", "result record", why, must_fix=True) for why in unreadable]
     for e in plan["units"]:
         if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
             continue
         rec = records.get(e["record"])
         if rec is None:
-            to_fix.append((f"Table {e['table']}: {e['row']}", f"no record {e['record']} was written"))
+            misses.append(console.Miss(e["table"], e["row"], f"no record {e['record']} was written", must_fix=True))
         elif rec.status != "ok":
-            (to_fix if _needs_fixing(rec) else not_run).append((f"Table {e['table']}: {rec.label}", rec.reason))
-    return _summary(not_run, to_fix, t0, "unit(s)/row(s)")
+            misses.append(console.Miss(e["table"], rec.label, rec.reason or "", must_fix=_needs_fixing(rec),
+                                       failed=rec.status == "failed"))
+    status = console.exit_status(misses, explicit=explicit, unpinned=unpinned)
+    report = Path(tables_dir) / "REPORT.md"
+    lines = console.summary_lines(elapsed=time.perf_counter() - t0, estimate=None, tables_dir=tables_dir,
+                                  tables=wanted, report=report if report.is_file() else None, counts=None,
+                                  misses=misses, status=status, verbose=verbose)
+    echo("\n" + "\n".join(lines))
+    return status[0]
 
 
 def _needs_fixing(record) -> bool:
@@ -226,7 +335,7 @@ def _needs_fixing(record) -> bool:
     return record.status == "failed" or bool(record.must_fix)
 
 
-def _report_stale(store, profile: str, number: str, recs) -> None:
+def _report_stale(store, profile: str, number: str, recs, echo=echo) -> None:
     """Name the records of this table that the run did not produce: made with other settings (an older
     profile, another version of the suite). They are kept (results are never deleted for you); the table builder
     refuses to average finished ones with the current ones."""
@@ -243,34 +352,39 @@ def _fetch_missing(plan, data_root) -> bool:
     """Download (sha256-checked; recorded at first download where no digest can be pinned) every dataset the
     selected tables' units still need and the data root lacks: their evaluation data, the training data of their
     stages (SNLI + MultiNLI train, the Wikipedia-sections triplets) and models kept as data files (GloVe 840B,
-    InferSent's release). True when something was fetched (the plan is then out of date)."""
+    InferSent's release). One line per dataset fetched, one line for all that could not be (offline: the summary at
+    the end says how to get each); the details go to the log. True when something was fetched (the plan is then out
+    of date)."""
     root = resolve_data_root(data_root)
     fetched = False
+    failed: dict[str, str] = {}
     for name in needed_datasets(plan):
         if name not in manifest.DATASETS or dataset_problem(name, root) is None:
             continue  # present (`sbert-repro data verify` checks its sha256)
         if name == "wikisec":
-            echo(f"fetching wikisec into {root} ... (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
-                 "pinned for this zip)")
             try:
-                wikisec.fetch_wikisec(root)
+                wikisec.fetch_wikisec(root, echo=lambda m: None)
+                echo(f"fetched wikisec into {root} (sha256 recorded in wikisec/{wikisec.SUMS_FILE}: no digest is "
+                     "pinned for this zip)")
                 fetched = True
             except ReproError as e:
-                echo(f"  could not fetch wikisec: {e}")
+                failed[name] = str(e)
             continue
         ds = manifest.get_dataset(name)
         if not ds.fetchable:
-            echo(f"  {name}: not fetched automatically: {ds.manual}")
+            failed[name] = f"not fetched automatically: {ds.manual}"
             continue
-        echo(f"fetching {name} into {root} ...")
         try:
             problems = manifest.fetch(name, root)
             fetched = True
+            echo(f"fetched {name} into {root}" + (f" ({len(problems)} problem(s): {'; '.join(problems)})"
+                                                  if problems else ""))
         except ReproError as e:
-            echo(f"  could not fetch {name}: {e}")
-            continue
-        for p in problems:
-            echo(f"  {p}")
+            failed[name] = str(e)
+    if failed:
+        first = next(iter(failed.values()))
+        echo(f"--fetch-missing: could not get {', '.join(failed)} ({first[:110]}{'...' if len(first) > 110 else ''});"
+             " the summary at the end says how to get each")
     return fetched
 
 
@@ -300,20 +414,22 @@ def _check_has_records(store, profile: str) -> None:
                      f"there: {', '.join(have) or 'none'} (run `sbert-repro reproduce --profile {profile}` first)")
 
 
-def build_tables(store, profile: str, tables_dir, numbers) -> None:
+def build_tables(store, profile: str, tables_dir, numbers, *, echo=echo, counts: dict | None = None) -> None:
     """Write the tables ``numbers`` of ``profile`` from ``store``'s records to ``tables_dir/<profile>/``, then the
     report over every table of the profile that has records. Every record is checked first (:func:`check_records`):
-    a bad one stops the build, so a table is never built over a copy, a hand edit or a torn file."""
+    a bad one stops the build, so a table is never built over a copy, a hand edit or a torn file. ``counts`` (a
+    dict) gets the report's verdict and claim counts."""
     from repro.specs import load_specs
     from repro.tables.publish import build_tables as publish
 
-    records = check_records(store)
+    records = check_records(store)  # its warnings (damaged predictions) on the console, whatever ``echo`` is
     desc = PROFILES[profile].description if profile in PROFILES else ""
     publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile, profile,
-            numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo)
+            numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo,
+            counts=counts)
 
 
-def check_records(store) -> list:
+def check_records(store, echo=echo) -> list:
     """The records of ``store`` when every one is good; otherwise a :class:`RecordError` listing each bad file
     on one line with its fix. Records whose predictions file is missing or corrupt are said (their cells lose the
     interval; ``reproduce`` evaluates them again) but used."""
@@ -379,11 +495,12 @@ def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequ
 
 
 def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_root=None,
-        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False) -> int:
-    """Run one unit of the plan alone (what one job of a cluster array executes)."""
+        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False, speed: str = "auto") -> int:
+    """Run one unit of the plan alone (what one job of a cluster array executes); ``speed``: Table 7's setting."""
     check_folders(results_dir=results_dir)
     store = ResultStore(results_dir)
-    out = run_unit(unit, _profile(profile, seeds), store, data_root=data_root, device=device, force=force, echo=echo)
+    out = run_unit(unit, _profile(profile, seeds), store, data_root=data_root, device=device, force=force, echo=echo,
+                   speed=speed)
     recs = out if isinstance(out, list) else [out]
     mine = [r for r in recs if hasattr(r, "spec") and f"t{r.spec.table}-{r.spec.id}" == unit]
     for r in mine or recs:
@@ -501,13 +618,14 @@ def profiles() -> int:
     return 0
 
 
-def data_to_fix(the_plan) -> list[str]:
+def data_to_fix(the_plan, skip_tables=()) -> list[str]:
     """What makes ``reproduce`` exit 3 for data: one line per dataset the plan's units still need and the data root
     lacks (naming a missing file and the command that gets it), each once. ``reproduce --dry-run`` and
-    ``data verify`` both decide with this."""
+    ``data verify`` both decide with this; ``skip_tables``: tables whose missing data has no pinned download, left
+    out in a run over all tables (the exit rule of :mod:`repro.console`)."""
     lines: dict[str, None] = {}
     for e in the_plan["units"]:
-        if e["status"] == "needs data":
+        if e["status"] == "needs data" and e["table"] not in skip_tables:
             lines.update(dict.fromkeys(e["why"].split("\n")))
     return list(lines)
 
@@ -543,8 +661,12 @@ def verify_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=
         with tempfile.TemporaryDirectory(prefix="sbert-repro-verify-") as empty:  # every unit counts, none is done
             the_plan = build_plan(_profile(profile), ResultStore(Path(empty) / "results"), tables=numbers,
                                   data_root=root)
-        names, missing = needed_datasets(the_plan, models=False), data_to_fix(the_plan)
+        skip = set() if tables is not None else _unpinned_tables(the_plan, root)
+        names, missing = needed_datasets(the_plan, models=False), data_to_fix(the_plan, skip_tables=skip)
         echo(f"profile '{profile}', tables {', '.join(numbers)}: {len(names)} dataset(s) under {root}")
+        for line in data_to_fix(the_plan, skip_tables={e["table"] for e in the_plan["units"]} - skip):
+            echo(f"{line} (Table(s) {', '.join(sorted(skip))}: no pinned download; `reproduce` over all tables lists "
+                 "them as not run and still exits 0; name them with --tables to require them)")
     lines = list(missing)
     for name in names:
         if dataset_problem(name, root) is not None or not manifest.get_dataset(name).files:

@@ -12,8 +12,8 @@
 Every command takes ``-v`` / ``-vv`` (before or after its name) and ``--data-root`` (default: $SBERT_REPRO_DATA,
 else the per-user cache). Errors that are the user's to fix (missing data, unknown model, bad setting) print one
 clear line and exit with status 2; ``reproduce`` exits with 3 when it finished but a selected table or row could
-not run for a reason the user must fix (data missing or broken), and lists them at the end; ``data verify`` says
-the same for data before any run, with the same status.
+not run for a reason the user must fix (data missing or broken), and lists them at the end (the rule:
+:mod:`repro.console`); ``data verify`` says the same for data before any run, with the same status.
 
 Nothing but parsing happens here: each option shared by several commands is declared once (:data:`OPTIONS`, given
 to the subcommands as parent parsers by :func:`_sub`, which adds ``-v`` to every one), an old spelling of one is
@@ -66,6 +66,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
                                                      "(train: the model training starts from)")),
     "pooling": (("--pooling",), dict(choices=app.POOLINGS, help="token vectors -> sentence vector (evaluate: default "
                                                                 "the model folder's own, else mean; train: mean)")),
+    "speed": (("--speed",), dict(
+        choices=("auto", "quick", "full"), default="auto",
+        help="Table 7's measurement: quick (a few minutes; rows say 'quick setting'), full (the profile's own: "
+             "about 25 min on a 2-core CPU), auto (default: full where this machine has its records, else quick)")),
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
@@ -104,7 +108,7 @@ def _reproduce(a) -> int:
     return app.reproduce(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
                          tables_dir=a.tables_dir, device=a.device, force=a.force, model_paths=a.model_path or (),
                          fetch_missing=a.fetch_missing, dry_run=a.dry_run, keep_models=a.keep_models,
-                         executor=executors.from_args(a, app.echo))
+                         executor=executors.from_args(a, app.echo), speed=a.speed, verbose=a.verbose)
 
 
 def _tables(a) -> int:
@@ -118,7 +122,7 @@ def _plan(a) -> int:
 
 def _run(a) -> int:
     return app.run(a.unit, profile=a.profile, seeds=a.seeds, data_root=a.data_root, results_dir=a.results_dir,
-                   device=a.device, force=a.force)
+                   device=a.device, force=a.force, speed=a.speed)
 
 
 def _evaluate(a) -> int:
@@ -146,12 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = _sub(sub, "reproduce", "profile", "seeds", "tables", "data_root", "results_dir", "tables_dir", "device",
-             "force", "model_path", help="run the pipelines of a profile and build the tables",
+             "force", "model_path", "speed", help="run the pipelines of a profile and build the tables",
              description="Run every table pipeline available for PROFILE (finished runs are skipped: a rerun resumes), "
-                         "then rebuild the tables. Rows that cannot run here are listed at the end with the reason. "
-                         "Exit status: 0 when every selected table ran (rows not run by design, e.g. a model not "
-                         f"reachable offline, still give 0); {EXIT_NOT_RUN} when a table or row could not run for a "
-                         f"reason to fix (data missing or broken: `sbert-repro data verify` says which, with the same "
+                         "then rebuild the tables; an estimate first, a summary at the end. Exit status: 0 when every "
+                         "selected table ran (rows not run by design, e.g. a model not reachable offline, and in a run "
+                         "over all tables a table whose data has no pinned download, Table 4, still give 0); "
+                         f"{EXIT_NOT_RUN} when a row failed, data is broken or fetchable data missing, or a table "
+                         "named with --tables could not run (`sbert-repro data verify` says which data, with the same "
                          f"status); {EXIT_USAGE} for a bad setting (unknown profile, out-of-range value) before any "
                          "work.")
     p.add_argument("--fetch-missing", action="store_true",
@@ -183,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "prints the whole plan (one object per unit).")
     p.set_defaults(fn=_plan)
 
-    p = _sub(sub, "run", "profile", "seeds", "data_root", "results_dir", "device", "force", "model_path",
+    p = _sub(sub, "run", "profile", "seeds", "data_root", "results_dir", "device", "force", "model_path", "speed",
              help="run one unit of the plan alone (by its id from `plan`)",
              description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan -v`): an evaluation writes its "
                          "record, a training run trains its folder (resumable). Prints the unit's main metric per "

@@ -42,9 +42,11 @@ def run_row(spec, work, store, *, device: str | None = None, force: bool = False
 
 
 def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str | None = None, force: bool = False,
-              echo=print, progress: bool = True, rows=None, only=None, **extra) -> list[ResultRecord]:
+              echo=print, progress: bool = True, rows=None, only=None, on_unit: Callable | None = None,
+              **extra) -> list[ResultRecord]:
     """Run every evaluation unit of ``spec`` for ``profile`` (``rows``: only these rows; ``only``: only the units
-    with these ids, see ``sbert-repro plan``); returns the records."""
+    with these ids, see ``sbert-repro plan``); returns the records. ``on_unit(i, n)`` is called before the i-th of
+    the n units (a progress bar's hook)."""
     if rows is not None:
         profile = profile.with_table(spec.number, rows=tuple(rows))
     progress = extra.pop("show_progress", progress)
@@ -77,6 +79,8 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
     records, skipped = [], set()
     summary = getattr(ev, "summary", None)
     for i, u in enumerate(units, 1):
+        if on_unit is not None:
+            on_unit(i, len(units))
         if u.row in skipped:
             continue
         if spec.row_unavailable is not None and pending(u):
@@ -119,6 +123,8 @@ def run_unit(unit_id: str, profile, store, **kw):
     """Run one unit of the plan alone (what one job of a cluster array executes): an evaluation writes its
     record; a training run trains (or reuses) its folder. Returns the record, or the training result."""
     spec, unit = find_unit(unit_id, profile)
+    if spec.evaluator != "speed":
+        kw.pop("speed", None)  # Table 7's setting (reproduce / run --speed)
     if unit.what == "evaluate":
         if unit.run is None:  # measured all at once (Table 7)
             return run_table(spec, profile, store, **kw)

@@ -146,8 +146,9 @@ def test_missing_data_root_ends_non_zero_with_a_summary(tmp_path, capsys):
                "--results-dir", str(tmp_path / "R"), "--tables-dir", str(tmp_path / "T")])
     out = capsys.readouterr().out
     assert rc == EXIT_NOT_RUN == 3
-    summary = out.split("could NOT run for a reason to fix")[1]
-    assert "Table 1" in summary and "nonexistent" in summary and "fetch_data.py" in summary
+    summary = out.split("\ndone in ")[1]  # one line per kind of missing input, with its command; then the exit line
+    assert "T1" in summary and "nonexistent" in summary and "fetch_data.py" in summary
+    assert "exit 3" in summary and "Table 1 could NOT run" in summary
 
 
 def test_truncated_stsb_file_ends_non_zero(tmp_path, data_root, capsys):
@@ -162,7 +163,7 @@ def test_truncated_stsb_file_ends_non_zero(tmp_path, data_root, capsys):
     rc = main(["reproduce", "--profile", "smoke", "--tables", "1", "--data-root", str(root),
                "--results-dir", str(tmp_path / "R"), "--tables-dir", str(tmp_path / "T")])
     out = capsys.readouterr().out
-    assert rc == 3 and "sts-test.csv" in out.split("could NOT run")[1]
+    assert rc == 3 and "sts-test.csv" in out.split("\ndone in ")[1]
 
 
 class _FakeEval:
@@ -196,8 +197,9 @@ def test_rows_not_run_by_design_keep_exit_0(monkeypatch, tmp_path, capsys, error
     got = main(["reproduce", "--profile", "smoke", "--tables", "99", "--results-dir", str(tmp_path / "R"),
                 "--tables-dir", str(tmp_path / "T")])
     out = capsys.readouterr().out
-    assert got == rc and "fake row" in out.split("done in")[1]
-    assert ("by design" in out) == (rc == 0)
+    summary = out.split("\ndone in ")[1]
+    assert got == rc and str(error).split(":")[0] in summary  # the kind of reason (the row: REPORT.md, --verbose)
+    assert ("by design" in summary) == (rc == 0) and f"exit {rc}" in summary
 
 
 def test_tables_for_an_unknown_or_unrun_profile_is_an_error(tmp_path, capsys):

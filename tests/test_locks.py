@@ -81,7 +81,7 @@ def test_timeout_and_reentry(tmp_path):
 
 
 def _reproduce(results: Path, tables: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "repro", "reproduce", "--profile", "smoke", "--tables", "2",
+    return subprocess.Popen([sys.executable, "-m", "repro", "-v", "reproduce", "--profile", "smoke", "--tables", "2",
                              "--results-dir", str(results), "--tables-dir", str(tables)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO)
 

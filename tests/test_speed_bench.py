@@ -147,6 +147,21 @@ def test_settings_and_record_profile_follow_the_spec_knobs():
     assert presets.record_profile("local", presets.preset("local")) == "local"
     assert presets.record_profile("local", s) == "local-short"  # never replaces the profile's own measurement
     assert presets.record_profile("paper", presets.preset("full")) == "paper"
+    quick = presets.preset("quick")  # filed under the profile, its rows named "quick setting": never mixed
+    assert presets.record_profile("local", quick) == "local" and presets.setting_suffix(quick) == ", quick setting"
+    assert presets.setting_suffix(presets.preset("local")) == ""
+
+
+def test_quick_search_is_extrapolated_to_10000_sentences_and_says_so():
+    from repro.tasks.speed import _row_values
+
+    case = {"total_s": 3.0, "encode_s": 2.9, "search_s": 0.1, "total_s_target": 2.9 * 10 + 0.1 * 100,
+            "extrapolated": "10,000 sentences extrapolated from 1,000 timed"}
+    report = {"hardware": "h", "model": {}, "settings": {}, "sections": {"e2e": {"n": 1000, "target_n": 10_000,
+                                                                                  "cases": {"fast": case}}}}
+    metrics, details = _row_values(report, "e2e", "fast", "CPU")
+    assert metrics["CPU"]["value"] == pytest.approx(39.0) and details["target_n"] == 10_000
+    assert "extrapolated" in details["case"]["extrapolated"] and details["n"] == 1000
 
 
 def test_the_task_refuses_a_spec_without_its_columns(tmp_path):

@@ -29,8 +29,9 @@ def test_smoke_table1_under_a_minute_and_deterministic(dirs, tmp_path, capsys):
     for name in ("table1_sts_unsupervised.csv", "table1_sts_unsupervised.md", "table1_sts_unsupervised.png"):
         assert (tmp_path / "tab" / "smoke" / name).is_file()
 
-    assert main(["reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0  # resume: all cached
-    assert capsys.readouterr().out.count("[cached]") == 4
+    capsys.readouterr()
+    assert main(["-v", "reproduce", "--profile", "smoke", "--tables", "1", *dirs]) == 0  # resume: all cached
+    assert capsys.readouterr().out.count("[cached]") == 4  # each unit's line: the log, and the console with -v
 
     assert main(["reproduce", "--profile", "smoke", "--tables", "1", "--force", *dirs]) == 0
     assert _metrics(tmp_path / "res") == first  # same spec, same numbers

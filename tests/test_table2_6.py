@@ -64,8 +64,9 @@ def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
     assert best["dev"] == max(best["dev_parts"].values())
     assert rec.metrics["STSb"]["spearman"] == pytest.approx(best["dev_parts"]["cosine"], abs=1e-4)
 
-    assert main(["reproduce", "--profile", "smoke", "--tables", "2,6", *dirs]) == 0  # resume: nothing reruns
-    assert capsys.readouterr().out.count("[cached]") == 23
+    capsys.readouterr()
+    assert main(["-v", "reproduce", "--profile", "smoke", "--tables", "2,6", *dirs]) == 0  # resume: nothing reruns
+    assert capsys.readouterr().out.count("[cached]") == 23  # each unit's line: the log, and the console with -v
 
 
 def test_table6_reference_layout():

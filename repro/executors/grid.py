@@ -61,7 +61,7 @@ def _label(e: dict) -> str:
 
 
 def unit_command(unit_id: str, *, profile: str, results_dir, data_root, device: str | None = None,
-                 force: bool = False, model_paths=(), seeds: str | None = None) -> list[str]:
+                 force: bool = False, model_paths=(), seeds: str | None = None, speed: str = "auto") -> list[str]:
     """``python -m repro run ID ...``: the argv that runs one unit (absolute paths: a job starts elsewhere)."""
     argv = [sys.executable, "-m", "repro", "run", unit_id, "--profile", profile,
             "--results-dir", str(Path(results_dir).absolute()), "--data-root", str(Path(data_root).absolute())]
@@ -73,6 +73,8 @@ def unit_command(unit_id: str, *, profile: str, results_dir, data_root, device: 
         argv += ["--model-path", mp]
     if seeds:
         argv += ["--seeds", str(seeds)]
+    if speed != "auto":
+        argv += ["--speed", speed]
     return argv
 
 

@@ -263,6 +263,11 @@ SPEC = TableSpec(
         "interleaved rounds as SBERT; `vs smart batching` is its throughput divided by SBERT-base with smart "
         "batching in the same run (the paper: SBERT with smart batching about 9% faster than InferSent on the "
         "GPU). The Universal Sentence Encoder is not re-run (TensorFlow Hub).",
+        "Rows whose model ends in `quick setting` come from `reproduce`'s default on a machine without full Table 7 "
+        "records (`--speed quick`, a few minutes: 128 sentences, 32 cross-encoder pairs; the 10,000-sentence search "
+        "timed on 1,000 sentences and extrapolated, encoding x 10 and the search x 100, as the record says; rounds "
+        "beside other work are not measured again but warned about); `--speed full` measures the profile's own "
+        "setting. The two are separate rows, never averaged.",
         "A row marked with a warning was measured while other processes used the CPU, or its rounds disagreed "
         "after a retry (repro/speed/timing.py); the warning says which.",
         "The per-run details (all rounds, hardware, versions, load average, padding share, faithfulness) are in "

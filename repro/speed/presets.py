@@ -44,6 +44,7 @@ class Settings:
     e2e_n: int | None = 10_000  # sentences of the most-similar-pair search (None: skip)
     e2e_plain: bool = False  # also time the plain (batch-32, fp32) end to end
     e2e_repeats: int = 1
+    e2e_target: int | None = None  # report the search over this many sentences, extrapolated from e2e_n (None: no)
     cross_pairs: dict | None = None  # device type -> pairs timed (None: skip)
     glove: str | None = "glove-6B-50d"
     peer: bool = True
@@ -69,10 +70,25 @@ PRESETS: dict[str, Settings] = {
                       e2e_plain=True, cross_pairs={"cpu": 32, "cuda": 512}, glove="smoke-glove"),
     "local": Settings("local", n_sentences=1000, repeats=3, e2e_n=10_000, e2e_plain=False,
                       cross_pairs={"cpu": 256, "cuda": 8192}),
+    # reproduce's default on a machine without Table 7 records (a few minutes on 2 cores): the local preset's cases
+    # on fewer sentences; the 10,000-sentence search timed on 1,000 and extrapolated (encode linear, search quadratic);
+    # no second set of rounds on a busy machine (which doubles the time): such a row carries its warning instead
+    "quick": Settings("quick", n_sentences=128, repeats=3, warmup_sentences=32, e2e_n=1000, e2e_target=10_000,
+                      e2e_plain=False, cross_pairs={"cpu": 32, "cuda": 2048}, retries=0),
     "full": Settings("full", n_sentences=None, repeats=3, e2e_n=10_000, e2e_plain=True, e2e_repeats=3,
                      cross_pairs={"cpu": 512, "cuda": 16384}),
 }
 PROFILE_PRESET = {"smoke": "smoke", "local": "local", "paper": "full"}
+QUICK = "quick"
+"""The preset ``reproduce --speed quick`` measures with (and ``--speed auto`` where no full records exist here); its
+records are filed under the profile itself, their model naming the setting (:func:`setting_suffix`)."""
+SPEED_CHOICES = ("auto", "quick", "full")
+
+
+def setting_suffix(settings: Settings) -> str:
+    """What a row's model label says after the hardware: ``", quick setting"`` for the quick preset, else nothing
+    (so quick and full measurements of one machine are separate rows, never averaged or mixed)."""
+    return ", quick setting" if settings.name == QUICK else ""
 
 
 def preset(name: str, **overrides) -> Settings:
@@ -92,4 +108,6 @@ def record_profile(profile_name: str, settings: Settings) -> str:
     """The profile records measured with ``settings`` are filed under: the profile's own name for its own preset,
     else ``<profile>-<preset>`` (so a short measurement never replaces the profile's full one)."""
     own = PROFILE_PRESET.get(profile_name)
-    return profile_name if own in (None, settings.name) else f"{profile_name}-{settings.name}"
+    if own in (None, settings.name) or settings.name == QUICK:  # quick rows name their setting in the model label
+        return profile_name
+    return f"{profile_name}-{settings.name}"

@@ -17,12 +17,13 @@ from repro.tables.verdicts import annotate, rule
 
 def build_tables(tables: Mapping[str, TableDef], records: list, out_dir: str | Path, profile: str, *,
                  numbers: Iterable[str] | None = None, profile_desc: str = "",
-                 echo: Callable[[str], None] = lambda _: None) -> dict:
+                 echo: Callable[[str], None] = lambda _: None, counts: dict | None = None) -> dict:
     """Write ``<slug>.{csv,md,png}`` for the tables ``numbers`` (default: all of ``tables``) into ``out_dir``,
     then ``REPORT.md`` over every table of ``tables`` that has records among ``records`` (tables not rebuilt now
     are read too; no report without records). ``tables``: number -> declaration, every table of the suite (the
     report checks all their claims). Returns ``{table number or "report": paths}``; ``echo`` gets one line per
-    file group written."""
+    file group written; ``counts`` (a dict) gets the report's verdict and claim counts
+    (:func:`repro.tables.report.write_report`)."""
     out = Path(out_dir)
     rule_text = rule(tables.values())
     built: dict = {}
@@ -42,6 +43,6 @@ def build_tables(tables: Mapping[str, TableDef], records: list, out_dir: str | P
             df = annotate(tdef, build_frame(tdef, recs), recs)
             built[number] = (df, to_markdown(tdef, df, profile_desc, rule_text))
     written["report"] = write_report({n: v[0] for n, v in built.items()}, {n: v[1] for n, v in built.items()},
-                                     records, out, profile, tables, profile_desc)
+                                     records, out, profile, tables, profile_desc, counts=counts)
     echo("  report: " + ", ".join(p.name for p in written["report"].values()))
     return written

@@ -163,10 +163,11 @@ def interval_lines(cells: pd.DataFrame) -> list[str]:
 
 
 def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, profile: str, tables: dict,
-                 profile_desc: str = "") -> dict:
+                 profile_desc: str = "", counts: dict | None = None) -> dict:
     """Write ``REPORT.md`` and the report's figures into ``out_dir``; returns their paths. ``tables``: number ->
     declaration, every table of the suite (the frames' tables among them): their claims are checked (in table
-    order), their hardware-bound ones named in the verdict rule, their datasets listed."""
+    order), their hardware-bound ones named in the verdict rule, their datasets listed. ``counts`` (a dict) gets the
+    summary's counts: ``cells`` (verdict -> cells) and ``claims`` (verdict -> claims), in the report's order."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -180,6 +181,9 @@ def write_report(frames: dict, markdowns: dict, records, out_dir: str | Path, pr
     all_cells = pd.concat([df for df in frames.values()], ignore_index=True) if frames else pd.DataFrame()
     c = V.counts(all_cells) if len(all_cells) else {k: 0 for k in V.VERDICTS}
     cc = Counter(x.verdict for x in claims)
+    if counts is not None:
+        counts["cells"] = {k: int(c[k]) for k in V.VERDICTS}
+        counts["claims"] = {k: cc[k] for k in (HOLDS, CONSISTENT, FAILS, UNTESTABLE)}
     lines = [f"# Does SBERT reproduce? Report for profile `{profile}`", ""]
     if profile_desc:
         lines += [profile_desc, ""]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from repro.errors import ConfigError, ModelNotAvailable, ReproError
 from repro.results import ResultRecord, ResultStore, RunSpec, run
-from repro.speed.presets import (INFERSENT_LABEL, INFERSENT_SUBSTITUTE, Settings, glove_substitute, record_profile,
-                                 settings_for)
+from repro.speed.presets import (INFERSENT_LABEL, INFERSENT_SUBSTITUTE, PROFILE_PRESET, QUICK, SPEED_CHOICES, Settings,
+                                 glove_substitute, preset, record_profile, setting_suffix, settings_for)
 
 DEVICE_COLUMN = {"cpu": "CPU", "cuda": "GPU"}  # the column a device's speeds go to
 VS_PEER = "{} vs peer"  # a speed divided by sentence-transformers' encode() in the same run
@@ -39,6 +39,24 @@ class SpeedTask:
         then ``overrides``."""
         return settings_for(spec.knobs(profile), profile.name, **overrides)
 
+    def choose(self, spec, profile, store: ResultStore, hw: str, speed: str = "auto") -> Settings:
+        """The settings ``reproduce --speed`` asks for on the machine labelled ``hw``: ``full`` the profile's own
+        (:meth:`settings`), ``quick`` the quick preset (a few minutes), ``auto`` the profile's own where this machine
+        already has records of it or the profile is not the local one (smoke is small already, paper measures in
+        full), else quick. Quick rows name their setting in the model label, so the two are never mixed."""
+        from repro.errors import choose
+
+        full = self.settings(spec, profile)
+        choose(speed, SPEED_CHOICES, "--speed")
+        if speed == "full" or full.name == QUICK:
+            return full
+        if speed == "quick":
+            return preset(QUICK)
+        if PROFILE_PRESET.get(profile.name) != "local" or full.name != "local" or has_records(
+                spec, store, record_profile(profile.name, full), hw, full):
+            return full
+        return preset(QUICK)
+
     def run_table(self, spec, profile, store: ResultStore, ctx) -> list[ResultRecord]:
         """Measure ``spec``'s rows on ``ctx.device`` (default: CUDA when available, else CPU), one record per row.
 
@@ -53,9 +71,42 @@ class SpeedTask:
 SPEED = SpeedTask()
 
 
+def has_records(spec, store: ResultStore, profile_name: str, hw: str, settings: Settings) -> bool:
+    """Whether ``store`` holds a finished record of ``settings`` measured on ``hw`` for the table."""
+    tail = f" on {hw}{setting_suffix(settings)}"
+    return any(r.status == "ok" and r.spec.model.endswith(tail) and r.spec.param_dict.get("preset") == settings.name
+               for r in store.load(table=spec.number, profile=profile_name))
+
+
+def machine_label(device: str | None = None, threads: int | None = 2) -> str:
+    """The hardware label Table 7's records of ``device`` carry (:func:`repro.speed.timing.hardware_label`), without
+    measuring anything: the GPU's name, or the CPU model and the thread count the task times with."""
+    from repro.env import cpu_model
+    from repro.speed.timing import hardware_label
+
+    dev = device or "cpu"
+    if dev.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_properties(torch.device(dev).index or 0).name
+    return hardware_label({"device": "cpu", "cpu": cpu_model(), "torch_threads": threads})
+
+
+def planned(spec, profile, store: ResultStore, *, device: str | None = None, speed: str = "auto") -> dict:
+    """What Table 7 will do on this machine (for the estimate before a run): ``settings`` (its preset), ``hw`` and
+    ``reuse`` (records of that setting on this machine exist: nothing is measured unless --force)."""
+    import torch
+
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    hw = machine_label(dev)
+    settings = SPEED.choose(spec, profile, store, hw, speed)
+    return {"settings": settings, "hw": hw, "device": dev,
+            "reuse": has_records(spec, store, record_profile(profile.name, settings), hw, settings)}
+
+
 def _measure(spec, profile, store: ResultStore, ctx, *, settings: Settings | None = None, threads: int | None = 2,
-             report_dir: str | Path | None = None, sweep: bool = False, command: str | None = None
-             ) -> list[ResultRecord]:
+             report_dir: str | Path | None = None, sweep: bool = False, command: str | None = None,
+             speed: str = "auto") -> list[ResultRecord]:
     import torch
 
     from repro.encoders import fast
@@ -63,7 +114,6 @@ def _measure(spec, profile, store: ResultStore, ctx, *, settings: Settings | Non
     from repro.speed.timing import environment, hardware_label
 
     echo, force = ctx.echo, ctx.force
-    settings = settings or SPEED.settings(spec, profile)
     device = ctx.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dev_type = torch.device(device).type
     if dev_type not in DEVICE_COLUMN:
@@ -74,11 +124,13 @@ def _measure(spec, profile, store: ResultStore, ctx, *, settings: Settings | Non
         raise ConfigError(f"Table {spec.number}'s spec declares no column {', '.join(map(repr, missing))}, which the "
                           "speed task writes: add it to the spec's columns")
     measured, not_run_rows = _declared(spec)
-    profile_name = record_profile(profile.name, settings)
     with torch_threads(threads if dev_type == "cpu" else None):
         env = environment(device)
-        precision = settings.precision or fast.default_precision(device)  # measured once per CPU and threads
     hw = hardware_label(env)
+    settings = settings or SPEED.choose(spec, profile, store, hw, speed)
+    profile_name = record_profile(profile.name, settings)
+    with torch_threads(threads if dev_type == "cpu" else None):
+        precision = settings.precision or fast.default_precision(device)  # measured once per CPU and threads
     records: list[ResultRecord] = []
 
     # Rows the suite cannot produce: recorded as not run, with the reason.
@@ -169,7 +221,8 @@ def _run_spec(table: str, row, section: str, case: str, *, profile_name: str, mo
               device: str, settings: Settings, extra: dict | None = None) -> RunSpec:
     """A measured row's record identity: keyed by the hardware (in the model) and what was measured."""
     return RunSpec.make(
-        table=table, model=f"{model_label} on {hw}", profile=profile_name, task=f"speed-{section}",
+        table=table, model=f"{model_label} on {hw}{setting_suffix(settings)}", profile=profile_name,
+        task=f"speed-{section}",
         params={"group": row.opt("group"), "device": device, "case": case, "preset": settings.name,
                 "n_sentences": settings.n_sentences, "batch_size": settings.batch_size,
                 "precision": settings.precision, "token_budget": settings.token_budget,
@@ -228,8 +281,9 @@ def _row_values(report: dict, section: str, case: str, col: str) -> tuple[dict, 
         c = sec["cases"][case]
         return ({col: {"value": c["hours_all_pairs"]}},
                 {**common, "case": c, "pairs_timed": sec["pairs"], "all_pairs": sec["all_pairs"]})
-    c = sec["cases"][case]
-    return {col: {"value": c["total_s"]}}, {**common, "case": c, "n": sec["n"]}
+    c = sec["cases"][case]  # the quick setting: the search over e2e_target sentences, extrapolated (the case says)
+    return ({col: {"value": c.get("total_s_target", c["total_s"])}},
+            {**common, "case": c, "n": sec["n"], "target_n": sec.get("target_n", sec["n"])})
 
 
 def _paper(spec, measured: dict, col: str):
