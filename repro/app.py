@@ -29,9 +29,8 @@ from typing import Sequence
 
 from repro import __version__
 from repro.data import manifest, wikisec
-from repro.data.sts import STS_TASKS
 from repro.env import check_device
-from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
+from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, RecordError, ReproError, must_fix
 from repro.executors import Executor
 from repro.executors.grid import grid_units, tables_command, unit_command
 from repro.runner import run_table, run_unit
@@ -41,9 +40,8 @@ from repro.profiles import PROFILES, get_profile, parse_seeds
 from repro.results import ResultStore
 from repro.speed import command as bench_command
 from repro.training import command as train_command
-from repro.training.recipes import prune_model, resolve_base
-from repro.weights import (check_model_settings, describe_local_models, resolve_model, set_model_path,
-                           transformer_config)
+from repro.training.recipes import prune_model
+from repro.weights import describe_local_models, resolve_model, set_model_path
 
 DEFAULT_RESULTS = "results"
 DEFAULT_TABLES = "tables"
@@ -368,51 +366,33 @@ def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_roo
 
 
 # --------------------------------------------------------------------------------------------- evaluate
-STS_COLUMNS = tuple(STS_TASKS)  # Table 1's columns, printed
+def evaluate(model: str, *, tables: str | Sequence[str] | None = None, kind: str | None = None,
+             pooling: str | None = None, layer: int = -1, max_seq_length: int | None = None, dtype: str = "fp32",
+             device: str | None = None, row: str | None = None, compare_with: str | None = None,
+             profile: str = "local", profile_name: str | None = None, force: bool = False, as_json: bool = False,
+             data_root=None, results_dir=DEFAULT_RESULTS, tables_dir=DEFAULT_TABLES, fmt: str = "all") -> int:
+    """``model`` through the paper's protocols that need no training (``tables``: some of 1, 3, 4, 5; default all;
+    :mod:`repro.custom`): records under ``custom-<profile>`` (or ``profile_name``), each table with the new row beside
+    the paper's and the profile's rows, SUMMARY.md and MTEB-layout JSON under ``tables_dir/<that profile>/<model>/``.
+    Exit 0; 3 when a table's row could not run for a reason to fix (data missing); a ReproError (exit 2) when the
+    model ran nowhere (e.g. not available offline) or a setting is wrong."""
+    from repro import custom
 
-
-def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = None, layer: int = -1,
-             max_seq_length: int | None = None, dtype: str = "fp32", device: str | None = None,
-             row: str | None = None, compare_with: str | None = None, profile: str = "local",
-             profile_name: str | None = None, force: bool = False, as_json: bool = False, data_root=None,
-             results_dir=DEFAULT_RESULTS) -> int:
-    """``model`` through the paper's STS protocol (Table 1's columns); writes a record under ``custom-<profile>``
-    (or ``profile_name``) and prints the scores."""
-    from repro.specs import Row, get_spec
-
-    base = get_profile(profile)
-    _check_evaluate_settings(model, kind=kind, layer=layer, max_seq_length=max_seq_length, device=device,
-                             data_root=data_root)
-    prof = base.with_overrides(name=profile_name or f"custom-{base.name}", base=base.rows_profile)
-    the_row = Row(row or f"{model} ({pooling or 'default'} pooling)", model, kind=kind, pooling=pooling, layer=layer,
-                  max_seq_length=max_seq_length, paper_row=compare_with)
+    check_folders(results_dir=results_dir, tables_dir=tables_dir)
+    out = custom.evaluate_model(model, tables=tables, kind=kind, pooling=pooling, layer=layer,
+                                max_seq_length=max_seq_length, dtype=dtype, label=row, compare_with=compare_with,
+                                profile=profile, profile_name=profile_name, results_dir=results_dir,
+                                tables_dir=tables_dir, fmt=fmt, data_root=data_root, device=device, force=force,
+                                echo=echo)
+    recs = [r for rs in out.records.values() for r in rs]
+    if recs and all(r.status != "ok" for r in recs) and not any(_needs_fixing(r) for r in recs):
+        raise ReproError(recs[0].reason)  # the model itself could not be had: nothing ran
+    echo("\n" + custom.console(out.rows))
     store = ResultStore(results_dir)
-    recs = run_table(get_spec("1"), prof.with_table("1", dtype=dtype), store, data_root=data_root, device=device,
-                     force=force, rows=[the_row], echo=echo)
-    rec = recs[0]
-    if rec.status != "ok":
-        raise ReproError(rec.reason)
-    vals = [rec.metrics[c]["spearman_all"] for c in STS_COLUMNS]
-    echo("\n" + " ".join(f"{c:>7}" for c in (*STS_COLUMNS, "Avg")))
-    echo(" ".join(f"{v:7.2f}" for v in vals + [sum(vals) / len(vals)]))
-    echo(f"\nrecord: {store.path_for(rec.spec)}")
+    echo("\nrecords: " + ", ".join(sorted({str(store.path_for(r.spec).parent) for r in recs})))
     if as_json:
-        print(json.dumps(rec.to_dict(), indent=2))
-    return 0
-
-
-def _check_evaluate_settings(model: str, *, kind: str, layer: int, max_seq_length: int | None, device, data_root):
-    """Out-of-range settings stop here, before any model is loaded or record written (exit 2)."""
-    check_device(device)
-    if max_seq_length is not None and max_seq_length < 1:
-        raise ReproError(f"--max-seq-length {max_seq_length}: allowed 1..the model's maximum positions")
-    if kind != "transformer":
-        return
-    try:
-        folder = resolve_base(model, data_root)  # also checks the weight files (truncated: exit 2)
-    except ModelNotAvailable:
-        return  # recorded as not run, with the reason, by the run itself
-    check_model_settings(transformer_config(folder), layer=layer, max_seq_length=max_seq_length, model=model)
+        print(json.dumps([r.to_dict() for r in recs], indent=2))
+    return EXIT_NOT_RUN if any(r.status != "ok" and _needs_fixing(r) for r in recs) else 0
 
 
 # --------------------------------------------------------------------------------------------- listings

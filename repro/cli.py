@@ -2,7 +2,7 @@
 
     sbert-repro reproduce --profile local          # run every pipeline available here, then build the tables
     sbert-repro tables --profile local             # rebuild tables/ from the result records only
-    sbert-repro evaluate --model PATH --pooling mean   # a new model through the paper's STS protocol
+    sbert-repro evaluate --model PATH --tables 1,3,5   # a new model through the paper's unsupervised protocols
     sbert-repro plan --profile paper               # every configuration, with its status here (no torch)
     sbert-repro run UNIT-ID --profile local        # one unit of the plan alone
     sbert-repro models | profiles | data verify
@@ -89,10 +89,11 @@ def _run(a) -> int:
 
 
 def _evaluate(a) -> int:
-    return app.evaluate(a.model, kind=a.kind, pooling=a.pooling, layer=a.layer, max_seq_length=a.max_seq_length,
-                        dtype=a.dtype, device=a.device, row=a.row, compare_with=a.compare_with, profile=a.profile,
-                        profile_name=a.profile_name, force=a.force, as_json=a.json, data_root=a.data_root,
-                        results_dir=a.results_dir)
+    return app.evaluate(a.model, tables=a.tables, kind=a.kind, pooling=a.pooling, layer=a.layer,
+                        max_seq_length=a.max_seq_length, dtype=a.dtype, device=a.device, row=a.row,
+                        compare_with=a.compare_with, profile=a.profile, profile_name=a.profile_name, force=a.force,
+                        as_json=a.json, data_root=a.data_root, results_dir=a.results_dir, tables_dir=a.tables_dir,
+                        fmt=a.format)
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -163,21 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("unit", help="a unit id from `sbert-repro plan`")
     p.set_defaults(fn=_run)
 
-    p = sub.add_parser("evaluate", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
-                       parents=_parents("profile", "data_root", "results_dir", "device", "force", "model_path"),
-                       description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 "
-                                   "of cosine similarity, as in the paper's Table 1. Writes a result record under "
-                                   "the profile custom-<PROFILE>; PROFILE sets the data sizes (smoke: small slices).")
+    p = sub.add_parser("evaluate", help="a model of your own through the paper's protocols that need no training",
+                       parents=_parents("profile", "tables", "data_root", "results_dir", "tables_dir", "device",
+                                        "force", "model_path"),
+                       description="MODEL through the paper's unsupervised protocols (--tables, default 1,3,4,5: STS, "
+                                   "AFS untuned, Wikipedia-sections triplets, SentEval) with PROFILE's knobs and data "
+                                   "sizes, by the code that makes the profile's rows. Records go under the profile "
+                                   "custom-<PROFILE>; TABLES_DIR/custom-<PROFILE>/<model>/ gets each table with the "
+                                   "new row beside the paper's and PROFILE's rows, SUMMARY.md, and mteb/ (MTEB's "
+                                   "result layout, one JSON per task). From Python: repro.evaluate(model).")
     p.add_argument("--model", required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert")
-    p.add_argument("--kind", default="transformer", choices=["transformer", "wordvec"])
+    p.add_argument("--kind", choices=["transformer", "wordvec"], help="default: wordvec for glove-*, else transformer")
     p.add_argument("--pooling", choices=["mean", "max", "cls"], help="default: the model folder's own, else mean")
     p.add_argument("--layer", type=int, default=-1, help="hidden layer to pool (-1 last, -2 second-to-last)")
     p.add_argument("--max-seq-length", type=int)
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"], help="Table 1's encoding precision")
     p.add_argument("--row", help="label for the table row")
     p.add_argument("--compare-with", metavar="PAPER_ROW", help="paper row to put beside it, e.g. SBERT-NLI-base")
     p.add_argument("--profile-name", help="records go under this profile name (default custom-<profile>)")
-    p.add_argument("--json", action="store_true", help="also print the record as JSON")
+    p.add_argument("--format", default="all", choices=["all", "tables", "mteb"],
+                   help="all (default): tables, SUMMARY.md and MTEB-layout JSON; tables: no JSON; mteb: JSON only")
+    p.add_argument("--json", action="store_true", help="also print the records as JSON")
     p.set_defaults(fn=_evaluate)
 
     p = sub.add_parser("models", help="which models resolve here without a hub",
