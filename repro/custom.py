@@ -142,9 +142,6 @@ def run(new: NewModel, numbers: Sequence[str], prof, store, *, data_root=None, d
     out = {}
     for number in numbers:
         spec = get_spec(number)
-        if number == "4" and new.kind == "wordvec":
-            echo(f"\n== Table {number}: skipped (the triplet protocol scores transformer encoders, not word vectors)")
-            continue
         echo(f"\n== Table {number}: {new.label}")
         out[number] = run_table(spec, prof, store, data_root=data_root, device=device,
                                 force=force or not new.named, rows=[new.row(number, spec)], echo=echo)
@@ -176,8 +173,15 @@ def evaluate(model, *, tables=None, **kw):
     evaluated afresh each time). ``tables``: some of 1, 3, 4, 5 (default: all). ``profile``: whose knobs and data
     sizes to use: the default ``local`` is the full protocol; ``smoke`` a quick look on small slices (40 STS pairs
     per sub-dataset, 30 SentEval examples per class and split, 30 AFS pairs per topic, 3 folds). Other keywords:
-    :func:`evaluate_model`."""
-    return evaluate_model(model, tables=tables, **kw).rows
+    :func:`evaluate_model`. Raises a :class:`repro.errors.ReproError` when no record finished (the reasons:
+    a model that cannot be had, an ``encode`` that returns the wrong shape, data missing); a table that could not run
+    while others did is a line with ``status`` not_run and its ``reason``."""
+    out = evaluate_model(model, tables=tables, **kw)
+    recs = [r for rs in out.records.values() for r in rs]
+    if recs and not any(r.status == "ok" for r in recs):
+        raise ReproError(f"{out.new.model}: nothing ran: " + "; ".join(dict.fromkeys(r.reason or r.status
+                                                                                    for r in recs)))
+    return out.rows
 
 
 def evaluate_model(model, *, tables=None, name: str | None = None, kind: str | None = None,
@@ -365,7 +369,7 @@ def summary(new: NewModel, prof, mine, frames: dict, seconds: float) -> str:
         lines.append("")
         nr = sub[sub["status"].isin(["not_run", "failed"])][["status", "reason"]].drop_duplicates()
         for st, why in nr.itertuples(index=False):
-            lines += [f"Not run ({st.replace('_', ' ')}): {why}", ""]
+            lines += [f"{'Failed' if st == 'failed' else 'Not run'}: {why}", ""]
     lines += ["## Files", "", "- the tables: `table*.csv|md|png` here (every paper row, the base profile's rows, this "
               "model's row)", "- MTEB layout: `mteb/` (one JSON per task; `mteb/**/sbert-repro.json` says where each "
               "field comes from)", ""]
@@ -419,7 +423,8 @@ def mteb_model_dir(new: NewModel, data_root=None) -> tuple[str, str]:
                 revision = folder.name  # a Hugging Face cache snapshot: its commit
         except ReproError:
             pass
-    return new.model.replace("/", "__"), revision
+    # MTEB's model_name_as_path ("/" -> "__", " " -> "_"); other characters a folder name cannot hold everywhere -> "_"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", new.model.replace("/", "__")), revision
 
 
 def mteb_tasks(new: NewModel, recs: dict) -> list[dict]:
@@ -477,7 +482,7 @@ def write_mteb(new: NewModel, recs: dict, root, *, store=None, data_root=None) -
                   "notes": MTEB_NOTES, "tasks": {}}
     for t in mteb_tasks(new, recs):
         rec = t.pop("_record")
-        atomic_write_text(folder / f"{t['task_name']}.json", json.dumps(t, indent=2) + "\n")
+        atomic_write_text(folder / f"{t['task_name']}.json", json.dumps(t, indent=2, sort_keys=True) + "\n")
         provenance["tasks"][t["task_name"]] = {
             "table": rec.spec.table, "record": str(store.path_for(rec.spec)) if store is not None else rec.spec.id,
             "record_seconds": rec.duration_s, "mteb_task": t["task_name"] in MTEB_STS_TASKS.values()}
@@ -486,7 +491,7 @@ def write_mteb(new: NewModel, recs: dict, root, *, store=None, data_root=None) -
             "max_tokens": new.max_seq_length, "embed_dim": None, "license": None, "open_source": None,
             "similarity_fn_name": "cosine", "framework": ["PyTorch"] if new.kind == "transformer" else [],
             "loader": None}
-    atomic_write_text(folder / "model_meta.json", json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(folder / "model_meta.json", json.dumps(meta, indent=2, sort_keys=True) + "\n")
     atomic_write_text(folder / "sbert-repro.json", json.dumps(provenance, indent=2) + "\n")
     return folder
 

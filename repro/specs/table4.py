@@ -24,7 +24,7 @@ from repro.training.objectives import TRAIN_DATA
 from repro.tables.claims import Claim, Paper, Test
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-KINDS = ("sbert", "transformer", "unavailable", "python")
+KINDS = ("sbert", "transformer", "unavailable", "python", "wordvec")
 # The shared training defaults (repro/training/settings.py); dev_limit: the reference code's first 1,000 triplets.
 DEFAULTS = {"train_limit": None, "test_limit": None, "dev_limit": 1000, "epochs": TRAIN_DATA["wikisec"].epochs,
             "max_steps": None, "batch_size": S.BATCH_SIZE, "lr": S.LR, "margin": S.TRIPLET_MARGIN, "seed": S.SEED,

@@ -3,7 +3,8 @@ Euclidean, cosine and Manhattan distance (metrics: repro/evaluation/triplets.py,
 training uses).
 
 Row kinds: ``sbert`` (the model of the unit's training ``stage``: the triplet objective), ``transformer`` (the
-starting model as released), ``unavailable``; any other kind is a ConfigError naming the row. Knob: ``test_limit``
+starting model as released, with the row's pooling / layer / length), ``wordvec`` and ``python`` (untrained encoders
+of ``sbert-repro evaluate``), ``unavailable``; any other kind is a ConfigError naming the row. Knob: ``test_limit``
 (the first N test triplets).
 """
 
@@ -14,7 +15,7 @@ from repro.errors import ConfigError, ModelNotAvailable
 from repro.evaluation.triplets import evaluate_triplets
 from repro.tasks.base import Task, trained_model
 
-KINDS = ("sbert", "transformer", "unavailable", "python")
+KINDS = ("sbert", "transformer", "unavailable", "python", "wordvec")
 COLUMNS = {"Euclidean": "euclidean", "cosine": "cosine", "Manhattan": "manhattan"}  # column -> distance
 
 
@@ -41,7 +42,7 @@ class TripletsTask(Task):
                               f"{', '.join(KINDS)}")
         if row.kind == "unavailable":
             raise ModelNotAvailable(f"{row.model}: not available in this suite")
-        if row.kind != "python":
+        if row.kind in ("sbert", "transformer"):
             base_model_path(row.model, ctx.data_root)  # a model that cannot be had stops here (ModelNotAvailable)
         details: dict = {}
         if row.kind == "sbert":
@@ -56,7 +57,7 @@ class TripletsTask(Task):
             details["training"] = {"run": run_dir_for(stage, ctx.runs_root).name, "dev_accuracy": result.score,
                                    "best_step": result.best_step, "steps": result.steps, "n_train": len(train),
                                    "n_dev": len(dev)}
-        else:  # the row's own encoder: its pooling, layer and length (an in-process object for kind python)
+        else:  # the row's own encoder: its pooling, layer, length; word vectors; an in-process object (python)
             from repro.encoders.build import build_encoder
 
             encoder = build_encoder(row, data_root=ctx.data_root, device=ctx.device)
