@@ -201,10 +201,10 @@ def evaluate_model(model, *, tables=None, name: str | None = None, kind: str | N
     check_device(device)
     new = new_model(model, name=name, kind=kind, pooling=pooling, layer=layer, max_seq_length=max_seq_length,
                     label=label, compare_with=compare_with)
-    prof = custom_profile(profile, profile_name, dtype)
-    store = ResultStore(results_dir)
     t0 = time.perf_counter()
     try:
+        prof = custom_profile(profile, profile_name, dtype)
+        store = ResultStore(results_dir)
         if new.kind == "transformer":
             _check_transformer(new, data_root)
         recs = run(new, numbers, prof, store, data_root=data_root, device=device, force=force, echo=echo)
@@ -405,9 +405,10 @@ MTEB_NOTES = {
                 "without its SMT subset (1,500 pairs, as MTEB's)",
     "SICK-R": "our SICK test split (4,927 pairs), the paper's; MTEB's SICK-R reads mteb/sickr-sts, which we believe "
               "holds all 9,927 SICK pairs (not checked here): compare with care",
-    "non-MTEB tasks": "AFS-* (Table 3; main_score cosine_spearman, the paper's rho) and SentEval-* (Table 5; "
-                      "main_score accuracy) have no MTEB task: they are written in the same layout under our own "
-                      "task names, which MTEB's leaderboard does not know",
+    "non-MTEB tasks": "AFS-* (Table 3; main_score cosine_spearman, the paper's rho), WikipediaSectionsTriplets (Table "
+                      "4; main_score euclidean_accuracy) and SentEval-* (Table 5; main_score accuracy; MR, CR, SUBJ, "
+                      "MPQA are 10-fold cross-validation scores, filed under split 'test') have no MTEB task: they are "
+                      "written in the same layout under our own task names, which MTEB's leaderboard does not know",
 }
 
 
@@ -487,7 +488,7 @@ def write_mteb(new: NewModel, recs: dict, root, *, store=None, data_root=None) -
             "table": rec.spec.table, "record": str(store.path_for(rec.spec)) if store is not None else rec.spec.id,
             "record_seconds": rec.duration_s, "mteb_task": t["task_name"] in MTEB_STS_TASKS.values()}
     meta = {"name": new.model, "revision": None if revision == "no_revision_available" else revision,
-            "release_date": None, "languages": ["eng-Latn"], "n_parameters": None, "memory_usage": None,
+            "release_date": None, "languages": None, "n_parameters": None, "memory_usage": None,
             "max_tokens": new.max_seq_length, "embed_dim": None, "license": None, "open_source": None,
             "similarity_fn_name": "cosine", "framework": ["PyTorch"] if new.kind == "transformer" else [],
             "loader": None}
