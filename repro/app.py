@@ -33,10 +33,9 @@ from typing import Sequence
 
 from repro import __version__
 from repro.data import fetch as fetch_module, manifest, wikisec
-from repro.data.sts import STS_TASKS
 from repro.encoders.base import POOLINGS  # noqa: F401  (--pooling's choices, for the parser)
 from repro.env import check_device
-from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
+from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, RecordError, ReproError, must_fix
 from repro.executors import Executor
 from repro.executors.grid import grid_units, tables_command, unit_command
 from repro.runner import run_table, run_unit
@@ -46,9 +45,8 @@ from repro.profiles import PROFILES, get_profile, parse_seeds
 from repro.results import ResultStore
 from repro.speed import command as bench_command
 from repro.training import command as train_command
-from repro.training.recipes import prune_model, resolve_base
-from repro.weights import (check_model_settings, describe_local_models, resolve_model, set_model_path,
-                           transformer_config)
+from repro.training.recipes import prune_model
+from repro.weights import describe_local_models, resolve_model, set_model_path
 
 DEFAULT_RESULTS = "results"
 DEFAULT_TABLES = "tables"
@@ -56,6 +54,12 @@ DEFAULT_TABLES = "tables"
 #: ``--precision``, one vocabulary for every command that computes (evaluate, train, bench); the values a record or
 #: a run folder keeps (``dtype`` of an evaluation, ``amp`` of a training stage) are these same words
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+SEEDS_HELP = ("seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, paper 0-9); "
+              "records of other seeds already in the results folder are averaged in; `run` needs the seeds of the "
+              "plan its unit id comes from")
+SPEEDS = ("auto", "quick", "full")
+SPEED_HELP = ("Table 7's measurement: quick (a few minutes; rows say 'quick setting'), full (the profile's own: "
+              "about 25 min on a 2-core CPU), auto (default: full where this machine has its records, else quick)")
 PRECISION_HELP = ("fp32 | bf16 | fp16 | auto. evaluate: the dtype the model encodes in (default fp32; auto is not "
                   "taken: a record keeps one precision); train: mixed precision of the training steps (default fp32, "
                   "as the 2019 code; auto: bf16, else fp16, on a GPU, fp32 on CPU; fp16 needs a GPU); bench: the fast "
@@ -531,54 +535,51 @@ def _print_outcome(out, store, most: int = 8) -> None:
 
 
 # --------------------------------------------------------------------------------------------- evaluate
-STS_COLUMNS = tuple(STS_TASKS)  # Table 1's columns, printed
+def evaluate(model: str, *, tables: str | Sequence[str] | None = None, kind: str | None = None,
+             pooling: str | None = None, layer: int = -1, max_seq_length: int | None = None,
+             precision: str | None = None, device: str | None = None, row: str | None = None,
+             compare_with: str | None = None, profile: str = "local", profile_name: str | None = None,
+             force: bool = False, as_json: bool = False, data_root=None, results_dir=DEFAULT_RESULTS,
+             tables_dir=DEFAULT_TABLES, fmt: str = "all") -> int:
+    """``model`` through the paper's protocols that need no training (``tables``: some of 1, 3, 4, 5; default all;
+    :mod:`repro.custom`): records under ``custom-<profile>`` (or ``profile_name``), each table with the new row beside
+    the paper's and the profile's rows, SUMMARY.md and MTEB-layout JSON under ``tables_dir/<that profile>/<model>/``.
+    Exit 0; 3 when a table's row could not run for a reason to fix (data missing); a ReproError (exit 2) when the
+    model ran nowhere (e.g. not available offline) or a setting is wrong."""
+    from repro import custom
 
-
-def evaluate(model: str, *, kind: str | None = None, pooling: str | None = None, layer: int = -1,
-             max_seq_length: int | None = None, precision: str | None = None, device: str | None = None,
-             row: str | None = None, compare_with: str | None = None, profile: str = "local",
-             profile_name: str | None = None, force: bool = False, as_json: bool = False, data_root=None,
-             results_dir=DEFAULT_RESULTS) -> int:
-    """``model`` through the paper's STS protocol (Table 1's columns); writes a record under ``custom-<profile>``
-    (or ``profile_name``) and prints the scores."""
-    from repro.specs import Row, get_spec
-
-    kind = pick(kind, EVALUATE_KINDS, "transformer", "--kind", "evaluate")
+    kind = pick(kind, EVALUATE_KINDS, None, "--kind", "evaluate") if kind is not None else None
     kind = "transformer" if kind == "sbert" else kind  # an SBERT folder is encoded as any transformer folder
     dtype = pick(precision, PRECISIONS[:3], "fp32", "--precision", "evaluate")
-    base = get_profile(profile)
-    _check_evaluate_settings(model, kind=kind, layer=layer, max_seq_length=max_seq_length, device=device,
-                             data_root=data_root)
-    prof = base.with_overrides(name=profile_name or f"custom-{base.name}", base=base.rows_profile)
-    the_row = Row(row or f"{model} ({pooling or 'default'} pooling)", model, kind=kind, pooling=pooling, layer=layer,
-                  max_seq_length=max_seq_length, paper_row=compare_with)
+    check_folders(results_dir=results_dir, tables_dir=tables_dir)
+    out = custom.evaluate_model(model, tables=tables, kind=kind, pooling=pooling, layer=layer,
+                                max_seq_length=max_seq_length, dtype=dtype, label=row, compare_with=compare_with,
+                                profile=profile, profile_name=profile_name, results_dir=results_dir,
+                                tables_dir=tables_dir, fmt=fmt, data_root=data_root, device=device, force=force,
+                                echo=echo)
+    recs = [r for rs in out.records.values() for r in rs]
+    if recs and all(r.status != "ok" for r in recs) and not any(_needs_fixing(r) for r in recs):
+        raise ReproError(recs[0].reason)  # the model itself could not be had: nothing ran
+    echo("\n" + custom.console(out.rows))
     store = ResultStore(results_dir)
-    recs = run_table(get_spec("1"), prof.with_table("1", dtype=dtype), store, data_root=data_root, device=device,
-                     force=force, rows=[the_row], echo=echo)
-    rec = recs[0]
-    if rec.status != "ok":
-        raise ReproError(rec.reason)
-    vals = [rec.metrics[c]["spearman_all"] for c in STS_COLUMNS]
-    echo("\n" + " ".join(f"{c:>7}" for c in (*STS_COLUMNS, "Avg")))
-    echo(" ".join(f"{v:7.2f}" for v in vals + [sum(vals) / len(vals)]))
-    echo(f"\nrecord: {store.path_for(rec.spec)}")
+    echo("\nrecords: " + ", ".join(sorted({str(store.path_for(r.spec).parent) for r in recs})))
     if as_json:
-        print(json.dumps(rec.to_dict(), indent=2))
-    return 0
+        print(json.dumps([r.to_dict() for r in recs], indent=2))
+    from repro import console
 
+    misses = [console.Miss(r.spec.table, r.label, r.reason or "", must_fix=_needs_fixing(r),
+                           failed=r.status == "failed") for r in recs if r.status != "ok"]
+    unpinned: set[str] = set()
+    if tables is None and any(m.must_fix for m in misses):  # as `reproduce` over all tables: Table 4's data
+        import tempfile
 
-def _check_evaluate_settings(model: str, *, kind: str, layer: int, max_seq_length: int | None, device, data_root):
-    """Out-of-range settings stop here, before any model is loaded or record written (exit 2)."""
-    check_device(device)
-    if max_seq_length is not None and max_seq_length < 1:
-        raise ReproError(f"--max-seq-length {max_seq_length}: allowed 1..the model's maximum positions")
-    if kind != "transformer":
-        return
-    try:
-        folder = resolve_base(model, data_root)  # also checks the weight files (truncated: exit 2)
-    except ModelNotAvailable:
-        return  # recorded as not run, with the reason, by the run itself
-    check_model_settings(transformer_config(folder), layer=layer, max_seq_length=max_seq_length, model=model)
+        lacking = sorted({m.table for m in misses if m.must_fix})
+        with tempfile.TemporaryDirectory(prefix="sbert-repro-evaluate-") as empty:  # every unit counts, none done
+            unpinned = _unpinned_tables(build_plan(get_profile(profile), ResultStore(empty), tables=lacking,
+                                                   data_root=data_root), data_root)
+    status, line = console.exit_status(misses, explicit=tables is not None, unpinned=unpinned)
+    echo(line)
+    return status
 
 
 # --------------------------------------------------------------------------------------------- listings

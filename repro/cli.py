@@ -2,7 +2,7 @@
 
     sbert-repro reproduce --profile local          # run every pipeline available here, then build the tables
     sbert-repro tables --profile local             # rebuild tables/ from the result records only
-    sbert-repro evaluate --model PATH --pooling mean   # a new model through the paper's STS protocol
+    sbert-repro evaluate --model PATH --tables 1,3,5   # a new model through the paper's unsupervised protocols
     sbert-repro plan --profile paper               # every configuration, with its status here (no torch)
     sbert-repro run UNIT-ID --profile local        # one unit of the plan alone
     sbert-repro data verify --profile local        # is every dataset `reproduce` reads here? (exit 3 if not)
@@ -33,10 +33,6 @@ import sys
 from repro import __version__, app, executors
 from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ReproError
 
-SEEDS_HELP = ("seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: the profile's; local 0, paper 0-9); "
-              "records of other seeds already in the results folder are averaged in; `run` needs the seeds of the "
-              "plan its unit id comes from")
-
 #: the options several commands share: each declared once, with its help (name -> (flags, argparse keywords))
 OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     # SUPPRESS: a subcommand's -v must not reset the count given before the subcommand name
@@ -52,7 +48,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     "profile": (("--profile",), dict(
         default="local", help="smoke | local | paper (default: local; `sbert-repro profiles` lists them); "
                               "`tables` also takes the custom-<profile> names `evaluate` writes")),
-    "seeds": (("--seeds",), dict(help=SEEDS_HELP)),
+    "seeds": (("--seeds",), dict(help=app.SEEDS_HELP)),
     "tables": (("--tables",), dict(help="comma-separated table numbers, e.g. 1,2 (default: all available)")),
     "device": (("--device",), dict(help="cpu, cuda, cuda:1 (default: cuda when available)")),
     "force": (("--force",), dict(
@@ -66,10 +62,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
                                                      "(train: the model training starts from)")),
     "pooling": (("--pooling",), dict(choices=app.POOLINGS, help="token vectors -> sentence vector (evaluate: default "
                                                                 "the model folder's own, else mean; train: mean)")),
-    "speed": (("--speed",), dict(
-        choices=("auto", "quick", "full"), default="auto",
-        help="Table 7's measurement: quick (a few minutes; rows say 'quick setting'), full (the profile's own: "
-             "about 25 min on a 2-core CPU), auto (default: full where this machine has its records, else quick)")),
+    "speed": (("--speed",), dict(choices=app.SPEEDS, default="auto", help=app.SPEED_HELP)),
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
@@ -126,10 +119,11 @@ def _run(a) -> int:
 
 
 def _evaluate(a) -> int:
-    return app.evaluate(a.model, kind=a.kind, pooling=a.pooling, layer=a.layer, max_seq_length=a.max_seq_length,
-                        precision=a.precision, device=a.device, row=a.row, compare_with=a.compare_with,
-                        profile=a.profile, profile_name=a.profile_name, force=a.force, as_json=a.json,
-                        data_root=a.data_root, results_dir=a.results_dir)
+    return app.evaluate(a.model, tables=a.tables, kind=a.kind, pooling=a.pooling, layer=a.layer,
+                        max_seq_length=a.max_seq_length, precision=a.precision, device=a.device, row=a.row,
+                        compare_with=a.compare_with, profile=a.profile, profile_name=a.profile_name, force=a.force,
+                        as_json=a.json, data_root=a.data_root, results_dir=a.results_dir, tables_dir=a.tables_dir,
+                        fmt=a.format)
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -196,16 +190,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("unit", help="a unit id from `sbert-repro plan`")
     p.set_defaults(fn=_run)
 
-    p = _sub(sub, "evaluate", "model", "profile", "data_root", "results_dir", "device", "force", "model_path", "kind",
-             "pooling", "precision", "json", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
-             description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 of cosine "
-                         "similarity, as in the paper's Table 1. Writes a result record under the profile "
-                         "custom-<PROFILE>; PROFILE sets the data sizes (smoke: small slices).")
+    p = _sub(sub, "evaluate", "model", "profile", "tables", "data_root", "results_dir", "tables_dir", "device", "force",
+             "model_path", "kind", "pooling", "precision", "json",
+             help="a model of your own through the paper's protocols that need no training",
+             description="MODEL through the paper's unsupervised protocols (--tables, default 1,3,4,5: STS, AFS "
+                         "untuned, Wikipedia-sections triplets, SentEval) with PROFILE's knobs and data sizes, by the "
+                         "code that makes the profile's rows. Records go under the profile custom-<PROFILE>; "
+                         "TABLES_DIR/custom-<PROFILE>/<model>/ gets each table with the new row beside the paper's and "
+                         "PROFILE's rows, SUMMARY.md, and mteb/ (MTEB's result layout, one JSON per task). From "
+                         "Python: repro.evaluate(model).")
     p.add_argument("--layer", type=int, default=-1, help="hidden layer to pool (-1 last, -2 second-to-last)")
     p.add_argument("--max-seq-length", type=int)
     p.add_argument("--row", help="label for the table row")
     p.add_argument("--compare-with", metavar="PAPER_ROW", help="paper row to put beside it, e.g. SBERT-NLI-base")
     p.add_argument("--profile-name", help="records go under this profile name (default custom-<profile>)")
+    p.add_argument("--format", default="all", choices=["all", "tables", "mteb"],
+                   help="all (default): tables, SUMMARY.md and MTEB-layout JSON; tables: no JSON; mteb: JSON only")
     p.set_defaults(fn=_evaluate)
 
     p = _sub(sub, "models", help="which models resolve here without a hub",

@@ -76,10 +76,11 @@ REGISTRY: dict[str, list[str]] = {
         "tests/test_grid.py::test_slurm_gives_the_local_tables",  # CI starts a one-node Slurm (.ci/slurm-up)
         "tests/test_executors.py::test_slurm_job_arrays_in_dependency_order",
         "tests/test_cli.py::test_every_executor_is_built_from_its_own_flags"],
-    r"sbert-repro evaluate --model \./my-sbert --pooling mean": [
-        "tests/test_table1_smoke.py::test_evaluate_a_new_model"],
-    r"sbert-repro evaluate --model bert-base-uncased --pooling cls --layer -2 --compare-with 'BERT CLS-vector'": [
-        "tests/test_table1_smoke.py::test_hub_model_row_runs_from_a_local_folder"],
+    r"sbert-repro evaluate --model \./my-sbert --tables 1,3,5": [
+        "tests/test_custom.py::test_cli_evaluate_tables_and_mteb_layout",  # smoke slices, a folder model
+        "tests/test_evaluate_full.py::test_minilm_through_tables_1_3_5_beside_the_local_rows"],  # tox -e evaluate
+    r"sbert-repro evaluate --model bert-base-uncased --pooling cls --layer -2 --compare-with 'BERT CLS-vector'"
+    r" --tables 1": ["tests/test_table1_smoke.py::test_hub_model_row_runs_from_a_local_folder"],
     r"sbert-repro train --model bert-base-uncased --data nli": [
         "tests/test_training_command.py::test_train_command_runs_and_resumes"],
     r"sbert-repro bench( --full)?": ["tests/test_speed_bench.py::test_bench_command_smoke"],

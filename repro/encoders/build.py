@@ -1,6 +1,5 @@
-"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | use | unavailable), and the one
-smoke-model
-resolution every caller uses (:func:`base_model_path`)."""
+"""Build the encoder a table row asks for (kind transformer | wordvec | infersent | use | python | unavailable), and
+the one smoke-model resolution every caller uses (:func:`base_model_path`)."""
 
 from __future__ import annotations
 
@@ -23,6 +22,10 @@ def base_model_path(model: str, data_root=None):
 def build_encoder(row, data_root=None, device: str | None = None, dtype: str = "fp32"):
     """The encoder of ``row`` (a :class:`repro.specs.Row`; duck-typed: kind, model, pooling, layer,
     max_seq_length, truncation, not_run)."""
+    if row.kind == "python":  # an object handed to repro.evaluate, kept in this process (never pickled)
+        from repro.encoders.inprocess import lookup
+
+        return lookup(row.model)
     if row.kind == "unavailable":
         raise ModelNotAvailable(f"{row.model}: {getattr(row, 'not_run', None) or 'not available in this suite'}")
     if row.kind == "infersent":  # the release files from the data root, or a not-run reason saying how to get them

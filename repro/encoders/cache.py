@@ -205,7 +205,9 @@ class CachedEncoder:
 
 
 def cached(encoder, enabled: bool = True, **kwargs) -> CachedEncoder:
-    """``encoder`` wrapped in a :class:`CachedEncoder` (an already wrapped one is returned as is)."""
+    """``encoder`` wrapped in a :class:`CachedEncoder` (an already wrapped one is returned as is); a pass-through
+    when the encoder's ``cacheable`` is False."""
     if isinstance(encoder, CachedEncoder):
         return encoder
-    return CachedEncoder(encoder, enabled=enabled, **kwargs)
+    # an encoder that says it must not be cached (an unnamed in-process object: repro.encoders.inprocess)
+    return CachedEncoder(encoder, enabled=enabled and getattr(encoder, "cacheable", True), **kwargs)

@@ -30,13 +30,14 @@ from repro.tables.declaration import TableDef
 TRAINED_KINDS = ("sbert", "cross", "nli-trained")
 """Row kinds whose model is trained here (judged on seed means); the other kinds score a fixed model."""
 ROW_KINDS = ("transformer", "wordvec", "infersent", "use", "tfidf", "sbert", "cross", "nli-trained", "unavailable",
-             "measured")
+             "measured", "python")
 """What produces a row's numbers: an untuned transformer (pooled embeddings), averaged word vectors, InferSent
 (its release files), the Universal Sentence Encoder (``use``: a TF-Hub handle or SavedModel folder, with the
 optional extra ``sbert-repro[use]``), tf-idf, a
 bi-encoder (``sbert``) or cross-encoder (``cross``) trained here, the SBERT-NLI model this profile trains from
 ``model`` (``nli-trained``: Table 2's NLI stage, scored untuned elsewhere, e.g. Tables 1 and 5), a model the suite
-cannot run (``unavailable``, with ``not_run`` saying why), or a speed measurement (``measured``, Table 7)."""
+cannot run (``unavailable``, with ``not_run`` saying why), a speed measurement (``measured``, Table 7), or a Python
+object with ``encode`` run in this process (``python``: ``repro.evaluate(obj)``, :mod:`repro.encoders.inprocess`)."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from repro.tables.claims import Claim, Test
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 GROUPS = {"unsupervised": "unsupervised", "10-fold": "10-fold cross-validation", "cross-topic": "cross-topic"}
-KINDS = ("tfidf", "wordvec", "infersent", "transformer", "sbert", "cross", "unavailable")
+KINDS = ("tfidf", "wordvec", "infersent", "transformer", "sbert", "cross", "unavailable", "python")
 TRAINED = ("sbert", "cross")
 TOPICS = ("DP", "GC", "GM")  # = repro.data.afs.AFS_TOPICS (tested)
 
@@ -135,6 +135,10 @@ def run_spec(spec, row: Row, profile, setting: str):
     k = spec.knobs(profile)
     params = {"group": GROUPS[setting], "setting": setting, "kind": row.kind, "pooling": row.pooling,
               "limit": k.get("limit")}
+    # a layer / length other than the default (rows of `sbert-repro evaluate`): part of the identity, as in Tables 1
+    # and 5 (left out at the defaults, so the declared rows' records keep their ids)
+    params.update({k_: v for k_, v in (("layer", row.layer), ("max_seq_length", row.max_seq_length))
+                   if v != {"layer": -1}.get(k_)})
     if setting == "10-fold":
         params.update(kfold=int(k.get("kfold", 10)), fold_seed=int(k.get("fold_seed", 0)),
                       fold_limit=k.get("fold_limit"))

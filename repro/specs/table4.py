@@ -24,7 +24,7 @@ from repro.training.objectives import TRAIN_DATA
 from repro.tables.claims import Claim, Paper, Test
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-KINDS = ("sbert", "transformer", "unavailable")
+KINDS = ("sbert", "transformer", "unavailable", "python", "wordvec")
 # The shared training defaults (repro/training/settings.py); dev_limit: the reference code's first 1,000 triplets.
 DEFAULTS = {"train_limit": None, "test_limit": None, "dev_limit": 1000, "epochs": TRAIN_DATA["wikisec"].epochs,
             "max_steps": None, "batch_size": S.BATCH_SIZE, "lr": S.LR, "margin": S.TRIPLET_MARGIN, "seed": S.SEED,
@@ -60,6 +60,10 @@ def run_spec(spec, row: Row, profile):
     choose(row.kind, KINDS, "Table 4 row kind")
     k = spec.knobs(profile)
     params = {"kind": row.kind, "test_limit": k["test_limit"]}
+    # the untuned encoder's settings where they are not the defaults (rows of `sbert-repro evaluate`; the declared
+    # rows' ids stay as they were)
+    params.update({k_: v for k_, v in (("pooling", row.pooling), ("layer", row.layer),
+                                       ("max_seq_length", row.max_seq_length)) if v != {"layer": -1}.get(k_)})
     if row.kind == "sbert":
         params["training"] = training_settings(k)
     return RunSpec.make(table=spec.number, model=row.model, profile=profile.name, task="wikisec-test", params=params)

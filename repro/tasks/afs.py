@@ -20,7 +20,7 @@ from repro.tasks.base import Task
 
 log = logging.getLogger(__name__)
 TRAINED = ("sbert", "cross")  # trained here, one model per fold
-ENCODERS = ("wordvec", "infersent", "transformer")  # untrained: the cosine of two embeddings
+ENCODERS = ("wordvec", "infersent", "transformer", "python")  # untrained: the cosine of two embeddings
 KINDS = ("tfidf", *ENCODERS, *TRAINED, "unavailable")
 
 

@@ -3,7 +3,8 @@ Euclidean, cosine and Manhattan distance (metrics: repro/evaluation/triplets.py,
 training uses).
 
 Row kinds: ``sbert`` (the model of the unit's training ``stage``: the triplet objective), ``transformer`` (the
-starting model as released), ``unavailable``; any other kind is a ConfigError naming the row. Knob: ``test_limit``
+starting model as released, with the row's pooling / layer / length), ``wordvec`` and ``python`` (untrained encoders
+of ``sbert-repro evaluate``), ``unavailable``; any other kind is a ConfigError naming the row. Knob: ``test_limit``
 (the first N test triplets).
 """
 
@@ -14,7 +15,7 @@ from repro.errors import ConfigError, ModelNotAvailable
 from repro.evaluation.triplets import evaluate_triplets
 from repro.tasks.base import Task, trained_model
 
-KINDS = ("sbert", "transformer", "unavailable")
+KINDS = ("sbert", "transformer", "unavailable", "python", "wordvec")
 COLUMNS = {"Euclidean": "euclidean", "cosine": "cosine", "Manhattan": "manhattan"}  # column -> distance
 
 
@@ -41,7 +42,8 @@ class TripletsTask(Task):
                               f"{', '.join(KINDS)}")
         if row.kind == "unavailable":
             raise ModelNotAvailable(f"{row.model}: not available in this suite")
-        base = base_model_path(row.model, ctx.data_root)
+        if row.kind in ("sbert", "transformer"):
+            base_model_path(row.model, ctx.data_root)  # a model that cannot be had stops here (ModelNotAvailable)
         details: dict = {}
         if row.kind == "sbert":
             if unit.stage is None:
@@ -55,10 +57,10 @@ class TripletsTask(Task):
             details["training"] = {"run": run_dir_for(stage, ctx.runs_root).name, "dev_accuracy": result.score,
                                    "best_step": result.best_step, "steps": result.steps, "n_train": len(train),
                                    "n_dev": len(dev)}
-        else:
-            from repro.encoders.transformer import SentenceEncoder
+        else:  # the row's own encoder: its pooling, layer, length; word vectors; an in-process object (python)
+            from repro.encoders.build import build_encoder
 
-            encoder = SentenceEncoder(base, device=ctx.device)
+            encoder = build_encoder(row, data_root=ctx.data_root, device=ctx.device)
         res = evaluate_triplets(encoder, test.anchors, test.positives, test.negatives,
                                 batch_size=ctx.profile.batch_size, show_progress=ctx.progress)
         details["n_test"] = res["n_triplets"]
