@@ -38,6 +38,7 @@ from repro.runner import run_table, run_unit
 from repro.paths import data_root as resolve_data_root
 from repro.plan import build_plan, dataset_problem, format_plan, prunable_runs
 from repro.profiles import PROFILES, get_profile, parse_seeds
+from repro.rehearsal import mark_tables, register as register_rehearsal, wanted as wants_rehearsal
 from repro.results import ResultStore
 from repro.speed import command as bench_command
 from repro.training import command as train_command
@@ -47,6 +48,9 @@ from repro.weights import (check_model_settings, describe_local_models, resolve_
 
 DEFAULT_RESULTS = "results"
 DEFAULT_TABLES = "tables"
+REHEARSE_HELP = ("rehearse the profile: its every unit on miniatures of its inputs (same formats, tiny random models, "
+                 "a few training steps, a few dozen items per evaluation), built once into $SBERT_REPRO_CACHE/"
+                 "rehearsal/; records and tables go under <profile>-rehearsal, marked as a rehearsal")
 
 #: the flags and help of ``train`` and ``bench``, declared by their own modules
 add_train_arguments, TRAIN_DOC = train_command.add_arguments, train_command.__doc__
@@ -70,14 +74,17 @@ def set_model_paths(values: Sequence[str] = ()) -> None:
 def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
               data_root=None, results_dir=DEFAULT_RESULTS, tables_dir=DEFAULT_TABLES, device: str | None = None,
               force: bool = False, model_paths: Sequence[str] = (), fetch_missing: bool = False,
-              dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None) -> int:
+              dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None,
+              rehearse: bool = False) -> int:
     """Run every table of ``profile`` (``tables``: these only), then build the tables and the report.
 
     Without ``executor`` the tables run one after another in this process; with one (``--executor processes``,
     ``slurm``, ...) every unit of the plan runs as its own ``sbert-repro run ID`` and the executor's final step
-    builds the tables. Either way the summary and the exit status are read from the records."""
+    builds the tables. Either way the summary and the exit status are read from the records. ``rehearse``: the
+    profile's rehearsal (:mod:`repro.rehearsal`)."""
     from repro.specs import load_specs
 
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root)
     prof = _profile(profile, seeds)
     check_device(device)
     specs = load_specs()
@@ -107,7 +114,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
                                 force=force, model_paths=model_paths, seeds=seeds)
 
         final = tables_command(profile=prof.name, results_dir=store.root, tables_dir=tables_dir, tables=wanted)
-        echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}")
+        echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}" + _counted(the_plan, units))
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
         return _grid_summary(the_plan, store, outcome, t0)
@@ -127,6 +134,23 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     build_tables(store, prof.name, tables_dir, wanted)
     _prune_models(prof, store, data_root, keep_models)
     return _summary(not_run, to_fix, t0, "table(s)/row(s)")
+
+
+def _rehearsal(profile: str, rehearse: bool, data_root, quiet: bool = False):
+    """(profile name, data root, model paths) a command runs with: as given, or for a rehearsal (``--rehearse``, or a
+    ``<profile>-rehearsal`` name) the derived profile, the miniature data root and its tiny models (built once)."""
+    if not wants_rehearsal(profile, rehearse):
+        return profile, data_root, ()
+    from repro.rehearsal import activate
+
+    r = activate(profile, data_root=data_root, echo=(lambda _: None) if quiet else echo)
+    return r.profile.name, r.data_root, r.model_paths
+
+
+def _counted(plan, units) -> str:
+    """How the units to run relate to the plan's (every unit not done runs: a table measured at once is one)."""
+    todo = [e for e in plan["units"] if e["status"] != "done"]
+    return f" (the plan's {len(todo)} unit(s) not done)" if len(todo) != len(units) else " (every unit not done)"
 
 
 def _summary(not_run, to_fix, t0, what_failed: str) -> int:
@@ -254,9 +278,12 @@ def _fetch_missing(plan, data_root) -> bool:
 
 # --------------------------------------------------------------------------------------------- tables
 def tables(profile: str = "local", *, tables: str | Sequence[str] | None = None, results_dir=DEFAULT_RESULTS,
-           tables_dir=DEFAULT_TABLES) -> int:
+           tables_dir=DEFAULT_TABLES, rehearse: bool = False) -> int:
     """Rebuild the tables and the report of ``profile`` from the result records alone (nothing is rerun)."""
     from repro.specs import load_specs
+
+    if wants_rehearsal(profile, rehearse):
+        profile = register_rehearsal(profile).name
 
     check_folders(results_dir=results_dir, tables_dir=tables_dir)
     store = ResultStore(results_dir)
@@ -287,8 +314,11 @@ def build_tables(store, profile: str, tables_dir, numbers) -> None:
 
     records = check_records(store)
     desc = PROFILES[profile].description if profile in PROFILES else ""
-    publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile, profile,
-            numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo)
+    written = publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile,
+                      profile, numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "",
+                      echo=echo)
+    if wants_rehearsal(profile, False):
+        mark_tables(written)
 
 
 def check_records(store) -> list:
@@ -342,10 +372,12 @@ def _table_list(wanted: str | Sequence[str] | None, specs) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- plan, run
 def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
-         data_root=None, results_dir=DEFAULT_RESULTS, as_json: bool = False, verbose: bool = False) -> int:
+         data_root=None, results_dir=DEFAULT_RESULTS, as_json: bool = False, verbose: bool = False,
+         rehearse: bool = False) -> int:
     """Print every unit ``profile`` runs with its status here (``as_json``: the whole plan as JSON)."""
     from repro.specs import load_specs
 
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root, quiet=as_json)
     prof = _profile(profile, seeds)
     numbers = _table_list(tables, load_specs()) if tables is not None else None
     the_plan = build_plan(prof, ResultStore(results_dir), tables=numbers, data_root=data_root)
@@ -357,9 +389,10 @@ def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequ
 
 
 def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_root=None,
-        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False) -> int:
+        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False, rehearse: bool = False) -> int:
     """Run one unit of the plan alone (what one job of a cluster array executes)."""
     check_folders(results_dir=results_dir)
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root)
     out = run_unit(unit, _profile(profile, seeds), ResultStore(results_dir), data_root=data_root, device=device,
                    force=force, echo=echo)
     recs = out if isinstance(out, list) else [out]

@@ -54,6 +54,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
+    "rehearse": (("--rehearse",), dict(action="store_true", help=app.REHEARSE_HELP)),
 }
 
 
@@ -71,21 +72,22 @@ def _reproduce(a) -> int:
     return app.reproduce(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
                          tables_dir=a.tables_dir, device=a.device, force=a.force, model_paths=a.model_path or (),
                          fetch_missing=a.fetch_missing, dry_run=a.dry_run, keep_models=a.keep_models,
-                         executor=executors.from_args(a, app.echo))
+                         executor=executors.from_args(a, app.echo), rehearse=a.rehearse)
 
 
 def _tables(a) -> int:
-    return app.tables(a.profile, tables=a.tables, results_dir=a.results_dir, tables_dir=a.tables_dir)
+    return app.tables(a.profile, tables=a.tables, results_dir=a.results_dir, tables_dir=a.tables_dir,
+                      rehearse=a.rehearse)
 
 
 def _plan(a) -> int:
     return app.plan(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
-                    as_json=a.json, verbose=a.verbose)
+                    as_json=a.json, verbose=a.verbose, rehearse=a.rehearse)
 
 
 def _run(a) -> int:
     return app.run(a.unit, profile=a.profile, seeds=a.seeds, data_root=a.data_root, results_dir=a.results_dir,
-                   device=a.device, force=a.force)
+                   device=a.device, force=a.force, rehearse=a.rehearse)
 
 
 def _evaluate(a) -> int:
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run the pipelines of a profile and build the tables",
                        parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "tables_dir",
-                                        "device", "force", "model_path"),
+                                        "device", "force", "model_path", "rehearse"),
                        description="Run every table pipeline available for PROFILE (finished runs are skipped: "
                                    "a rerun resumes), then rebuild the tables. Rows that cannot run here are listed at "
                                    "the end with the reason. Exit status: 0 when every selected table ran (rows "
@@ -135,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_reproduce)
 
     p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)",
-                       parents=_parents("profile", "tables", "data_root", "results_dir", "tables_dir"),
+                       parents=_parents("profile", "tables", "data_root", "results_dir", "tables_dir", "rehearse"),
                        description="Rebuild the tables of PROFILE from the JSON result records alone (nothing is "
                                    "rerun): for each table a CSV (one line per row and column: ours, the paper's "
                                    "number, the difference, std over seeds, status and reason), a Markdown table and "
@@ -143,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_tables)
 
     p = sub.add_parser("plan", help="list every configuration a profile runs, with its status here (seconds)",
-                       parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "model_path"),
+                       parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "model_path",
+                                        "rehearse"),
                        description="Every unit PROFILE would run, from the table declarations alone (no torch, "
                                    "nothing loaded): each evaluation (row x column x seed) and each training run "
                                    "with what it depends on (an NLI model before its STSb continuation), each with a "
@@ -156,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run one unit of the plan alone (by its id from `plan`)",
                        parents=_parents("profile", "seeds", "data_root", "results_dir", "device", "force",
-                                        "model_path"),
+                                        "model_path", "rehearse"),
                        description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan --verbose`): an "
                                    "evaluation writes its record, a training run trains its folder (resumable). "
                                    "What one job of a cluster array executes.")
