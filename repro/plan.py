@@ -249,12 +249,24 @@ def _costs(entries) -> dict:
                                                                 default=0.0), 1)}
 
 
+def measured_in(record_profile: str, profile: str) -> bool:
+    """Whether a measurement filed under ``record_profile`` was made by ``profile``: its own name, or
+    ``<profile>-<preset>`` for one of the speed presets (:func:`repro.speed.presets.record_profile`); never another
+    profile whose name only starts the same (``paper-rehearsal``'s records are not the paper profile's)."""
+    from repro.speed.presets import PRESETS
+
+    if record_profile == profile:
+        return True
+    head, sep, preset = record_profile.rpartition("-")
+    return bool(sep) and head == profile and preset in PRESETS
+
+
 def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile):
     if u.what == "evaluate":
         if u.run is not None and u.run.id in ok_ids:
             return "done", None
         if u.run is None and any(r.status == "ok" and r.spec.table == spec.number
-                                 and r.spec.profile.split("-", 1)[0] == profile.name
+                                 and measured_in(r.spec.profile, profile.name)
                                  and spec.row_of(r, profile) == u.row for r in records):
             return "done", "measured on some hardware (a rerun measures this machine)"
     elif runs_root is not None and hasattr(u.stage, "kind") and hasattr(u.stage, "objective"):
