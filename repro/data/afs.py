@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.data.io import parse_score, require_file
+from repro.data.manifest import expected_count
 from repro.data.records import PairSet, SentencePair
 from repro.errors import DataError, choose
 from repro.paths import data_root
@@ -114,8 +115,8 @@ def load_afs_topic(topic: str, root=None, strict: bool = True) -> AFSTopic:
                 raise DataError(f"CSV record {record}: empty sentence", path)
             pairs.append(SentencePair(s1, s2, score))
             ids.append(f"{topic}-{row_no}")
-    if strict and len(pairs) != AFS_PAIRS_PER_TOPIC:
-        raise DataError(f"{len(pairs)} pairs, the AFS release has {AFS_PAIRS_PER_TOPIC} per topic (truncated file "
+    if strict and len(pairs) != (want := expected_count(root, f"afs:{topic}", AFS_PAIRS_PER_TOPIC)):
+        raise DataError(f"{len(pairs)} pairs, the AFS release has {want} per topic (truncated file "
                         f"or another version?)", path)
     return AFSTopic(topic, PairSet(f"AFS/{topic}", pairs, path), ids)
 

@@ -25,6 +25,7 @@ sha256 matches wins, so a wrong version is never installed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import tarfile
@@ -722,15 +723,95 @@ def verify(dataset: str, root: str | Path | None = None) -> list[str]:
     """Problems with ``dataset``'s files under the data root (empty list: everything verified).
 
     Each problem is one line naming the file: missing, size mismatch or sha256 mismatch. A dataset that is not
-    part of the data root (``wikisec``) reports why.
+    part of the data root (``wikisec``) reports why. A miniature root accepted with :func:`accept_miniatures` is
+    checked against its own ``MINIATURES.json`` instead.
     """
     ds = get_dataset(dataset)
     base = data_root(root)
+    mini = miniatures(base)
+    if mini is not None:
+        return _verify_miniature(dataset, base, mini)
     if not ds.files:
         return [f"{dataset}: {ds.manual}"]
     problems = [p for p in (check_file(base, e) for e in ds.files) if p]
     if any(p.endswith(": missing") for p in problems):
         problems.append(f"{dataset}: to get the missing files, {_how_to_get(ds, base)}")
+    return problems
+
+
+# ------------------------------------------------------------------- miniature roots (rehearsal, issue 20)
+# A miniature data root (repro/rehearsal/datasets.py) holds every dataset in its released format, sampled small;
+# its MINIATURES.json lists each file's sha256 and the item counts. It is checked against that file instead of
+# the release checksums, and the loaders' strict counts become the miniature's, but only for a root accepted with
+# accept_miniatures() (recorded in $SBERT_REPRO_MINIATURES so that unit subprocesses inherit it): a MINIATURES.json
+# found in any other root changes nothing, so real data is never checked less.
+MINIATURES_FILE = "MINIATURES.json"
+MINIATURES_ENV = "SBERT_REPRO_MINIATURES"
+
+
+def _accepted_roots() -> set[str]:
+    return {p for p in os.environ.get(MINIATURES_ENV, "").split(os.pathsep) if p}
+
+
+def _read_miniatures(base: Path) -> dict:
+    path = base / MINIATURES_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"not a miniature data root ({type(exc).__name__}: {exc}); build one with "
+                        f"`python data_scripts/make_miniatures.py --out DIR`", path) from None
+    if not isinstance(info, dict) or not isinstance(info.get("files"), dict) or not isinstance(info.get("counts"),
+                                                                                                dict):
+        raise DataError("lacks the 'files' and 'counts' tables of a miniature manifest; rebuild it", path)
+    return info
+
+
+def accept_miniatures(root: str | Path) -> dict:
+    """Accept ``root`` as a miniature data root (for this process and its children); return its manifest.
+
+    From now on :func:`verify` checks ``root`` against its ``MINIATURES.json`` and :func:`expected_count` gives the
+    miniature's item counts for it. DataError when ``root`` has no readable ``MINIATURES.json``.
+    """
+    base = Path(root).expanduser().resolve()
+    info = _read_miniatures(base)
+    os.environ[MINIATURES_ENV] = os.pathsep.join(sorted(_accepted_roots() | {str(base)}))
+    return info
+
+
+def miniatures(root: str | Path) -> dict | None:
+    """The ``MINIATURES.json`` of ``root`` when ``root`` was accepted with :func:`accept_miniatures`, else None."""
+    accepted = _accepted_roots()
+    if not accepted:
+        return None
+    base = Path(root).expanduser().resolve()
+    if str(base) not in accepted:
+        return None
+    return _read_miniatures(base)
+
+
+def expected_count(root: str | Path | None, key: str, default: int):
+    """The item count a loader's strict check expects: ``default`` (the release's), or for an accepted miniature
+    root the count its ``MINIATURES.json`` records under ``key`` (e.g. ``stsb:test``, ``sts:STS12/MSRpar``)."""
+    mini = miniatures(data_root(root))
+    if mini is None:
+        return default
+    value = mini["counts"].get(key, default)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _verify_miniature(dataset: str, base: Path, mini: dict) -> list[str]:
+    files = {rel: f for rel, f in mini["files"].items() if rel.split("/", 1)[0] == dataset}
+    if not files:
+        return [f"{dataset}: not part of the miniature data root {base} ({MINIATURES_FILE} lists no file of it)"]
+    problems = []
+    for rel, f in sorted(files.items()):
+        path = base / rel
+        if not path.is_file():
+            problems.append(f"{path}: missing (listed in {MINIATURES_FILE}); rebuild the miniature root")
+        elif path.stat().st_size != f["size"]:
+            problems.append(f"{path}: size {path.stat().st_size} bytes, {MINIATURES_FILE} says {f['size']}")
+        elif file_sha256(path) != f["sha256"]:
+            problems.append(f"{path}: sha256 differs from {MINIATURES_FILE} (modified); rebuild the miniature root")
     return problems
 
 

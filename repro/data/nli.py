@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.data.io import fetch_hint, read_lines, require_file
+from repro.data.manifest import expected_count
 from repro.errors import ConfigError, DataError, choose
 from repro.paths import data_root
 
@@ -164,7 +165,8 @@ def load_snli_senteval(split: str, root: str | Path | None = None, strict: bool 
     base = data_root(root)
     out = load_senteval_nli(snli_senteval_folder(base), split, name=f"SNLI-SentEval/{split}")
     if strict:
-        _check_count(f"SNLI {split}", SENTEVAL_NLI_PAIRS[split], len(out), out.paths[2], "nli", base)
+        want = expected_count(base, f"snli-senteval:{split}", SENTEVAL_NLI_PAIRS[split])
+        _check_count(f"SNLI {split}", want, len(out), out.paths[2], "nli", base)
     return out
 
 
@@ -221,7 +223,8 @@ def _load_release(corpus: str, label: str, split: str, splits, counts: dict, roo
     path, lines = _release_lines(base, corpus, f"{corpus}_1.0", f"{corpus}_1.0_{split}.jsonl")
     out = _read_jsonl(path, lines, f"{label}/{split}")
     if strict:
-        _check_count(f"{label} {split}", counts[split], len(out), path, corpus, base)
+        _check_count(f"{label} {split}", expected_count(base, f"{corpus}:{split}", counts[split]), len(out), path,
+                     corpus, base)
     return out
 
 

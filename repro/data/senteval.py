@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.data.io import read_lines, require_file
+from repro.data.manifest import expected_count
 from repro.errors import ConfigError, DataError, choose
 from repro.paths import data_root
 
@@ -235,7 +236,7 @@ def load_senteval_task(name: str, root=None, strict: bool = True) -> SentEvalTas
     else:
         task = load_mrpc(root)
     if strict:
-        want = SENTEVAL_SIZES[name]
+        want = {k: expected_count(root, f"senteval:{name}:{k}", v) for k, v in SENTEVAL_SIZES[name].items()}
         got = task.sizes()
         if got != want:
             split = next(k for k in want if got.get(k) != want[k])

@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from repro.data.io import fetch_hint, parse_score, read_lines, require_dir, require_file, split_columns
+from repro.data.manifest import expected_count
 from repro.data.records import PairSet, SentencePair, STSTask
 from repro.errors import ConfigError, DataError, choose
 from repro.paths import data_root
@@ -114,8 +115,8 @@ def load_stsb(split: str, root: str | Path | None = None, strict: bool = True) -
         cols = split_columns(text, path, number, STSB_COLUMNS)
         score = parse_score(cols[4], path, number, *SCORE_RANGE)
         pairs.append(SentencePair(cols[5], cols[6], score))
-    if strict and len(pairs) != STSB_ROWS[split]:
-        raise _count_error("rows", STSB_ROWS[split], len(pairs), path, "stsb", base)
+    if strict and len(pairs) != (want := expected_count(base, f"stsb:{split}", STSB_ROWS[split])):
+        raise _count_error("rows", want, len(pairs), path, "stsb", base)
     return PairSet(f"STSb/{split}", pairs, path)
 
 
@@ -143,8 +144,8 @@ def load_sick(split: str, root: str | Path | None = None, strict: bool = True) -
         cols = split_columns(text, path, number, len(index))
         score = parse_score(cols[s], path, number, *SCORE_RANGE)
         pairs.append(SentencePair(cols[a], cols[b], score))
-    if strict and len(pairs) != SICK_ROWS[split]:
-        raise _count_error("rows", SICK_ROWS[split], len(pairs), path, "sick", base)
+    if strict and len(pairs) != (want := expected_count(base, f"sick:{split}", SICK_ROWS[split])):
+        raise _count_error("rows", want, len(pairs), path, "sick", base)
     return PairSet(f"SICK-R/{split}", pairs, path)
 
 
@@ -270,7 +271,7 @@ def _check_sts_counts(
     root: Path,
 ) -> None:
     """Strict mode: input lines and scored pairs must match the canonical release."""
-    want_lines, want_scored = STS_COUNTS[name][subset]
+    want_lines, want_scored = expected_count(root, f"sts:{name}/{subset}", STS_COUNTS[name][subset])
     if lines != want_lines:
         raise _count_error("lines", want_lines, lines, input_path, "sts", root)
     if scored != want_scored:

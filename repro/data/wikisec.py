@@ -24,6 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from repro.data.manifest import expected_count
 from repro.errors import DataError, choose
 from repro.paths import data_root, file_sha256
 
@@ -118,8 +119,9 @@ def load_wikisec(split: str, root=None, limit: int | None = None, strict: bool =
             raise DataError(f"CSV record {len(a) + 2}: not UTF-8 ({e.reason}); damaged download?", path) from None
         except csv.Error as e:
             raise DataError(f"CSV record {len(a) + 2}: {e}", path) from None
-    if strict and limit is None and split in WIKISEC_SIZES and len(a) != WIKISEC_SIZES[split]:
-        raise DataError(f"{len(a)} triplets, the paper's {split} set has {WIKISEC_SIZES[split]} (truncated or "
+    want = expected_count(root, f"wikisec:{split}", WIKISEC_SIZES.get(split))
+    if strict and limit is None and want is not None and len(a) != want:
+        raise DataError(f"{len(a)} triplets, the paper's {split} set has {want} (truncated or "
                         f"another version?)", path)
     return TripletSet(f"wikisec/{split}", a, p, n, path)
 
