@@ -76,12 +76,13 @@ def prepare(cache_dir=None, *, real_root=None, seed: int = SEED, items: int = IT
         if final.exists():  # a torn folder from an older build without its stamp
             shutil.rmtree(final)
         echo(f"rehearsal: building the miniatures into {final} (once) ...")
-        from repro.rehearsal.datasets import build_data
+        from repro.rehearsal.datasets import build_data, miniature_vocabulary
         from repro.rehearsal.models import build_models
 
         real = data_root(real_root)
+        tmp.mkdir(parents=True)
         data = Path(build_data(real, tmp / "data", items=items, seed=seed))
-        models = build_models(tmp / "models", seed=seed)
+        models = build_models(tmp / "models", seed=seed, vocab_text=miniature_vocabulary(data))
         stamp = {"key": key, "seed": seed, "items": items, "data": os.path.relpath(data, tmp),
                  "models": {mid: os.path.relpath(Path(p), tmp) for mid, p in sorted(models.items())}}
         (tmp / READY).write_text(json.dumps(stamp, indent=1))
@@ -111,17 +112,19 @@ def activate(profile: str, *, data_root=None, cache_dir=None, echo: Callable[[st
     """Rehearse ``profile`` (``paper`` or ``paper-rehearsal``) in this process: prepare the miniatures (``data_root``:
     the real data they are cut from, where present), register the derived profile, point every model id they
     stand in for at its tiny model. Returns what the commands need."""
+    from repro.data.manifest import accept_miniatures
     from repro.weights import set_model_path
 
     derived = register(profile)
     folder = prepare(cache_dir, real_root=None if _is_miniature(data_root) else data_root, echo=echo)
     stamp = json.loads((folder / READY).read_text())
+    data = (folder / stamp["data"]).resolve()
+    accept_miniatures(data)  # checked against its own MINIATURES.json (this process and its children)
     paths = []
     for mid, rel in stamp["models"].items():
         set_model_path(mid, folder / rel)
         paths.append(f"{mid}={folder / rel}")
-    return Rehearsal(profile=derived, data_root=(folder / stamp["data"]).resolve(), model_paths=tuple(paths),
-                     folder=folder)
+    return Rehearsal(profile=derived, data_root=data, model_paths=tuple(paths), folder=folder)
 
 
 def _is_miniature(root) -> bool:
