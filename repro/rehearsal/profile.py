@@ -42,6 +42,11 @@ KNOB_CAPS = {
 """A table knob of one of these names is an amount: the rehearsal caps it wherever a table's declarations (any
 profile's) use the name, at its top level or inside a nested settings dict."""
 
+TASK_CAPS = {"senteval": {"kfold": 2}}
+"""Amounts of work inside one unit that only a task knows to be amounts, by task (a table's ``evaluator``): the
+SentEval classifier's folds (outer and inner cross-validation: 2 x 2 x the penalty grid instead of 10 x 10 x it; the
+same code path). Never a knob that decides how many units there are (Table 3's ``kfold`` makes fold units)."""
+
 
 def is_rehearsal(name: str) -> bool:
     return str(name).endswith(SUFFIX)
@@ -90,6 +95,8 @@ def capped_knobs(spec, profile) -> dict:
             if caps:
                 current = dict(knobs.get(name) or {})
                 out[name] = {**current, **{k: _cap(current.get(k), c) for k, c in caps.items()}}
+    for name, cap in TASK_CAPS.get(spec.evaluator, {}).items():
+        out[name] = _cap(knobs.get(name), cap)
     if spec.evaluator == "speed":  # measured with the profile's own preset, its amounts capped
         from repro.speed.presets import PROFILE_PRESET, Settings
 
