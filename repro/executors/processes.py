@@ -1,15 +1,16 @@
 """Run units in worker processes on this machine, in dependency order (``--executor processes``).
 
 A unit's command is ``python -m repro run ID ...``. Started as a fresh interpreter, each one would spend seconds
-importing torch and transformers before doing any work (about 4 s on a 2-core CPU: 733 units of the paper
-profile's rehearsal on 2 workers would spend half an hour on imports alone). So such commands start *warm*
-(:class:`WarmStarter`): a fork server (:func:`serve`, one per run) imports the
-heavy modules once (:data:`PRELOAD`) and forks one fresh child per unit, which runs ``repro.cli.main(argv)``.
-Isolation is kept: every unit is still a process of its own (its own exit code, its own log file, its own
-environment and ``CUDA_VISIBLE_DEVICES``; a crash or a kill of one takes no other down; ``kill`` reaches it by its
-pid), and the server itself only imports (no torch op, no CUDA, no thread pool before a fork) and never runs a unit.
-Should the server itself die, its running units are reported failed (exit -1) and the rest start cold. Any other
-command runs as a plain subprocess, as does every command with ``warm=False`` (``--cold-start``).
+importing torch and transformers before doing any work (about 2-4 s on a 2-core CPU: the 733 units of the paper
+profile's rehearsal on 2 workers would spend up to half an hour on imports alone). So ``python -m MODULE ...``
+commands start *warm* (:class:`WarmStarter`): a fork server (:func:`serve`, one per run) imports the heavy modules
+once (:data:`PRELOAD`) and forks one fresh child per unit, which runs the module as ``python -m`` would
+(:func:`runpy.run_module`). Isolation is kept: every unit is still a process of its own (its own exit code, its
+own log file, its own environment and ``CUDA_VISIBLE_DEVICES``; a crash or a kill of one takes no other down;
+``kill`` reaches it by its pid), and the server itself only imports (no torch op, no CUDA, no thread pool before a
+fork) and never runs a unit. Should the server die, its running units are reported failed (exit -1) and the rest
+start cold. Any other command runs as a plain subprocess, as does every command with ``warm=False``
+(``--cold-start``).
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ PRELOAD = ("torch", "transformers", "transformers.models.bert.modeling_bert",
 
 
 class WarmStarter:
-    """Starts ``python -m repro ...`` commands as forks of a warm server (see the module's docstring).
+    """Starts ``python -m MODULE ...`` commands (``-m repro``: a unit) as forks of a warm server (see the module's
+    docstring).
 
     :meth:`start` returns an object with ``poll()`` (None while running, else the exit code; negative: the signal
     that ended it), ``wait()``, ``kill()`` and ``pid``, as :class:`subprocess.Popen` has; or None when the server is
@@ -174,10 +176,9 @@ class WarmStarter:
 
     @staticmethod
     def serves(argv) -> bool:
-        """Whether ``argv`` is this interpreter running the suite's command line (``python -m repro ...``)."""
+        """Whether ``argv`` runs a module with this interpreter (``python -m MODULE ...``, e.g. ``-m repro``)."""
         argv = [str(a) for a in argv]
-        return len(argv) >= 3 and argv[1:3] == ["-m", "repro"] and os.path.realpath(argv[0]) == os.path.realpath(
-            sys.executable)
+        return len(argv) >= 3 and argv[1] == "-m" and os.path.realpath(argv[0]) == os.path.realpath(sys.executable)
 
     def _read(self, fh) -> None:
         for line in fh:
@@ -197,8 +198,8 @@ class WarmStarter:
                 return None
             key, self.next_key = self.next_key, self.next_key + 1
             self.state[key] = {}
-        msg = {"key": key, "args": [str(a) for a in argv[3:]], "env": dict(env), "cwd": os.getcwd(),
-               "log": getattr(log, "name", None)}
+        msg = {"key": key, "module": str(argv[2]), "args": [str(a) for a in argv[3:]], "env": dict(env),
+               "cwd": os.getcwd(), "log": getattr(log, "name", None)}
         try:
             self.server.stdin.write((self._json.dumps(msg) + "\n").encode())
             self.server.stdin.flush()
@@ -243,9 +244,9 @@ class _WarmChild:
 
 # ------------------------------------------------------------------------------------------ the server
 def serve(report_fd: int, preload: Sequence[str]) -> None:
-    """The fork server: import ``preload``, then for every request on stdin (one JSON line: key, args, env, cwd,
-    log) fork a child that runs ``sbert-repro ARGS``; report ``{"key", "pid"}`` at its start and ``{"key", "rc"}``
-    at its end on ``report_fd``. Ends when stdin closes and every child has ended."""
+    """The fork server: import ``preload``, then for every request on stdin (one JSON line: key, module, args, env,
+    cwd, log) fork a child that runs ``python -m MODULE ARGS``; report ``{"key", "pid"}`` at its start and
+    ``{"key", "rc"}`` at its end on ``report_fd``. Ends when stdin closes and every child has ended."""
     import importlib
     import json
     import select
@@ -311,11 +312,11 @@ def _child(msg: dict, report_fd: int) -> None:
             os.dup2(fd, 1)
             os.dup2(fd, 2)
             os.close(fd)
-        sys.argv = ["sbert-repro", *msg["args"]]
-        from repro.cli import main
+        import runpy
 
-        rc = main(msg["args"])
-        rc = 0 if rc is None else int(rc)
+        sys.argv = [msg["module"], *msg["args"]]
+        runpy.run_module(msg["module"], run_name="__main__", alter_sys=True)  # as `python -m MODULE ARGS`
+        rc = 0
     except SystemExit as e:
         rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except BaseException:
