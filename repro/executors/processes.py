@@ -26,11 +26,17 @@ from repro.errors import ConfigError
 from repro.executors.base import FINAL, CommandFor, Outcome, Unit, levels
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""Set for every unit (unless set already): the CPU threads of one unit, this machine's cores over the workers (two
+workers on two cores each with two threads lose most of their time to each other)."""
+
+
 class ProcessExecutor:
     """``workers`` child processes at a time, each running ``command_for(unit)``.
 
     With ``gpus=["0", "1"]`` there is one worker per GPU and each child sees only its own
-    (``CUDA_VISIBLE_DEVICES``). A unit starts once all its dependencies have finished; a unit whose dependency
+    (``CUDA_VISIBLE_DEVICES``). Each unit gets the cores over the workers as its CPU threads (:data:`THREAD_VARS`,
+    unless the environment sets them). A unit starts once all its dependencies have finished; a unit whose dependency
     failed is skipped (and said so), the rest go on. Output of each unit goes to ``log_dir/<id>.log`` when given,
     else to this process's output. ``final`` runs last, in one more child whose output is this process's.
     """
@@ -69,6 +75,7 @@ class ProcessExecutor:
         self.workers, self.gpus, self.echo, self.poll_s = workers, list(gpus or []), echo, poll_s
         self.log_dir = log_dir
         self.warm = warm
+        self.threads = max(1, (os.cpu_count() or 1) // workers)
 
     def run(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> Outcome:
         levels(units)  # validates ids and cycles before anything starts
@@ -109,6 +116,8 @@ class ProcessExecutor:
                     pending.remove(u)
                     gpu = free_gpus.pop(0) if self.gpus else None
                     env = dict(os.environ)
+                    for var in THREAD_VARS:  # the cores shared out: N workers on C cores, C / N threads each
+                        env.setdefault(var, str(self.threads))
                     if gpu is not None:
                         env["CUDA_VISIBLE_DEVICES"] = gpu
                     fh = None
@@ -306,6 +315,8 @@ def _child(msg: dict, report_fd: int) -> None:
         os.close(devnull)
         os.environ.clear()
         os.environ.update(msg["env"])
+        if "torch" in sys.modules and msg["env"].get("OMP_NUM_THREADS", "").isdigit():  # read at import, in the server
+            sys.modules["torch"].set_num_threads(int(msg["env"]["OMP_NUM_THREADS"]))
         os.chdir(msg["cwd"])
         if msg.get("log"):
             fd = os.open(msg["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
