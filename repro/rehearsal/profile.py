@@ -61,8 +61,15 @@ def rehearsal_name(name: str) -> str:
     return f"{base_name(name)}{SUFFIX}"
 
 
-def _cap(value, cap):
-    """``value`` capped at ``cap`` (None, i.e. "all", becomes the cap; dicts per key)."""
+SKIPPED_WHEN_NONE = ("e2e_n", "cross_pairs")
+"""Amounts whose None means "not measured" (a speed preset without the section), not "all": they stay None."""
+
+
+def _cap(value, cap, name: str = ""):
+    """``value`` capped at ``cap``: None ("all", "no limit") becomes the cap, except for :data:`SKIPPED_WHEN_NONE`;
+    dicts per key."""
+    if value is None and name in SKIPPED_WHEN_NONE:
+        return None
     if isinstance(cap, Mapping):
         value = dict(value) if isinstance(value, Mapping) else {}
         return {**value, **{k: _cap(value.get(k), c) for k, c in cap.items()}}
@@ -106,8 +113,7 @@ def capped_knobs(spec, profile) -> dict:
 
         settings = get_preset(preset)
         out["preset"] = preset
-        out.update({k: _cap(getattr(settings, k), KNOB_CAPS[k]) for k in sorted(amounts)
-                    if getattr(settings, k) is not None or k == "cross_pairs"})
+        out.update({k: _cap(getattr(settings, k), KNOB_CAPS[k], k) for k in sorted(amounts)})
     return out
 
 
