@@ -167,7 +167,7 @@ class WarmStarter:
     that ended it), ``wait()``, ``kill()`` and ``pid``, as :class:`subprocess.Popen` has; or None when the server is
     gone (the caller then starts the command cold)."""
 
-    def __init__(self, echo: Callable[[str], None] = print, preload: Sequence[str] = PRELOAD):
+    def __init__(self, echo: Callable[[str], None] = print, preload: Sequence[str] | None = None):
         import json
         import threading
 
@@ -176,6 +176,7 @@ class WarmStarter:
         self.cond = threading.Condition()
         self.next_key = 0
         r, w = os.pipe()
+        preload = PRELOAD if preload is None else preload
         code = f"from repro.executors.processes import serve; serve({w}, {list(preload)!r})"
         self.server = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, pass_fds=(w,))
         os.close(w)
