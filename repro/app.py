@@ -148,9 +148,21 @@ def _rehearsal(profile: str, rehearse: bool, data_root, quiet: bool = False):
 
 
 def _counted(plan, units) -> str:
-    """How the units to run relate to the plan's (every unit not done runs: a table measured at once is one)."""
+    """How the units to run add up to the plan's units not done (a table measured at once runs as one unit; a
+    training run that cannot run here is left to the evaluation that needs it, which records why)."""
     todo = [e for e in plan["units"] if e["status"] != "done"]
-    return f" (the plan's {len(todo)} unit(s) not done)" if len(todo) != len(units) else " (every unit not done)"
+    together: dict[str, int] = {}
+    for e in todo:
+        if e["what"] == "evaluate" and e.get("record") is None:
+            together[e["table"]] = together.get(e["table"], 0) + 1
+    joined = sum(n - 1 for n in together.values())
+    left = len(todo) - joined - len(units)
+    parts = [f"of the plan's {len(todo)} unit(s) not done"]
+    if joined:
+        parts.append(f"{joined} measured within one unit of their table ({', '.join(f'Table {t}' for t in together)})")
+    if left:
+        parts.append(f"{left} training run(s) that cannot run here (their evaluations record why)")
+    return " (" + "; ".join(parts) + ")"
 
 
 def _summary(not_run, to_fix, t0, what_failed: str) -> int:
