@@ -160,7 +160,7 @@ def _counted(plan, units) -> str:
     parts = [f"of the plan's {len(todo)} unit(s) not done"]
     if joined:
         parts.append(f"{joined} measured within one unit of their table ({', '.join(f'Table {t}' for t in together)})")
-    if left:
+    if left > 0:
         parts.append(f"{left} training run(s) that cannot run here (their evaluations record why)")
     return " (" + "; ".join(parts) + ")"
 
