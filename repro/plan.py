@@ -150,6 +150,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
     from repro.cost import measured_speeds, stage_cost
 
     speeds = measured_speeds()
+    disk_memo: dict = {}
     units, seen = [], {}
     for t in wanted:
         spec = specs[t]
@@ -165,7 +166,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
             entry["protocol"] = unit_protocol(u)
             if u.what == "train":
                 entry["training"] = u.stage.to_dict()
-                entry["cost"] = stage_cost(u.stage, "cuda", speeds)
+                entry["cost"] = _local_disk(stage_cost(u.stage, "cuda", speeds), u.stage, disk_memo)
             status, why = _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
             entry.update(status=status, why=why)
             units.append(entry)
@@ -195,6 +196,20 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                                           "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
             "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable,
             "damaged": found.damaged}
+
+
+def _local_disk(cost: dict, stage, memo: dict) -> dict:
+    """``cost`` with the disk of the model the stage starts from when ``--model-path`` gives it (a rehearsal's tiny
+    models, a local copy): its folder's size, not its shape's."""
+    from repro.cost import _root_model
+    from repro.weights import _OVERRIDES, canonical_id
+
+    folder = _OVERRIDES.get(canonical_id(_root_model(stage)))
+    if folder is None:
+        return cost
+    if folder not in memo:
+        memo[folder] = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 1e9
+    return {**cost, "model_gb": memo[folder], "checkpoint_gb": 3 * memo[folder]}
 
 
 MODEL_MAX_SEQ_LENGTH = f"the model folder's (sentence-transformers config), else {MAX_SEQ_LENGTH}"
