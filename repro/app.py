@@ -117,7 +117,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
         echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}" + _counted(the_plan, units))
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
-        return _grid_summary(the_plan, store, outcome, t0)
+        return _grid_summary(the_plan, store, outcome, t0, log_dir=getattr(executor, "log_dir", None))
     not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         echo(f"\n== Table {number}")
@@ -207,15 +207,24 @@ def _prune_models(profile, store, data_root, keep_models: bool) -> None:
              "freed (records and logs stay; --keep-models keeps them)")
 
 
-def _grid_summary(plan, store, outcome, t0) -> int:
-    """What the grid left: the same summary and exit status as a run in this process, read from the records."""
+def _grid_summary(plan, store, outcome, t0, log_dir=None) -> int:
+    """What the grid left: the same summary and exit status as a run in this process, read from the records. A
+    failed unit is named with what its record says it choked on (else where its log is)."""
     not_run, to_fix = [], []
-    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
-                                          outcome.skipped.items()}}.items():
-        to_fix.append((f"unit {uid}", why))
-    failed = set(outcome.failed) | set(outcome.skipped)
     readable, unreadable = store.scan()
     records = {r.spec.id: r for r in readable}
+    by_id = {e["id"]: e for e in plan["units"]}
+    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
+                                          outcome.skipped.items()}}.items():
+        entry = by_id.get(uid, {})
+        rec = records.get(entry.get("record"))
+        if uid in outcome.failed and rec is not None and rec.status != "ok" and rec.reason:
+            why = f"{why}: {rec.reason}"
+        elif uid in outcome.failed and log_dir is not None:
+            why = f"{why} (log: {Path(log_dir) / (uid + '.log')})"
+        what = f"unit {uid}" + (f" (Table {entry['table']} {entry['what']}: {entry['label']})" if entry else "")
+        to_fix.append((what, why))
+    failed = set(outcome.failed) | set(outcome.skipped)
     to_fix += [("result record", why) for why in unreadable]
     for e in plan["units"]:
         if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
