@@ -117,7 +117,8 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
         echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}" + _counted(the_plan, units))
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
-        return _grid_summary(the_plan, store, outcome, t0, log_dir=getattr(executor, "log_dir", None))
+        logs = getattr(executor, "log_dir", None) if executor.name == "processes" else None  # <log_dir>/<unit>.log
+        return _grid_summary(the_plan, store, outcome, t0, log_dir=logs)
     not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         echo(f"\n== Table {number}")
