@@ -44,10 +44,14 @@ def wanted(profile: str, rehearse: bool) -> bool:
 
 
 def cache_key(seed: int = SEED, items: int = ITEMS) -> str:
-    """What the prepared miniatures depend on: the code that builds them, the seed and the size."""
+    """What the prepared miniatures depend on: the code that builds them, the seed, the size and whether TensorFlow is
+    here (the Universal Sentence Encoder's SavedModel is built only then)."""
     from repro import __version__
 
-    h = hashlib.sha256(f"{__version__}|{seed}|{items}".encode())
+    import importlib.util
+
+    tf = all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "tensorflow_hub"))  # USE built or not
+    h = hashlib.sha256(f"{__version__}|{seed}|{items}|tf={tf}".encode())
     here = Path(__file__).parent
     for name in _BUILDERS:
         p = here / name
