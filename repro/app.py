@@ -22,14 +22,16 @@ them.
 
 from __future__ import annotations
 
+import errno
 import json
 import time
 from pathlib import Path
 from typing import Sequence
 
 from repro import __version__
-from repro.data import manifest, wikisec
+from repro.data import fetch as fetch_module, manifest, wikisec
 from repro.data.sts import STS_TASKS
+from repro.encoders.base import POOLINGS  # noqa: F401  (--pooling's choices, for the parser)
 from repro.env import check_device
 from repro.errors import EXIT_NOT_RUN, EXIT_USAGE, ModelNotAvailable, RecordError, ReproError, must_fix
 from repro.executors import Executor
@@ -52,9 +54,36 @@ REHEARSE_HELP = ("rehearse the profile: its every unit on miniatures of its inpu
                  "a few training steps, a few dozen items per evaluation), built once into $SBERT_REPRO_CACHE/"
                  "rehearsal/; records and tables go under <profile>-rehearsal, marked as a rehearsal")
 
+#: ``--precision``, one vocabulary for every command that computes (evaluate, train, bench); the values a record or
+#: a run folder keeps (``dtype`` of an evaluation, ``amp`` of a training stage) are these same words
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+PRECISION_HELP = ("fp32 | bf16 | fp16 | auto. evaluate: the dtype the model encodes in (default fp32; auto is not "
+                  "taken: a record keeps one precision); train: mixed precision of the training steps (default fp32, "
+                  "as the 2019 code; auto: bf16, else fp16, on a GPU, fp32 on CPU; fp16 needs a GPU); bench: the fast "
+                  "path's precision (default auto: measured per CPU, bf16 only where its products are faster). "
+                  "Old spellings --dtype (evaluate) and --amp (train) still work")
+#: ``--kind``, one vocabulary of model kinds (the row kinds of repro/specs): each command takes the ones it can run
+KINDS = {"transformer": "a pretrained transformer, pooled (evaluate's default; also any SBERT model folder)",
+         "wordvec": "averaged word vectors (GloVe, fastText)",
+         "sbert": "a bi-encoder trained with the paper's objectives (train's default)",
+         "cross": "a BERT cross-encoder (train: the BERT-STSb baseline)"}
+KIND_HELP = "; ".join(f"{k}: {v}" for k, v in KINDS.items())
+EVALUATE_KINDS, TRAIN_KINDS = ("transformer", "wordvec", "sbert"), ("sbert", "cross")
+
+
+def pick(value: str | None, allowed: Sequence[str], default: str, flag: str, command: str) -> str:
+    """``value`` of a shared flag (None: ``default``), checked against what ``command`` takes: a ReproError
+    naming the flag and the allowed values otherwise."""
+    if value is None:
+        return default
+    if value not in allowed:
+        raise ReproError(f"{flag} {value}: `sbert-repro {command}` takes {' | '.join(allowed)}")
+    return value
+
 #: the flags and help of ``train`` and ``bench``, declared by their own modules
 add_train_arguments, TRAIN_DOC = train_command.add_arguments, train_command.__doc__
 add_bench_arguments, BENCH_DOC = bench_command.add_arguments, bench_command.__doc__
+FETCH_DOC, DATASET_NAMES = fetch_module.__doc__, tuple(manifest.DATASETS)
 
 
 def echo(msg: str) -> None:
@@ -99,9 +128,9 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
         the_plan = build_plan(prof, store, tables=wanted, data_root=data_root)  # what was fetched is here now
     echo("\n" + format_plan(the_plan))  # printed once before any work: units, cost, each missing input once
     if dry_run:
-        to_fix = [e for e in the_plan["units"] if e["status"] == "needs data"]
-        if to_fix:
-            echo(f"\ndry run: {len(to_fix)} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
+        if data_to_fix(the_plan):  # the one rule, `data verify`'s too
+            n = sum(e["status"] == "needs data" for e in the_plan["units"])
+            echo(f"\ndry run: {n} unit(s) need data this machine lacks (listed above; exit {EXIT_NOT_RUN})")
             return EXIT_NOT_RUN
         echo("\ndry run: every input a selected table needs is here (rows not run by design are listed above)")
         return 0
@@ -263,14 +292,7 @@ def _fetch_missing(plan, data_root) -> bool:
     InferSent's release). True when something was fetched (the plan is then out of date)."""
     root = resolve_data_root(data_root)
     fetched = False
-    needed: list[str] = []
-    for e in plan["units"]:
-        if e["status"] == "done":
-            continue
-        needed += e["datasets"]
-        for m in e["models"]:
-            needed += manifest.MODEL_DATASETS.get(m, ())
-    for name in dict.fromkeys(needed):
+    for name in needed_datasets(plan):
         if name not in manifest.DATASETS or dataset_problem(name, root) is None:
             continue  # present (`sbert-repro data verify` checks its sha256)
         if name == "wikisec":
@@ -415,19 +437,43 @@ def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_roo
     """Run one unit of the plan alone (what one job of a cluster array executes)."""
     check_folders(results_dir=results_dir)
     profile, data_root, _ = _rehearsal(profile, rehearse, data_root)
-    out = run_unit(unit, _profile(profile, seeds), ResultStore(results_dir), data_root=data_root, device=device,
-                   force=force, echo=echo)
+    store = ResultStore(results_dir)
+    out = run_unit(unit, _profile(profile, seeds), store, data_root=data_root, device=device, force=force, echo=echo)
     recs = out if isinstance(out, list) else [out]
+    mine = [r for r in recs if hasattr(r, "spec") and f"t{r.spec.table}-{r.spec.id}" == unit]
+    for r in mine or recs:
+        _print_outcome(r, store)
     # As reproduce: 0 when the unit ran or did not run by design (its record says why), 3 for a reason to fix.
     return EXIT_NOT_RUN if any(getattr(r, "status", "ok") != "ok" and _needs_fixing(r) for r in recs) else 0
+
+
+def _print_outcome(out, store, most: int = 8) -> None:
+    """A few lines on what one unit left: a record's main metric per column (at most ``most``) and its path, or a
+    training run's dev score and folders."""
+    if not hasattr(out, "spec"):  # a training run (repro.training.trainer.TrainResult)
+        dev = "-" if getattr(out, "score", None) is None else f"{out.score:.2f}"
+        echo(f"\nmodel: {out.model_dir} (STSb dev Spearman {dev}, step {out.best_step} of {out.steps})")
+        echo(f"log: {out.log_path}")
+        return
+    from repro.specs import get_spec
+
+    metric = get_spec(out.spec.table).metric
+    echo(f"\n{out.label}: {out.status}" + (f" ({out.reason})" if out.status != "ok" and out.reason else ""))
+    cells = [(c, (m or {}).get(metric)) for c, m in out.metrics.items()]
+    for column, value in cells[:most]:
+        echo(f"  {column:24s} {metric} {value:.2f}" if isinstance(value, (int, float)) else
+             f"  {column:24s} {metric} {value}")
+    if len(cells) > most:
+        echo(f"  ... {len(cells) - most} more column(s) in the record")
+    echo(f"record: {store.path_for(out.spec)}")
 
 
 # --------------------------------------------------------------------------------------------- evaluate
 STS_COLUMNS = tuple(STS_TASKS)  # Table 1's columns, printed
 
 
-def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = None, layer: int = -1,
-             max_seq_length: int | None = None, dtype: str = "fp32", device: str | None = None,
+def evaluate(model: str, *, kind: str | None = None, pooling: str | None = None, layer: int = -1,
+             max_seq_length: int | None = None, precision: str | None = None, device: str | None = None,
              row: str | None = None, compare_with: str | None = None, profile: str = "local",
              profile_name: str | None = None, force: bool = False, as_json: bool = False, data_root=None,
              results_dir=DEFAULT_RESULTS) -> int:
@@ -435,6 +481,9 @@ def evaluate(model: str, *, kind: str = "transformer", pooling: str | None = Non
     (or ``profile_name``) and prints the scores."""
     from repro.specs import Row, get_spec
 
+    kind = pick(kind, EVALUATE_KINDS, "transformer", "--kind", "evaluate")
+    kind = "transformer" if kind == "sbert" else kind  # an SBERT folder is encoded as any transformer folder
+    dtype = pick(precision, PRECISIONS[:3], "fp32", "--precision", "evaluate")
     base = get_profile(profile)
     _check_evaluate_settings(model, kind=kind, layer=layer, max_seq_length=max_seq_length, device=device,
                              data_root=data_root)
@@ -507,18 +556,91 @@ def profiles() -> int:
     return 0
 
 
-def verify_data(datasets: Sequence[str] = (), *, data_root=None) -> int:
-    """Check the data root against the sha256 manifests (``datasets``: these only); 2 when a file is missing or
-    differs (exit 2)."""
+def data_to_fix(the_plan) -> list[str]:
+    """What makes ``reproduce`` exit 3 for data: one line per dataset the plan's units still need and the data root
+    lacks (naming a missing file and the command that gets it), each once. ``reproduce --dry-run`` and
+    ``data verify`` both decide with this."""
+    lines: dict[str, None] = {}
+    for e in the_plan["units"]:
+        if e["status"] == "needs data":
+            lines.update(dict.fromkeys(e["why"].split("\n")))
+    return list(lines)
+
+
+def needed_datasets(the_plan, *, models: bool = True) -> list[str]:
+    """The datasets the plan's units not yet done read (``models``: and models kept as data files, e.g. GloVe)."""
+    needed: list[str] = []
+    for e in the_plan["units"]:
+        if e["status"] == "done":
+            continue
+        needed += e["datasets"]
+        if models:
+            for m in e["models"]:
+                needed += manifest.MODEL_DATASETS.get(m, ())
+    return list(dict.fromkeys(needed))
+
+
+def verify_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=None, data_root=None) -> int:
+    """``sbert-repro data verify``: the datasets ``reproduce --profile PROFILE --tables TABLES`` reads on a fresh
+    results folder (``datasets``: these instead), checked against the sha256 manifests. One line per missing or
+    broken dataset with the command that fixes it; exit 3 (as ``reproduce``) when there is any, else 0."""
+    import tempfile
+
+    from repro.data.fetch import FETCH_COMMAND
+    from repro.specs import load_specs
+
     root = resolve_data_root(data_root)
-    bad = 0
-    for name in datasets or sorted(manifest.MANIFESTS):
-        problems = manifest.verify(name, root)
-        echo(f"{name:10s} {'ok' if not problems else f'{len(problems)} problem(s)'}")
-        for p in problems:
-            echo(f"    {p}")
-        bad += bool(problems)
-    return EXIT_USAGE if bad else 0
+    if datasets:
+        names, missing = [manifest.get_dataset(n).name for n in datasets], []
+        missing = [p for p in (dataset_problem(n, root) for n in names) if p]
+    else:
+        numbers = _table_list(tables, load_specs())
+        with tempfile.TemporaryDirectory(prefix="sbert-repro-verify-") as empty:  # every unit counts, none is done
+            the_plan = build_plan(_profile(profile), ResultStore(Path(empty) / "results"), tables=numbers,
+                                  data_root=root)
+        names, missing = needed_datasets(the_plan, models=False), data_to_fix(the_plan)
+        echo(f"profile '{profile}', tables {', '.join(numbers)}: {len(names)} dataset(s) under {root}")
+    lines = list(missing)
+    for name in names:
+        if dataset_problem(name, root) is not None or not manifest.get_dataset(name).files:
+            continue  # missing: said above; not pinned (wikisec): its loader checks its own SHA256SUMS
+        problems = [p for p in manifest.verify(name, root) if not p.startswith(f"{name}: ")]
+        if problems:
+            more = f" (and {len(problems) - 1} more file(s))" if len(problems) > 1 else ""
+            fix = (f"{FETCH_COMMAND} {name} --data-root {root}" if manifest.get_dataset(name).fetchable
+                   else manifest.get_dataset(name).manual)
+            lines.append(f"{name}: {problems[0]}{more}; fix: {fix}")
+        else:
+            echo(f"{name:10s} ok")
+    for line in lines:
+        echo(line)
+    if lines:
+        echo(f"{len(lines)} dataset(s) missing or broken: `reproduce` would not run their rows (exit {EXIT_NOT_RUN})")
+        return EXIT_NOT_RUN
+    return 0
+
+
+def fetch_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=None, data_root=None,
+               from_archive=None, timeout: float = 60.0) -> int:
+    """``sbert-repro data fetch``: download (or install ``from_archive``) ``datasets``, or, without names, what
+    ``reproduce`` of ``profile`` / ``tables`` needs and the data root lacks; then as ``data verify``: 3 when data
+    is still missing or broken."""
+    from repro.data.fetch import fetch_datasets
+    from repro.specs import load_specs
+
+    if datasets:
+        failed = fetch_datasets(datasets, data_root, from_archive=from_archive, timeout=timeout, echo=echo)
+        return EXIT_NOT_RUN if failed else 0
+    if from_archive:
+        raise ReproError(f"--from-archive {from_archive}: name the dataset(s) it holds, e.g. "
+                         f"`sbert-repro data fetch stsb --from-archive {from_archive}`")
+    prof, numbers = _profile(profile), _table_list(tables, load_specs())
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sbert-repro-fetch-") as empty:
+        _fetch_missing(build_plan(prof, ResultStore(Path(empty) / "r"), tables=numbers, data_root=data_root),
+                       data_root)
+    return verify_data(profile=profile, tables=tables, data_root=data_root)
 
 
 # --------------------------------------------------------------------------------------------- train, bench
@@ -531,3 +653,28 @@ def train(args) -> int:
 def bench(args) -> int:
     """``sbert-repro bench``: Table 7 on this machine (flags: :func:`repro.speed.command.add_arguments`)."""
     return bench_command.run(args, run_table=run_table, echo=echo, build_tables=build_tables)
+
+
+# --------------------------------------------------------------------------------------------- errors of the machine
+_OS_FIXES = {
+    errno.ENOSPC: "free some disk space (or point --results-dir / $SBERT_REPRO_CACHE at another disk) and rerun the "
+                  "same command: finished results are kept",
+    errno.EDQUOT: "your disk quota is full: free some space and rerun the same command (finished results are kept)",
+    errno.EROFS: "the file system is read-only: point --results-dir / --tables-dir / $SBERT_REPRO_CACHE at a "
+                 "writable folder",
+    errno.EACCES: "no permission: make the folder writable for you, or point the option at one that is",
+    errno.EPERM: "no permission: make the folder writable for you, or point the option at one that is",
+    errno.ENOTDIR: "a file stands where a folder is needed: pass a folder (or move the file away)",
+    errno.EEXIST: "a file stands where a folder is needed: pass a folder (or move the file away)",
+    errno.EISDIR: "a folder stands where a file is needed: pass a file",
+}
+
+
+def os_error_line(e: OSError) -> str | None:
+    """One line for an error of the machine the user can fix (full disk, permissions, a file in place of a folder),
+    naming the path; None for any other OSError (a bug: its traceback is wanted)."""
+    fix = _OS_FIXES.get(e.errno)
+    if fix is None:
+        return None
+    where = f"{e.filename}: " if e.filename else ""
+    return f"{where}{e.strerror or e}; {fix}"

@@ -5,22 +5,27 @@
     sbert-repro evaluate --model PATH --pooling mean   # a new model through the paper's STS protocol
     sbert-repro plan --profile paper               # every configuration, with its status here (no torch)
     sbert-repro run UNIT-ID --profile local        # one unit of the plan alone
-    sbert-repro models | profiles | data verify
+    sbert-repro data verify --profile local        # is every dataset `reproduce` reads here? (exit 3 if not)
+    sbert-repro data fetch [DATASET ...]           # download them (sha256-checked)
+    sbert-repro models | profiles | records check
 
-Every command takes ``--data-root`` (default: $SBERT_REPRO_DATA, else the per-user cache). Errors that are the
-user's to fix (missing data, unknown model, bad setting) print one clear line and exit with status 2; ``reproduce``
-exits with 3 when it finished but a selected table or row could not run for a reason the user must fix (data
-missing or broken), and lists them at the end.
+Every command takes ``-v`` / ``-vv`` (before or after its name) and ``--data-root`` (default: $SBERT_REPRO_DATA,
+else the per-user cache). Errors that are the user's to fix (missing data, unknown model, bad setting) print one
+clear line and exit with status 2; ``reproduce`` exits with 3 when it finished but a selected table or row could
+not run for a reason the user must fix (data missing or broken), and lists them at the end; ``data verify`` says
+the same for data before any run, with the same status.
 
 Nothing but parsing happens here: each option shared by several commands is declared once (:data:`OPTIONS`, given
-to the subcommands as parent parsers), the executors declare their own flags (:mod:`repro.executors`), and what a
-command does is :mod:`repro.app`'s.
+to the subcommands as parent parsers by :func:`_sub`, which adds ``-v`` to every one), an old spelling of one is
+kept hidden in :data:`RENAMED` (it still works, with a one-line hint on stderr), the executors declare their own
+flags (:mod:`repro.executors`), and what a command does is :mod:`repro.app`'s. A new shared flag: one entry in
+:data:`OPTIONS` (its flags, help and default), its name in the ``_sub(...)`` call of each command that takes it,
+and the value passed on in that command's dispatch function.
 """
 
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import os
 import sys
@@ -34,6 +39,9 @@ SEEDS_HELP = ("seeds of the seeded tables (2 and 6), e.g. 0,1 or 0-4 (default: t
 
 #: the options several commands share: each declared once, with its help (name -> (flags, argparse keywords))
 OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
+    # SUPPRESS: a subcommand's -v must not reset the count given before the subcommand name
+    "verbose": (("-v", "--verbose"), dict(action="count", default=argparse.SUPPRESS, help=(
+        "more output, before or after the command: -v info logging (plan: every unit), -vv debug logging"))),
     "data_root": (("--data-root",), dict(
         help="folder with the datasets (default: $SBERT_REPRO_DATA, else the user cache)")),
     "results_dir": (("--results-dir",), dict(
@@ -51,6 +59,13 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
         action="store_true", help="rerun specs that already have a finished record (an unreadable record is "
                                   "written anew); finished training runs in $SBERT_REPRO_CACHE/runs are still "
                                   "reused: point SBERT_REPRO_CACHE at an empty folder to train everything again")),
+    "precision": (("--precision",), dict(choices=app.PRECISIONS, help=app.PRECISION_HELP)),
+    "kind": (("--kind",), dict(choices=list(app.KINDS), help=f"model kind: {app.KIND_HELP}")),
+    "json": (("--json",), dict(action="store_true", help="also print the result as JSON")),
+    "model": (("--model",), dict(required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert "
+                                                     "(train: the model training starts from)")),
+    "pooling": (("--pooling",), dict(choices=app.POOLINGS, help="token vectors -> sentence vector (evaluate: default "
+                                                                "the model folder's own, else mean; train: mean)")),
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
@@ -58,13 +73,31 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
 }
 
 
+#: old spellings of shared options: still accepted, hidden from --help, a one-line hint on stderr when used
+RENAMED = {"--dtype": "precision", "--amp": "precision"}
+
+
+class _Renamed(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        new = OPTIONS[RENAMED[option_string]][0][-1]
+        print(f"note: {option_string} is now {new} (same values); {option_string} will go", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def _parents(*names: str) -> list[argparse.ArgumentParser]:
-    """Parent parsers carrying the shared options ``names`` (keys of :data:`OPTIONS`)."""
+    """Parent parsers carrying the shared options ``names`` (keys of :data:`OPTIONS`) and their old spellings."""
     p = argparse.ArgumentParser(add_help=False)
     for name in names:
         flags, kwargs = OPTIONS[name]
         p.add_argument(*flags, **kwargs)
+        for old in (o for o, new in RENAMED.items() if new == name):
+            p.add_argument(old, dest=name, action=_Renamed, choices=kwargs.get("choices"), help=argparse.SUPPRESS)
     return [p]
+
+
+def _sub(sub, name: str, *options: str, **kw) -> argparse.ArgumentParser:
+    """The subcommand ``name`` with the shared ``options`` (and -v, which every command takes)."""
+    return sub.add_parser(name, parents=_parents("verbose", *options), **kw)
 
 
 # --------------------------------------------------------------------------------------------- dispatch
@@ -82,7 +115,7 @@ def _tables(a) -> int:
 
 def _plan(a) -> int:
     return app.plan(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
-                    as_json=a.json, verbose=a.verbose, rehearse=a.rehearse)
+                    as_json=a.json, verbose=a.verbose > 0, rehearse=a.rehearse)
 
 
 def _run(a) -> int:
@@ -92,15 +125,15 @@ def _run(a) -> int:
 
 def _evaluate(a) -> int:
     return app.evaluate(a.model, kind=a.kind, pooling=a.pooling, layer=a.layer, max_seq_length=a.max_seq_length,
-                        dtype=a.dtype, device=a.device, row=a.row, compare_with=a.compare_with, profile=a.profile,
-                        profile_name=a.profile_name, force=a.force, as_json=a.json, data_root=a.data_root,
-                        results_dir=a.results_dir)
+                        precision=a.precision, device=a.device, row=a.row, compare_with=a.compare_with,
+                        profile=a.profile, profile_name=a.profile_name, force=a.force, as_json=a.json,
+                        data_root=a.data_root, results_dir=a.results_dir)
 
 
 # --------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
-        prog="sbert-repro",
+        prog="sbert-repro", parents=_parents("verbose"),
         description="Reproduce and benchmark Sentence-BERT (Reimers & Gurevych, EMNLP 2019). "
                     "Runs the paper's protocols, writes one JSON result record per run and rebuilds the paper's "
                     "tables (CSV, Markdown, PNG) with the paper's numbers beside ours.",
@@ -112,19 +145,17 @@ def build_parser() -> argparse.ArgumentParser:
                "  sbert-repro reproduce --profile paper --model-path bert-base-uncased=/models/bert-base-uncased\n",
     )
     ap.add_argument("--version", action="version", version=f"sbert-repro {__version__}")
-    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("reproduce", help="run the pipelines of a profile and build the tables",
-                       parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "tables_dir",
-                                        "device", "force", "model_path", "rehearse"),
-                       description="Run every table pipeline available for PROFILE (finished runs are skipped: "
-                                   "a rerun resumes), then rebuild the tables. Rows that cannot run here are listed at "
-                                   "the end with the reason. Exit status: 0 when every selected table ran (rows "
-                                   "not run by design, e.g. a model not reachable offline, still give 0); "
-                                   f"{EXIT_NOT_RUN} when a table or row could not run for a reason to fix (data "
-                                   f"missing or broken); {EXIT_USAGE} for a bad setting (unknown profile, "
-                                   "out-of-range value) before any work.")
+    p = _sub(sub, "reproduce", "profile", "seeds", "tables", "data_root", "results_dir", "tables_dir", "device",
+             "force", "model_path", "rehearse", help="run the pipelines of a profile and build the tables",
+             description="Run every table pipeline available for PROFILE (finished runs are skipped: a rerun resumes), "
+                         "then rebuild the tables. Rows that cannot run here are listed at the end with the reason. "
+                         "Exit status: 0 when every selected table ran (rows not run by design, e.g. a model not "
+                         f"reachable offline, still give 0); {EXIT_NOT_RUN} when a table or row could not run for a "
+                         f"reason to fix (data missing or broken: `sbert-repro data verify` says which, with the same "
+                         f"status); {EXIT_USAGE} for a bad setting (unknown profile, out-of-range value) before any "
+                         "work.")
     p.add_argument("--fetch-missing", action="store_true",
                    help="first download (sha256-checked) the datasets these tables need and the data root lacks")
     p.add_argument("--dry-run", action="store_true",
@@ -136,97 +167,97 @@ def build_parser() -> argparse.ArgumentParser:
     executors.add_arguments(p)
     p.set_defaults(fn=_reproduce)
 
-    p = sub.add_parser("tables", help="rebuild tables from result records (no rerun)",
-                       parents=_parents("profile", "tables", "data_root", "results_dir", "tables_dir", "rehearse"),
-                       description="Rebuild the tables of PROFILE from the JSON result records alone (nothing is "
-                                   "rerun): for each table a CSV (one line per row and column: ours, the paper's "
-                                   "number, the difference, std over seeds, status and reason), a Markdown table and "
-                                   "a PNG plot, written to TABLES_DIR/<profile>/, and REPORT.md.")
+    p = _sub(sub, "tables", "profile", "tables", "data_root", "results_dir", "tables_dir", "rehearse",
+             help="rebuild tables from result records (no rerun)",
+             description="Rebuild the tables of PROFILE from the JSON result records alone (nothing is rerun): for "
+                         "each table a CSV (one line per row and column: ours, the paper's number, the difference, "
+                         "std over seeds, status and reason), a Markdown table and a PNG plot, written to "
+                         "TABLES_DIR/<profile>/, and REPORT.md.")
     p.set_defaults(fn=_tables)
 
-    p = sub.add_parser("plan", help="list every configuration a profile runs, with its status here (seconds)",
-                       parents=_parents("profile", "seeds", "tables", "data_root", "results_dir", "model_path",
-                                        "rehearse"),
-                       description="Every unit PROFILE would run, from the table declarations alone (no torch, "
-                                   "nothing loaded): each evaluation (row x column x seed) and each training run "
-                                   "with what it depends on (an NLI model before its STSb continuation), each with a "
-                                   "stable id and its status: done (a record exists), ready, needs data (which "
-                                   "dataset, the fetch command), needs weights (which model, how to provide it), "
-                                   "not implemented (why).")
-    p.add_argument("--json", action="store_true", help="the whole plan as JSON (one object per unit)")
-    p.add_argument("--verbose", action="store_true", help="also list every unit")
+    p = _sub(sub, "plan", "profile", "seeds", "tables", "data_root", "results_dir", "model_path", "json", "rehearse",
+             help="list every configuration a profile runs, with its status here (seconds)",
+             description="Every unit PROFILE would run, from the table declarations alone (no torch, nothing "
+                         "loaded): each evaluation (row x column x seed) and each training run with what it depends "
+                         "on (an NLI model before its STSb continuation), each with a stable id and its status: done "
+                         "(a record exists), ready, needs data (which dataset, the fetch command), needs weights "
+                         "(which model, how to provide it), not implemented (why). -v lists every unit; --json "
+                         "prints the whole plan (one object per unit).")
     p.set_defaults(fn=_plan)
 
-    p = sub.add_parser("run", help="run one unit of the plan alone (by its id from `plan`)",
-                       parents=_parents("profile", "seeds", "data_root", "results_dir", "device", "force",
-                                        "model_path", "rehearse"),
-                       description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan --verbose`): an "
-                                   "evaluation writes its record, a training run trains its folder (resumable). "
-                                   "What one job of a cluster array executes.")
+    p = _sub(sub, "run", "profile", "seeds", "data_root", "results_dir", "device", "force", "model_path", "rehearse",
+             help="run one unit of the plan alone (by its id from `plan`)",
+             description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan -v`): an evaluation writes its "
+                         "record, a training run trains its folder (resumable). Prints the unit's main metric per "
+                         "column and the path of its record. What one job of a cluster array executes.")
     p.add_argument("unit", help="a unit id from `sbert-repro plan`")
     p.set_defaults(fn=_run)
 
-    p = sub.add_parser("evaluate", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
-                       parents=_parents("profile", "data_root", "results_dir", "device", "force", "model_path"),
-                       description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 "
-                                   "of cosine similarity, as in the paper's Table 1. Writes a result record under "
-                                   "the profile custom-<PROFILE>; PROFILE sets the data sizes (smoke: small slices).")
-    p.add_argument("--model", required=True, help="hub id, local folder, glove-6B-50d, glove-840B-300d, smoke-bert")
-    p.add_argument("--kind", default="transformer", choices=["transformer", "wordvec"])
-    p.add_argument("--pooling", choices=["mean", "max", "cls"], help="default: the model folder's own, else mean")
+    p = _sub(sub, "evaluate", "model", "profile", "data_root", "results_dir", "device", "force", "model_path", "kind",
+             "pooling", "precision", "json", help="evaluate any model with the paper's STS protocol (Table 1 columns)",
+             description="Encode STS12-16, STSb test and SICK-R test with MODEL and report Spearman x100 of cosine "
+                         "similarity, as in the paper's Table 1. Writes a result record under the profile "
+                         "custom-<PROFILE>; PROFILE sets the data sizes (smoke: small slices).")
     p.add_argument("--layer", type=int, default=-1, help="hidden layer to pool (-1 last, -2 second-to-last)")
     p.add_argument("--max-seq-length", type=int)
-    p.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--row", help="label for the table row")
     p.add_argument("--compare-with", metavar="PAPER_ROW", help="paper row to put beside it, e.g. SBERT-NLI-base")
     p.add_argument("--profile-name", help="records go under this profile name (default custom-<profile>)")
-    p.add_argument("--json", action="store_true", help="also print the record as JSON")
     p.set_defaults(fn=_evaluate)
 
-    p = sub.add_parser("models", help="which models resolve here without a hub",
-                       description="List the models that resolve on this machine without a model hub (packaged "
-                                   "weights, checked by sha256), or resolve one id to its local folder. A hub id "
-                                   "such as bert-base-uncased resolves through the Hugging Face cache or the hub "
-                                   "when reachable; offline, pass --model-path ID=DIR to the run commands.")
+    p = _sub(sub, "models", help="which models resolve here without a hub",
+             description="List the models that resolve on this machine without a model hub (packaged weights, "
+                         "checked by sha256), or resolve one id to its local folder. A hub id such as "
+                         "bert-base-uncased resolves through the Hugging Face cache or the hub when reachable; "
+                         "offline, pass --model-path ID=DIR to the run commands.")
     p.add_argument("--resolve", metavar="ID", help="print the local folder ID resolves to (or why it cannot)")
     p.set_defaults(fn=lambda a: app.models(a.resolve))
 
-    p = sub.add_parser("profiles", help="list the profiles and what they run",
-                       description="A profile names the models, data sizes and seeds of a run: smoke (tiny random "
-                                   "BERT, small slices, minutes on a CPU), local (real data and the weights "
-                                   "installable offline, CPU-sized), paper (the paper's models from the hub, full "
-                                   "data, 10 seeds). This lists each profile and the rows it runs.")
+    p = _sub(sub, "profiles", help="list the profiles and what they run",
+             description="A profile names the models, data sizes and seeds of a run: smoke (tiny random BERT, small "
+                         "slices, minutes on a CPU), local (real data and the weights installable offline, "
+                         "CPU-sized), paper (the paper's models from the hub, full data, 10 seeds). This lists each "
+                         "profile and the rows it runs.")
     p.set_defaults(fn=lambda a: app.profiles())
 
-    p = sub.add_parser("data", help="verify the data root against the sha256 manifests",
-                       description="Check every dataset file under the data root against its manifest (size and "
-                                   "sha256). Missing or modified files are listed with the command that fetches "
-                                   f"them (python data_scripts/fetch_data.py DATASET); exit {EXIT_USAGE} then.")
-    dsub = p.add_subparsers(dest="action", required=True, metavar="verify")
-    v = dsub.add_parser("verify", parents=_parents("data_root"), help="check the files of DATASETS (default: all)")
-    v.add_argument("datasets", nargs="*", help="datasets to verify (default: all)")
-    v.set_defaults(fn=lambda a: app.verify_data(a.datasets, data_root=a.data_root))
+    p = _sub(sub, "data", help="check (verify) or download (fetch) the datasets, against the sha256 manifests",
+             description="verify: is every dataset `reproduce` reads for PROFILE / TABLES here and unmodified (size "
+                         "and sha256)? One line per missing or broken dataset with the command that fixes it; exit "
+                         f"{EXIT_NOT_RUN} then, as `reproduce`. fetch: download them (sha256-checked).")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="{verify,fetch}")
+    v = _sub(dsub, "verify", "profile", "tables", "data_root",
+             help="check what `reproduce --profile PROFILE --tables TABLES` reads (or DATASETS)")
+    v.add_argument("datasets", nargs="*", help="check these datasets instead (names: `sbert-repro data fetch --help`)")
+    v.set_defaults(fn=lambda a: app.verify_data(a.datasets, profile=a.profile, tables=a.tables, data_root=a.data_root))
+    v = _sub(dsub, "fetch", "profile", "tables", "data_root", help="download DATASETS (default: what PROFILE lacks)",
+             description=app.FETCH_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("datasets", nargs="*", help=f"dataset names or 'all': {', '.join(app.DATASET_NAMES)} "
+                                               "(default: those `reproduce --profile PROFILE` needs and lacks)")
+    v.add_argument("--from-archive", metavar="FILE_OR_DIR", help="install from a downloaded zip / tar.gz / file, or "
+                                                                 "a folder of them, instead of downloading")
+    v.add_argument("--timeout", type=float, default=60.0, help="network timeout in seconds (default 60)")
+    v.set_defaults(fn=lambda a: app.fetch_data(a.datasets, profile=a.profile, tables=a.tables,
+                                               data_root=a.data_root, from_archive=a.from_archive, timeout=a.timeout))
 
-    p = sub.add_parser("records", help="check the result records (copies, hand edits, damaged predictions)",
-                       description="Read every result record under the results folder and check it: the id stored "
-                                   "in it must be the id of its contents, it must lie where its contents say (a copy "
-                                   "or a backup folder inside the results folder would count twice), and its stored "
-                                   "per-item predictions must give its numbers. One line per problem with its fix; "
-                                   f"exit {EXIT_USAGE} when there is any.")
+    p = _sub(sub, "records", help="check the result records (copies, hand edits, damaged predictions)",
+             description="Read every result record under the results folder and check it: the id stored in it must "
+                         "be the id of its contents, it must lie where its contents say (a copy or a backup folder "
+                         "inside the results folder would count twice), and its stored per-item predictions must "
+                         f"give its numbers. One line per problem with its fix; exit {EXIT_USAGE} when there is any.")
     rsub = p.add_subparsers(dest="action", required=True, metavar="check")
-    r = rsub.add_parser("check", parents=_parents("results_dir"), help="check every record")
+    r = _sub(rsub, "check", "results_dir", help="check every record")
     r.set_defaults(fn=lambda a: app.records_check(a.results_dir))
 
-    # train and bench: their own modules declare (and read) their flags, including --device / --profile
-    p = sub.add_parser("train", help="train SBERT (or the BERT cross-encoder) with the paper's settings",
-                       parents=_parents("data_root", "model_path"), description=app.TRAIN_DOC,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    # train and bench: their own modules declare (and read) the flags only they take
+    p = _sub(sub, "train", "model", "data_root", "model_path", "device", "kind", "pooling", "precision",
+             help="train SBERT (or the BERT cross-encoder) with the paper's settings", description=app.TRAIN_DOC,
+             formatter_class=argparse.RawDescriptionHelpFormatter)
     app.add_train_arguments(p)
     p.set_defaults(fn=app.train)
 
-    p = sub.add_parser("bench", help="speed benchmarks: Table 7 and the '65 hours vs 5 seconds' claim",
-                       parents=_parents("data_root", "results_dir"), description=app.BENCH_DOC,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _sub(sub, "bench", "profile", "data_root", "results_dir", "tables_dir", "device", "precision", "model_path",
+             help="speed benchmarks: Table 7 and the '65 hours vs 5 seconds' claim", description=app.BENCH_DOC,
+             formatter_class=argparse.RawDescriptionHelpFormatter)
     app.add_bench_arguments(p)
     p.set_defaults(fn=app.bench)
     return ap
@@ -235,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    args.verbose = getattr(args, "verbose", 0)  # -v before or after the command name (not summed)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "fn", None):
         ap.print_help()
@@ -250,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head & co.
         return 0
     except OSError as e:
-        line = _os_error_line(e)
+        line = app.os_error_line(e)
         if line is None:
             raise
         print(f"error: {line}", file=sys.stderr)
@@ -258,30 +290,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished runs are saved as records, rerun the same command to resume", file=sys.stderr)
         return 130
-
-
-_OS_FIXES = {
-    errno.ENOSPC: "free some disk space (or point --results-dir / $SBERT_REPRO_CACHE at another disk) and rerun the "
-                  "same command: finished results are kept",
-    errno.EDQUOT: "your disk quota is full: free some space and rerun the same command (finished results are kept)",
-    errno.EROFS: "the file system is read-only: point --results-dir / --tables-dir / $SBERT_REPRO_CACHE at a "
-                 "writable folder",
-    errno.EACCES: "no permission: make the folder writable for you, or point the option at one that is",
-    errno.EPERM: "no permission: make the folder writable for you, or point the option at one that is",
-    errno.ENOTDIR: "a file stands where a folder is needed: pass a folder (or move the file away)",
-    errno.EEXIST: "a file stands where a folder is needed: pass a folder (or move the file away)",
-    errno.EISDIR: "a folder stands where a file is needed: pass a file",
-}
-
-
-def _os_error_line(e: OSError) -> str | None:
-    """One line for an error of the machine the user can fix (full disk, permissions, a file in place of a folder),
-    naming the path; None for any other OSError (a bug: its traceback is wanted)."""
-    fix = _OS_FIXES.get(e.errno)
-    if fix is None:
-        return None
-    where = f"{e.filename}: " if e.filename else ""
-    return f"{where}{e.strerror or e}; {fix}"
 
 
 if __name__ == "__main__":  # pragma: no cover

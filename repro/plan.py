@@ -33,7 +33,6 @@ from repro.errors import ConfigError
 from repro.training.settings import CROSS_HEAD, MAX_SEQ_LENGTH
 
 STATUSES = ("done", "ready", "needs data", "needs weights", "not implemented")
-FETCH_HINTS = {"wikisec": "python data_scripts/fetch_wikisec.py"}
 _ALWAYS_HERE = {"smoke-bert", "smoke-glove", "tfidf-unigram"}
 
 
@@ -42,6 +41,7 @@ def dataset_problem(name: str, root) -> str | None:
     """Why ``name`` is not usable under ``root`` (files missing; no hashing: ``sbert-repro data verify`` does
     that), or None."""
     from repro.data import manifest
+    from repro.data.fetch import FETCH_COMMAND
 
     try:
         ds = manifest.get_dataset(name)
@@ -52,12 +52,12 @@ def dataset_problem(name: str, root) -> str | None:
         folder = base / name
         if folder.is_dir() and any(folder.glob("*.csv")):
             return None
-        hint = FETCH_HINTS.get(name, "")
-        return f"{name}: {ds.manual}" + (f"; get it: {hint} --data-root {base}" if hint else "")
+        hint = f"; get it: {FETCH_COMMAND} {name} --data-root {base}" if name == "wikisec" else ""
+        return f"{name}: {ds.manual}{hint}"
     missing = [e.path for e in ds.files if not (base / e.path).is_file()]
     if not missing:
         return None
-    how = (f"python data_scripts/fetch_data.py {name} --data-root {base}" if ds.fetchable else ds.manual)
+    how = (f"{FETCH_COMMAND} {name} --data-root {base}" if ds.fetchable else ds.manual)
     return f"{name}: {len(missing)} file(s) missing under {base} (e.g. {missing[0]}); get it: {how}"
 
 

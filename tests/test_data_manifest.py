@@ -304,3 +304,20 @@ def test_cli_help_and_unknown(cli, capsys):
     assert exit_.value.code == 2
     assert cli.main(["sts", "--list"]) == 0
     assert "STS2012-en-test.zip" in capsys.readouterr().out
+
+
+def test_the_script_is_the_package_code(cli):
+    """data_scripts/fetch_data.py only calls repro.data.fetch (what `sbert-repro data fetch` runs)."""
+    from repro.data import fetch
+
+    assert cli.main is fetch.main and cli.build_parser is fetch.build_parser
+    assert fetch.expand(["all", "stsb"]) == list(dict.fromkeys([*manifest.DATA_DATASETS, "stsb"]))
+    with pytest.raises(fetch.ReproError, match="unknown dataset 'nosuch'"):
+        fetch.expand(["nosuch"])
+
+
+def test_fetch_one_routes_wikisec_to_its_installer(tmp_path):
+    from repro.data import fetch
+
+    problems = fetch.fetch_one("wikisec", tmp_path, from_archive=tmp_path / "missing.zip")
+    assert len(problems) == 1 and "missing.zip" in problems[0]

@@ -103,3 +103,39 @@ def test_two_reproduce_runs_on_one_folder_and_one_empty_cache(tmp_path, data_roo
     assert recs and not list((tmp_path / "res").rglob("*.lock"))
     assert (tmp_path / "tab0" / "smoke" / "table2_stsb_supervised.csv").read_text() == \
         (tmp_path / "tab1" / "smoke" / "table2_stsb_supervised.csv").read_text()
+
+
+def test_built_on_filelock_reentrant_across_threads(tmp_path):
+    """One filelock.FileLock per lock file, shared by the threads of a process (as the hand-written lock was)."""
+    import threading
+
+    import filelock
+
+    from repro import locks
+
+    target = tmp_path / "shared"
+    with locked(target):
+        assert isinstance(locks._lock_for(lock_path(target)), filelock.FileLock)
+        inner = []
+        t = threading.Thread(target=lambda: inner.append(_enter(target)))
+        t.start()
+        t.join(timeout=10)
+        assert inner == [os.getpid()]  # no self-deadlock from another thread
+        assert lock_path(target).exists()
+    assert not lock_path(target).exists() and not is_locked(target)
+
+
+def _enter(target):
+    with locked(target, timeout_s=2):
+        return owner(target)["pid"]
+
+
+def test_a_lock_file_not_ours_is_left_in_place(tmp_path):
+    """Release removes the lock file only when its owner line is this process's (never another holder's file)."""
+    target = tmp_path / "y"
+    with locked(target):
+        lock_path(target).write_text('{"host": "elsewhere", "pid": 1, "since": "then"}\n')
+    assert lock_path(target).exists() and owner(target)["host"] == "elsewhere"
+    with locked(target, timeout_s=2):  # the file stays usable: flock, not its contents, is the lock
+        assert owner(target)["pid"] == os.getpid()
+    assert not lock_path(target).exists()

@@ -3,7 +3,6 @@ training defaults (repro/training/settings.py)."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from torch.nn import functional as F
 
 from repro.errors import ConfigError
 from repro.training import settings as S
-from repro.training.command import add_arguments, stage_from_args
+from repro.training.command import stage_from_args
 from repro.training.losses import SiameseLoss, build_objective
 from repro.training.objectives import (DEV_SETS, OBJECTIVES, TRAIN_DATA, Objective, get_objective,
                                        register_objective, resolve)
@@ -139,14 +138,15 @@ def test_training_defaults_are_the_2019_settings_everywhere():
         k: v for k, v in S.DEFAULTS.items() if hasattr(config, k)}
     assert train_config(stage) == config
     assert (config.adam_eps, config.weight_decay, config.warmup_ratio, config.max_grad_norm) == (1e-6, 0.01, 0.1, 1.0)
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = parser.parse_args(["--model", "m", "--data", "nli"])
-    assert (args.amp, args.batch_size, args.lr, args.seed, args.eval_steps, args.checkpoint_steps, args.keep) == (
-        "fp32", 16, 2e-5, 0, 1000, 500, "best")
+    from repro.cli import build_parser  # the shared flags (--model, --precision, ...) are the command line's
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--model", "m", "--data", "nli"])
+    assert (stage_from_args(args).amp, args.batch_size, args.lr, args.seed, args.eval_steps, args.checkpoint_steps,
+            args.keep) == ("fp32", 16, 2e-5, 0, 1000, 500, "best")
     assert (args.eval_counting, args.truncation) == (S.EVAL_COUNTING, S.TRUNCATION)
-    v023 = stage_from_args(parser.parse_args(["--model", "m", "--data", "stsb-train", "--eval-counting", "per-epoch",
-                                              "--truncation", "pieces+2"]))
+    v023 = stage_from_args(parser.parse_args(["train", "--model", "m", "--data", "stsb-train", "--eval-counting",
+                                              "per-epoch", "--truncation", "pieces+2"]))
     assert (v023.eval_counting, v023.truncation) == ("per-epoch", "pieces+2")
     assert (TRAIN_DATA["nli"].epochs, TRAIN_DATA["stsb-train"].epochs) == (
         S.PAPER_TRAINING["nli_epochs"], S.PAPER_TRAINING["stsb_epochs"]) == (1, 4)

@@ -37,7 +37,7 @@ def tf():
         if os.environ.get("SBERT_REPRO_REQUIRE_TF"):
             pytest.fail("SBERT_REPRO_REQUIRE_TF is set (tox -e use) but tensorflow / tensorflow_hub is not "
                         "installed: the USE tests must run here")
-        pytest.skip("tensorflow not installed: the USE tests run in `tox -e use` (pip install 'sbert-repro[use]')")
+        pytest.skip("tensorflow not installed: the USE tests run in `tox -e use` (pip install -e '.[use]')")
     import tensorflow
 
     return tensorflow
@@ -216,7 +216,7 @@ def test_missing_tensorflow_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow_hub", None)
     with pytest.raises(ConfigError) as e:
         build_encoder(Row("USE", str(folder), kind="use"))
-    assert "pip install 'sbert-repro[use]'" in _one_line(e)
+    assert "pip install -e '.[use]'" in _one_line(e)
 
 
 # ------------------------------------------------------------------------------------ TF-Hub handles
@@ -335,7 +335,7 @@ def test_paper_profile_plans_the_use_rows_without_importing_tensorflow():
     assert len(by_table["1"]) == 1 and len(by_table["5"]) == 7
     for u in by_table["1"] + by_table["5"]:
         assert u["model"] == PAPER_HANDLE and u["status"] == "needs weights", u
-        assert ("pip install 'sbert-repro[use]'" in u["why"]) != HAVE_TF, u["why"]
+        assert ("pip install -e '.[use]'" in u["why"]) != HAVE_TF, u["why"]
     assert [u["status"] for u in by_table["7"]] == ["not implemented"]
 
     from repro.profiles import get_profile

@@ -20,6 +20,18 @@ Members are matched by name (exactly, or as a path suffix, so ``x/y/stsbenchmark
 ``stsbenchmark/sts-dev.csv``) and then by content: when several members could be a file (the SICK zips each hold a
 ``readme.txt``; a SentEval tree holds tokenized copies of the STS files under the same names) the one whose
 sha256 matches wins, so a wrong version is never installed.
+
+Why not ``pooch`` (its ``retrieve`` + ``known_hash`` + ``Unzip``/``Untar``; checked against pooch 1.9.0): it pins one
+digest per *downloaded* file, and the pins here are per *installed* file (the 99 files of the verified copy), not
+per archive (no archive digest is known for most sources, several have mirrors). Its processors extract members by
+exact name or folder prefix with ``extractall`` straight into the target folder, so they cannot (1) check each
+member's sha256 or choose, among same-named members, the one whose bytes match (the SICK zips' ``readme.txt``,
+SentEval's tokenized STS copies), (2) rename into this layout (``STS1x-en-test`` folders) or derive a file
+(TREC without quotes), (3) write each file through a temporary file and ``os.replace``: an interrupted extract
+leaves a partial file, and their skip rule is "the file exists", so a truncated file is never extracted again.
+What pooch would serve is :func:`_download` (a temporary file moved into place; about 20 lines), at the price of
+``requests`` (not otherwise installed: ``import requests`` fails in the project's environment) and of its
+``requests`` errors in place of the one-line "download it by hand and run ... --from-archive FILE" message.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Later versions (``/4``, ``/5``) are TF2 SavedModels called directly (``model(sen
 here, from a TF-Hub handle (downloaded once into TF-Hub's cache, ``$TFHUB_CACHE_DIR``) or a local SavedModel
 folder; ``--model-path HANDLE=DIR`` points a handle at a folder downloaded elsewhere (the usual way offline).
 
-TensorFlow is an optional extra (``pip install 'sbert-repro[use]'``: tensorflow + tensorflow-hub), imported only
+TensorFlow is an optional extra (``pip install -e '.[use]'`` in the clone: tensorflow + tensorflow-hub), imported only
 when a USE row is built, so nothing else in the suite pays for it. Where it is missing the row stops with a
 one-line :class:`~repro.errors.ConfigError` saying what to install (the paper profile needs it, so it is the
 user's to fix); a handle that cannot be reached offline is :class:`~repro.errors.ModelNotAvailable` (by design,
@@ -30,7 +30,7 @@ from repro.errors import BrokenModel, ConfigError, ModelNotAvailable
 
 PAPER_HANDLE = "https://tfhub.dev/google/universal-sentence-encoder-large/3"
 """The release the paper scored (its Table 7 note and the 2019 code's evaluation of USE)."""
-INSTALL = "pip install 'sbert-repro[use]'"
+INSTALL = "pip install -e '.[use]' (in the clone)"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 

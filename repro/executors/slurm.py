@@ -64,7 +64,7 @@ def _submitit():
     try:
         import submitit
     except ImportError:
-        raise ReproError("--executor slurm needs submitit: pip install 'sbert-repro[slurm]' (or pip install "
+        raise ReproError("--executor slurm needs submitit: pip install -e '.[slurm]' in the clone (or pip install "
                          "submitit)") from None
     logging.getLogger("submitit").addFilter(_NoAccountingNoise())
     return submitit

@@ -31,18 +31,15 @@ TABLE = "7"  # the table `bench` measures (its declaration: repro/specs/table7.p
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="local",
-                   help="records and tables go under this profile (default: local; --full uses paper)")
+    """The options only ``bench`` takes; those it shares (``--profile``, ``--device``, ``--precision``: the fast
+    path's, ``--tables-dir``, ``--model-path``, ...) are declared once, in :data:`repro.cli.OPTIONS`."""
     p.add_argument("--preset", choices=["short", "smoke", "local", "full"],
                    help="how much to measure (default: the profile's own: smoke->smoke, local->local, paper->full)")
     p.add_argument("--full", action="store_true", help="the full measurement (= --profile paper --preset full)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda when available, else cpu)")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for the CPU column (default: 2)")
     p.add_argument("--sections", help="comma-separated subset of encode,glove,cross,e2e (default: all)")
     p.add_argument("--n-sentences", type=int, help="STSb sentences to encode (default: the preset's)")
     p.add_argument("--repeats", type=int, help="timed rounds per case (default: the preset's)")
-    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
-                   help="fast path precision (default: measured per CPU: bf16 only where its products are faster)")
     p.add_argument("--token-budget", type=int, help="fast path padded tokens per batch (default: 2048 CPU, "
                                                      "32768 CUDA)")
     p.add_argument("--weights", choices=["auto", "random", "real"], default="auto",
@@ -50,7 +47,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(downloads when the hub is reachable)")
     p.add_argument("--no-peer", action="store_true", help="skip sentence-transformers (not installed)")
     p.add_argument("--sweep", action="store_true", help="also sweep token budget x precision for the fast path")
-    p.add_argument("--tables-dir", default="tables", help="output folder (default: ./tables/<profile>/)")
     p.add_argument("--report-dir", help="where the bench report goes (default: the tables folder of the profile)")
     p.add_argument("--train", action="store_true",
                    help="time training instead: our trainer vs sentence-transformers' loop (steps/s, NLI softmax, "
@@ -58,8 +54,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-model", choices=["minilm", "sbert-base", "sbert-large", "smoke-bert"], default=None,
                    help="model to train for --train (default: minilm on CPU, sbert-base on CUDA)")
     p.add_argument("--train-steps", type=int, default=10, help="optimizer steps per round for --train (default 10)")
-    p.add_argument("--model-path", action="append", metavar="ID=DIR",
-                   help="use local folder DIR for model ID, e.g. bert-base-uncased=/models/bert-base-uncased")
 
 
 def run(args, *, run_table, echo=print, build_tables=None) -> int:
@@ -88,7 +82,7 @@ def run(args, *, run_table, echo=print, build_tables=None) -> int:
         if args.repeats < 1:
             raise ConfigError(f"--repeats must be >= 1, got {args.repeats}")
         overrides["repeats"] = args.repeats
-    if args.precision:
+    if args.precision not in (None, "auto"):  # auto: measured per CPU (the preset's default)
         overrides["precision"] = args.precision
     if args.token_budget is not None:
         if args.token_budget < 1:

@@ -148,7 +148,7 @@ def load_peer(model: SpeedModel, device: str):
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
-        raise ModelNotAvailable("the peer needs sentence-transformers: pip install 'sbert-repro[peer]'") from None
+        raise ModelNotAvailable("the peer needs sentence-transformers: pip install -e '.[peer]'") from None
     from repro.encoders.transformer import _quiet_transformers
 
     with _quiet_transformers():

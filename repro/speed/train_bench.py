@@ -101,7 +101,7 @@ class _Peer:
             from sentence_transformers import InputExample, SentenceTransformer
             from sentence_transformers.sentence_transformer.losses import SoftmaxLoss
         except ImportError:
-            raise ModelNotAvailable("the training peer needs sentence-transformers: pip install 'sbert-repro[peer]'"
+            raise ModelNotAvailable("the training peer needs sentence-transformers: pip install -e '.[peer]'"
                                     ) from None
         from torch.utils.data import DataLoader
 

@@ -14,7 +14,6 @@ import argparse
 from pathlib import Path
 
 from repro.data.nli import NLI_TRAIN_SOURCES
-from repro.encoders.base import POOLINGS
 from repro.errors import choose
 from repro.training import settings as S
 from repro.training.objectives import CONCATENATIONS, DEFAULT_CONCAT, KINDS, OBJECTIVES, TRAIN_DATA
@@ -24,16 +23,16 @@ from repro.training.stage import Stage
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``sbert-repro train``; every default is the shared one (:mod:`repro.training.settings`)."""
+    """The options only ``sbert-repro train`` takes; every default is the shared one (:mod:`repro.training.settings`).
+    The options it shares with other commands (``--model``, ``--kind``, ``--pooling``, ``--precision``,
+    ``--device``, ``--data-root``, ...) are declared once, in :data:`repro.cli.OPTIONS`; :func:`stage_from_args`
+    reads them with their defaults (``--kind sbert``, ``--pooling mean``, ``--precision`` = ``settings.AMP``)."""
     data = "; ".join(f"{d.name} ({d.objective}, {d.epochs} epoch{'s' * (d.epochs != 1)})" for d in TRAIN_DATA.values()
                      if d.name != "afs")  # an AFS fold is named by Table 3, not on the command line
-    p.add_argument("--model", required=True, help="starting model: hub id, local folder, smoke-bert")
     p.add_argument("--data", required=True, help=f"training data (its default objective, the paper's epochs): {data}")
-    p.add_argument("--kind", default=KINDS[0], help=f"{' | '.join(KINDS)}: bi-encoder (default) or cross-encoder")
     p.add_argument("--objective", help=f"{' | '.join(OBJECTIVES)} (default: the one the data calls for)")
     p.add_argument("--nli-source", default=S.PAPER_TRAINING["nli_source"],
                    help=f"{' | '.join(NLI_TRAIN_SOURCES)} (see repro/data/nli.py)")
-    p.add_argument("--pooling", default="mean", help=f"{' | '.join(POOLINGS)} (default mean)")
     p.add_argument("--concat", default=DEFAULT_CONCAT,
                    help=f"classification features: {' | '.join(CONCATENATIONS)} (default {DEFAULT_CONCAT})")
     p.add_argument("--epochs", type=int, help="default: the paper's for the data (see --data)")
@@ -51,10 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-steps", type=int, default=S.CHECKPOINT_STEPS)
     p.add_argument("--keep", default=S.KEEP_DEFAULT, help=f"{' | '.join(S.KEEP)} (best: by the dev score; default "
                                                           f"{S.KEEP_DEFAULT})")
-    p.add_argument("--amp", default=S.AMP, help=f"{' | '.join(S.AMP_MODES)} (default {S.AMP}, as the 2019 code; auto: "
-                                                "bf16/fp16 on GPU, fp32 on CPU)")
     p.add_argument("--train-limit", type=int, help="use only the first N training pairs")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
     p.add_argument("--runs-dir", default="runs", help="parent folder of run folders (default ./runs)")
     p.add_argument("--test", action="store_true", help="also score the kept model on STSb test")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
@@ -63,11 +59,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def stage_from_args(args):
     """The Stage ``args`` name: the objective and epochs the data calls for where none is given."""
     data = TRAIN_DATA[choose(args.data, TRAIN_DATA, "training data")]
-    return Stage(kind=args.kind, objective=args.objective or data.objective, data=args.data, base=args.model,
-                 pooling=args.pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
+    kind, amp = getattr(args, "kind", None) or KINDS[0], getattr(args, "precision", None) or S.AMP
+    choose(kind, KINDS, "--kind for `train`")
+    choose(amp, S.AMP_MODES, "--precision for `train`")
+    pooling = getattr(args, "pooling", None) or "mean"
+    return Stage(kind=kind, objective=args.objective or data.objective, data=args.data, base=args.model,
+                 pooling=pooling, concat=args.concat, nli_source=args.nli_source, data_limit=args.train_limit,
                  epochs=args.epochs or data.epochs, max_steps=args.max_steps, seed=args.seed,
                  batch_size=args.batch_size, lr=args.lr, eval_steps=args.eval_steps,
-                 checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=args.amp,
+                 checkpoint_steps=args.checkpoint_steps, keep=args.keep, amp=amp,
                  eval_counting=args.eval_counting, truncation=args.truncation)
 
 
@@ -77,7 +77,7 @@ def run(args, echo=print) -> int:
     stage = stage_from_args(args)
     runs = Path(args.runs_dir)
     echo(f"run folder: {run_dir_for(stage, runs)}")
-    result = run_stage(stage, runs, data_root=args.data_root, device=args.device, echo=echo,
+    result = run_stage(stage, runs, data_root=args.data_root, device=getattr(args, "device", None), echo=echo,
                        progress=not args.no_progress)
     dev = "-" if result.score is None else f"{result.score:.2f}"
     echo(f"model: {result.model_dir}  (STSb dev Spearman {dev}, step {result.best_step} of {result.steps})")
@@ -87,7 +87,7 @@ def run(args, echo=print) -> int:
         from repro.training.losses import pair_similarity
 
         test = load_stsb("test", root=args.data_root)
-        model = load_trained(stage, result.model_dir, device=args.device)
+        model = load_trained(stage, result.model_dir, device=getattr(args, "device", None))
         rho = spearman_x100(pair_similarity(model, test.sentences1, test.sentences2), test.scores)
         echo(f"STSb test Spearman {rho:.2f}")
     echo(f"log: {result.log_path}")
