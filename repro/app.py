@@ -146,8 +146,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
         echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}" + _counted(the_plan, units))
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
-        logs = getattr(executor, "log_dir", None) if executor.name == "processes" else None  # <log_dir>/<unit>.log
-        return _grid_summary(the_plan, store, outcome, t0, log_dir=logs)
+        return _grid_summary(the_plan, store, outcome, t0, unit_log=getattr(executor, "unit_log", None))
     not_run, to_fix = [], []  # (what, why): not run here by design / could not run for a reason to fix
     for number in wanted:
         echo(f"\n== Table {number}")
@@ -237,7 +236,7 @@ def _prune_models(profile, store, data_root, keep_models: bool) -> None:
              "freed (records and logs stay; --keep-models keeps them)")
 
 
-def _grid_summary(plan, store, outcome, t0, log_dir=None) -> int:
+def _grid_summary(plan, store, outcome, t0, unit_log=None) -> int:
     """What the grid left: the same summary and exit status as a run in this process, read from the records. A
     failed unit is named with what its record says it choked on (else where its log is)."""
     not_run, to_fix = [], []
@@ -250,8 +249,8 @@ def _grid_summary(plan, store, outcome, t0, log_dir=None) -> int:
         rec = records.get(entry.get("record"))
         if uid in outcome.failed and rec is not None and rec.status != "ok" and rec.reason:
             why = f"{why}: {rec.reason}"
-        elif uid in outcome.failed and log_dir is not None:
-            why = f"{why} (log: {Path(log_dir) / (uid + '.log')})"
+        elif uid in outcome.failed and unit_log is not None and unit_log(uid) is not None:
+            why = f"{why} (log: {unit_log(uid)})"  # an executor with one log per unit says where
         what = f"unit {uid}" + (f" (Table {entry['table']} {entry['what']}: {entry['label']})" if entry else "")
         to_fix.append((what, why))
     failed = set(outcome.failed) | set(outcome.skipped)

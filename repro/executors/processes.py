@@ -77,6 +77,10 @@ class ProcessExecutor:
         self.warm = warm
         self.threads = max(1, (os.cpu_count() or 1) // workers)
 
+    def unit_log(self, uid: str):
+        """Where the output of unit ``uid`` goes (None: this console)."""
+        return None if self.log_dir is None else os.path.join(self.log_dir, f"{uid}.log")
+
     def run(self, units: Sequence[Unit], command_for: CommandFor, final: list | None = None) -> Outcome:
         levels(units)  # validates ids and cycles before anything starts
         ids = {u.id for u in units}
@@ -123,7 +127,7 @@ class ProcessExecutor:
                     fh = None
                     if self.log_dir is not None:
                         os.makedirs(self.log_dir, exist_ok=True)
-                        fh = open(os.path.join(self.log_dir, f"{u.id}.log"), "ab")
+                        fh = open(self.unit_log(u.id), "ab")
                     n = len(out.done) + len(out.failed) + len(out.skipped) + len(running) + 1
                     self.echo(f"[executor] {n}/{total} start {u.id}" + (f" on GPU {gpu}" if gpu else "")
                               + (f" ({u.label})" if u.label else ""))
