@@ -30,8 +30,7 @@ from typing import Callable
 from repro.rehearsal.profile import ITEMS, MARK, SUFFIX, base_name, derive, is_rehearsal, rehearsal_name
 
 __all__ = ["ITEMS", "MARK", "SUFFIX", "Rehearsal", "activate", "base_name", "is_rehearsal", "mark_tables", "prepare",
-           "register",
-           "rehearsal_name", "wanted"]
+           "register", "rehearsal_name", "wanted"]
 
 READY = "READY.json"
 SEED = 0
@@ -46,9 +45,9 @@ def wanted(profile: str, rehearse: bool) -> bool:
 def cache_key(seed: int = SEED, items: int = ITEMS) -> str:
     """What the prepared miniatures depend on: the code that builds them, the seed, the size and whether TensorFlow is
     here (the Universal Sentence Encoder's SavedModel is built only then)."""
-    from repro import __version__
-
     import importlib.util
+
+    from repro import __version__
 
     tf = all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "tensorflow_hub"))  # USE built or not
     h = hashlib.sha256(f"{__version__}|{seed}|{items}|tf={tf}".encode())
@@ -85,12 +84,15 @@ def prepare(cache_dir=None, *, real_root=None, seed: int = SEED, items: int = IT
 
         real = data_root(real_root)
         tmp.mkdir(parents=True)
-        data = Path(build_data(real, tmp / "data", items=items, seed=seed))
-        models = build_models(tmp / "models", seed=seed, vocab_text=miniature_vocabulary(data))
-        stamp = {"key": key, "seed": seed, "items": items, "data": os.path.relpath(data, tmp),
-                 "models": {mid: os.path.relpath(Path(p), tmp) for mid, p in sorted(models.items())}}
-        (tmp / READY).write_text(json.dumps(stamp, indent=1))
-        os.replace(tmp, final)
+        try:  # a DataError names the real file the miniatures could not be cut from
+            data = Path(build_data(real, tmp / "data", items=items, seed=seed))
+            models = build_models(tmp / "models", seed=seed, vocab_text=miniature_vocabulary(data))
+            stamp = {"key": key, "seed": seed, "items": items, "data": os.path.relpath(data, tmp),
+                     "models": {mid: os.path.relpath(Path(p), tmp) for mid, p in sorted(models.items())}}
+            (tmp / READY).write_text(json.dumps(stamp, indent=1))
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
