@@ -227,3 +227,23 @@ def test_a_few_units_rehearsed_through_slurm(slurm_cluster, rehearsal, tmp_path)
     assert out.failed == {} and sorted(out.done) == sorted(ids), out.failed
     rec = json.loads(next(Path(rehearsal["results"]).rglob(f"*{ev['record']}.json")).read_text())
     assert rec["status"] == "ok"
+
+
+def test_prepare_names_the_missing_input_and_leaves_nothing(tmp_path):
+    from repro.errors import DataError
+    from repro.rehearsal import prepare
+
+    (tmp_path / "real").mkdir()
+    with pytest.raises(DataError, match="stsb|sts"):
+        prepare(tmp_path / "cache", real_root=tmp_path / "real", echo=lambda _: None)
+    assert [p.name for p in (tmp_path / "cache").iterdir() if not p.name.endswith(".lock")] == []
+
+
+@pytest.mark.slow
+def test_prepared_miniatures_are_reused_not_rebuilt(rehearsal, monkeypatch):
+    from repro.rehearsal import READY, cache_key, datasets, prepare
+
+    folder = rehearsal["r"].folder
+    assert json.loads((folder / READY).read_text())["key"] == cache_key() == folder.name
+    monkeypatch.setattr(datasets, "build_data", lambda *a, **k: pytest.fail("rebuilt"))
+    assert prepare(folder.parent, echo=lambda _: None) == folder
