@@ -267,11 +267,15 @@ def serve(report_fd: int, preload: Sequence[str]) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the units (same process group) and the parent
+    os.environ["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"  # an import asking is_available() must not initialise CUDA
     for name in preload:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():  # a forked child could not use the GPU: serve nothing,
+        return  # the executor then starts every unit cold
     report = os.fdopen(report_fd, "w", buffering=1)
     children: dict[int, int] = {}  # pid -> key
     buf, open_ = b"", True
