@@ -235,3 +235,15 @@ def test_cold_start_runs_every_unit_as_a_fresh_interpreter(tmp_path, warm_module
     journal = tmp_path / "journal.jsonl"
     out = get_executor("processes", workers=2, warm=False, echo=lambda s: None).run(GRID, warm_module(journal))
     assert out.ok and all(e["ppid"] == os.getpid() for e in _journal(journal))
+
+
+def test_units_start_cold_when_the_warm_server_is_gone(tmp_path, warm_module, monkeypatch):
+    """A server that ends before serving (as it does when CUDA was initialised by an import): every unit still
+    runs, each as a fresh interpreter."""
+    from repro.executors import processes
+
+    (tmp_path / "mods" / "die_on_import.py").write_text("import os\nos._exit(0)\n")
+    monkeypatch.setattr(processes, "PRELOAD", ("die_on_import",))
+    journal = tmp_path / "journal.jsonl"
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(GRID, warm_module(journal))
+    assert out.ok and all(e["ppid"] == os.getpid() for e in _journal(journal))

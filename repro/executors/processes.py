@@ -224,6 +224,9 @@ class WarmStarter:
             return None
         with self.cond:
             self.cond.wait_for(lambda: "pid" in self.state[key] or "rc" in self.state[key])
+            if "pid" not in self.state[key]:  # the server ended before forking it: the caller starts it cold
+                self.state.pop(key)
+                return None
         return _WarmChild(self, key)
 
     def close(self) -> None:
