@@ -1,6 +1,8 @@
 """Prepare what benchmarks/gpu_run.sh and gpu_train.sh need on a GPU machine that reaches nothing: the STSb files,
 SNLI dev/test (SentEval format, for the training throughput) and all-MiniLM-L6-v2 (for the bert-base-uncased
-vocabulary and the real-weight faithfulness check).
+vocabulary and the real-weight faithfulness check); and the real data root as ``data-root.tar.xz`` (about 5 MB),
+from which gpu_train.sh builds the paper profile's rehearsal miniatures on the device (issue 20: they are built
+there, not carried).
 
 Writes ``.benchmarks/gpu_carry/`` (ignored by git; about 48 MB: the device tool carries at most 64 MiB):
 ``data/stsb/sts-{train,dev,test}.csv``, ``data/nli/snli-senteval/`` and ``minilm/``
@@ -52,6 +54,11 @@ def main() -> int:
     cfg = json.loads((dst / "config.json").read_text())
     cfg["torch_dtype"] = cfg["dtype"] = "float32"  # load as fp32 (the stored fp16 values are upcast)
     (dst / "config.json").write_text(json.dumps(cfg, indent=2))
+    import tarfile
+
+    with tarfile.open(out / "data-root.tar.xz", "w:xz") as tar:  # every dataset the miniatures sample from
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            tar.add(folder, arcname=folder.name)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({size / 2**20:.1f} MiB; the device tool carries at most 64 MiB with the repository)")
     if size > 60 * 2**20:

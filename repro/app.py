@@ -42,6 +42,7 @@ from repro.runner import run_table, run_unit
 from repro.paths import data_root as resolve_data_root
 from repro.plan import build_plan, dataset_problem, format_plan, prunable_runs
 from repro.profiles import PROFILES, get_profile, parse_seeds
+from repro.rehearsal import mark_tables, register as register_rehearsal, wanted as wants_rehearsal
 from repro.results import ResultStore
 from repro.speed import command as bench_command
 from repro.training import command as train_command
@@ -50,6 +51,9 @@ from repro.weights import describe_local_models, resolve_model, set_model_path
 
 DEFAULT_RESULTS = "results"
 DEFAULT_TABLES = "tables"
+REHEARSE_HELP = ("rehearse the profile: its every unit on miniatures of its inputs (same formats, tiny random models, "
+                 "a few training steps, a few dozen items per evaluation), built once into $SBERT_REPRO_CACHE/"
+                 "rehearsal/; records and tables go under <profile>-rehearsal, marked as a rehearsal")
 
 #: ``--precision``, one vocabulary for every command that computes (evaluate, train, bench); the values a record or
 #: a run folder keeps (``dtype`` of an evaluation, ``amp`` of a training stage) are these same words
@@ -107,7 +111,7 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
               data_root=None, results_dir=DEFAULT_RESULTS, tables_dir=DEFAULT_TABLES, device: str | None = None,
               force: bool = False, model_paths: Sequence[str] = (), fetch_missing: bool = False,
               dry_run: bool = False, keep_models: bool = False, executor: Executor | None = None,
-              speed: str = "auto", verbose: bool = False) -> int:
+              speed: str = "auto", verbose: bool = False, rehearse: bool = False) -> int:
     """Run every table of ``profile`` (``tables``: these only), then build the tables and the report.
 
     Before any work it prints one line per table: the units it will run, reuse from records and cannot run here,
@@ -119,9 +123,10 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
     Without ``executor`` the tables run one after another in this process; with one (``--executor processes``,
     ``slurm``, ...) every unit of the plan runs as its own ``sbert-repro run ID`` and the executor's final step
     builds the tables. Either way the summary and the exit status (:func:`repro.console.exit_status`) are read from
-    the records."""
+    the records. ``rehearse``: the profile's rehearsal (:mod:`repro.rehearsal`)."""
     from repro.specs import load_specs
 
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root)
     prof = _profile(profile, seeds)
     check_device(device)
     specs = load_specs()
@@ -156,11 +161,12 @@ def reproduce(profile: str = "local", *, seeds: str | None = None, tables: str |
                                 force=force, model_paths=model_paths, seeds=seeds, speed=speed)
 
         final = tables_command(profile=prof.name, results_dir=store.root, tables_dir=tables_dir, tables=wanted)
-        echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}")
+        echo(f"\n== {len(units)} unit(s) to run with --executor {executor.name}" + _counted(the_plan, units))
         outcome = executor.run(units, command_for, final=final)  # the final step builds the tables
         _prune_models(prof, store, data_root, keep_models)  # after every unit has ended (the executor waits)
         return _grid_summary(the_plan, store, outcome, t0, explicit=explicit, unpinned=unpinned,
-                             tables_dir=Path(tables_dir) / prof.name, wanted=wanted, verbose=verbose)
+                             tables_dir=Path(tables_dir) / prof.name, wanted=wanted, verbose=verbose,
+                             unit_log=getattr(executor, "unit_log", None))
     from repro import console
 
     est = _print_estimate(the_plan, prof, store, specs, device=device, speed=speed, force=force)
@@ -276,6 +282,35 @@ def _unpinned_tables(plan, data_root) -> set[str]:
     return out - pinned_missing
 
 
+def _rehearsal(profile: str, rehearse: bool, data_root, quiet: bool = False):
+    """(profile name, data root, model paths) a command runs with: as given, or for a rehearsal (``--rehearse``, or a
+    ``<profile>-rehearsal`` name) the derived profile, the miniature data root and its tiny models (built once)."""
+    if not wants_rehearsal(profile, rehearse):
+        return profile, data_root, ()
+    from repro.rehearsal import activate
+
+    r = activate(profile, data_root=data_root, echo=(lambda _: None) if quiet else echo)
+    return r.profile.name, r.data_root, r.model_paths
+
+
+def _counted(plan, units) -> str:
+    """How the units to run add up to the plan's units not done (a table measured at once runs as one unit; a
+    training run that cannot run here is left to the evaluation that needs it, which records why)."""
+    todo = [e for e in plan["units"] if e["status"] != "done"]
+    together: dict[str, int] = {}
+    for e in todo:
+        if e["what"] == "evaluate" and e.get("record") is None:
+            together[e["table"]] = together.get(e["table"], 0) + 1
+    joined = sum(n - 1 for n in together.values())
+    left = len(todo) - joined - len(units)
+    parts = [f"of the plan's {len(todo)} unit(s) not done"]
+    if joined:
+        parts.append(f"{joined} measured within one unit of their table ({', '.join(f'Table {t}' for t in together)})")
+    if left > 0:
+        parts.append(f"{left} training run(s) that cannot run here (their evaluations record why)")
+    return " (" + "; ".join(parts) + ")"
+
+
 def check_folders(**folders) -> None:
     """A ReproError before any work when a folder option names something that is not a folder (``--results-dir``
     pointing at a file)."""
@@ -304,17 +339,26 @@ def _prune_models(profile, store, data_root, keep_models: bool, echo=echo) -> No
 
 
 def _grid_summary(plan, store, outcome, t0, *, explicit: bool, unpinned: set, tables_dir, wanted,
-                  verbose: bool = False) -> int:
-    """What the grid left: the same summary and exit status as a run in this process, read from the records."""
+                  verbose: bool = False, unit_log=None) -> int:
+    """What the grid left: the same summary and exit status as a run in this process, read from the records. A
+    failed unit is named with what its record says it choked on (else where its log is)."""
     from repro import console
 
     misses = []
-    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
-                                          outcome.skipped.items()}}.items():
-        misses.append(console.Miss("?", f"unit {uid}", why, must_fix=True, failed=True))
-    failed = set(outcome.failed) | set(outcome.skipped)
     readable, unreadable = store.scan()
     records = {r.spec.id: r for r in readable}
+    by_id = {e["id"]: e for e in plan["units"]}
+    for uid, why in {**outcome.failed, **{k: f"its dependency {v} did not finish" for k, v in
+                                          outcome.skipped.items()}}.items():
+        entry = by_id.get(uid, {})
+        rec = records.get(entry.get("record"))
+        if uid in outcome.failed and rec is not None and rec.status != "ok" and rec.reason:
+            why = f"{why}: {rec.reason}"
+        elif uid in outcome.failed and unit_log is not None and unit_log(uid) is not None:
+            why = f"{why} (log: {unit_log(uid)})"  # an executor with one log per unit says where
+        what = f"unit {uid}" + (f" ({entry['what']}: {entry['label']})" if entry else "")
+        misses.append(console.Miss(entry.get("table", "?"), what, why, must_fix=True, failed=True))
+    failed = set(outcome.failed) | set(outcome.skipped)
     misses += [console.Miss("?", "result record", why, must_fix=True) for why in unreadable]
     for e in plan["units"]:
         if e["what"] != "evaluate" or e.get("record") is None or e["id"] in failed:
@@ -394,9 +438,12 @@ def _fetch_missing(plan, data_root) -> bool:
 
 # --------------------------------------------------------------------------------------------- tables
 def tables(profile: str = "local", *, tables: str | Sequence[str] | None = None, results_dir=DEFAULT_RESULTS,
-           tables_dir=DEFAULT_TABLES) -> int:
+           tables_dir=DEFAULT_TABLES, rehearse: bool = False) -> int:
     """Rebuild the tables and the report of ``profile`` from the result records alone (nothing is rerun)."""
     from repro.specs import load_specs
+
+    if wants_rehearsal(profile, rehearse):
+        profile = register_rehearsal(profile).name
 
     check_folders(results_dir=results_dir, tables_dir=tables_dir)
     store = ResultStore(results_dir)
@@ -428,9 +475,11 @@ def build_tables(store, profile: str, tables_dir, numbers, *, echo=echo, counts:
 
     records = check_records(store)  # its warnings (damaged predictions) on the console, whatever ``echo`` is
     desc = PROFILES[profile].description if profile in PROFILES else ""
-    publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile, profile,
-            numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "", echo=echo,
-            counts=counts)
+    written = publish(load_specs(), [r for r in records if r.spec.profile == profile], Path(tables_dir) / profile,
+                      profile, numbers=numbers, profile_desc=f"Profile **{profile}**: {desc}." if desc else "",
+                      echo=echo, counts=counts)
+    if wants_rehearsal(profile, False):
+        mark_tables(written)
 
 
 def check_records(store, echo=echo) -> list:
@@ -484,10 +533,12 @@ def _table_list(wanted: str | Sequence[str] | None, specs) -> list[str]:
 
 # --------------------------------------------------------------------------------------------- plan, run
 def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequence[str] | None = None,
-         data_root=None, results_dir=DEFAULT_RESULTS, as_json: bool = False, verbose: bool = False) -> int:
+         data_root=None, results_dir=DEFAULT_RESULTS, as_json: bool = False, verbose: bool = False,
+         rehearse: bool = False) -> int:
     """Print every unit ``profile`` runs with its status here (``as_json``: the whole plan as JSON)."""
     from repro.specs import load_specs
 
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root, quiet=as_json)
     prof = _profile(profile, seeds)
     numbers = _table_list(tables, load_specs()) if tables is not None else None
     the_plan = build_plan(prof, ResultStore(results_dir), tables=numbers, data_root=data_root)
@@ -499,9 +550,11 @@ def plan(profile: str = "local", *, seeds: str | None = None, tables: str | Sequ
 
 
 def run(unit: str, *, profile: str = "local", seeds: str | None = None, data_root=None,
-        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False, speed: str = "auto") -> int:
+        results_dir=DEFAULT_RESULTS, device: str | None = None, force: bool = False, speed: str = "auto",
+        rehearse: bool = False) -> int:
     """Run one unit of the plan alone (what one job of a cluster array executes); ``speed``: Table 7's setting."""
     check_folders(results_dir=results_dir)
+    profile, data_root, _ = _rehearsal(profile, rehearse, data_root)
     store = ResultStore(results_dir)
     out = run_unit(unit, _profile(profile, seeds), store, data_root=data_root, device=device, force=force, echo=echo,
                    speed=speed)

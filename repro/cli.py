@@ -66,6 +66,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     "model_path": (("--model-path",), dict(
         action="append", metavar="ID=DIR", help="use local folder DIR for model ID, e.g. "
                                                 "bert-base-uncased=/models/bert-base-uncased (repeatable)")),
+    "rehearse": (("--rehearse",), dict(action="store_true", help=app.REHEARSE_HELP)),
 }
 
 
@@ -101,21 +102,23 @@ def _reproduce(a) -> int:
     return app.reproduce(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
                          tables_dir=a.tables_dir, device=a.device, force=a.force, model_paths=a.model_path or (),
                          fetch_missing=a.fetch_missing, dry_run=a.dry_run, keep_models=a.keep_models,
-                         executor=executors.from_args(a, app.echo), speed=a.speed, verbose=a.verbose)
+                         executor=executors.from_args(a, app.echo), speed=a.speed, verbose=a.verbose,
+                         rehearse=a.rehearse)
 
 
 def _tables(a) -> int:
-    return app.tables(a.profile, tables=a.tables, results_dir=a.results_dir, tables_dir=a.tables_dir)
+    return app.tables(a.profile, tables=a.tables, results_dir=a.results_dir, tables_dir=a.tables_dir,
+                      rehearse=a.rehearse)
 
 
 def _plan(a) -> int:
     return app.plan(a.profile, seeds=a.seeds, tables=a.tables, data_root=a.data_root, results_dir=a.results_dir,
-                    as_json=a.json, verbose=a.verbose > 0)
+                    as_json=a.json, verbose=a.verbose > 0, rehearse=a.rehearse)
 
 
 def _run(a) -> int:
     return app.run(a.unit, profile=a.profile, seeds=a.seeds, data_root=a.data_root, results_dir=a.results_dir,
-                   device=a.device, force=a.force, speed=a.speed)
+                   device=a.device, force=a.force, speed=a.speed, rehearse=a.rehearse)
 
 
 def _evaluate(a) -> int:
@@ -130,21 +133,20 @@ def _evaluate(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="sbert-repro", parents=_parents("verbose"),
-        description="Reproduce and benchmark Sentence-BERT (Reimers & Gurevych, EMNLP 2019). "
-                    "Runs the paper's protocols, writes one JSON result record per run and rebuilds the paper's "
-                    "tables (CSV, Markdown, PNG) with the paper's numbers beside ours.",
+        description="Reproduce and benchmark Sentence-BERT (Reimers & Gurevych, EMNLP 2019): the paper's protocols, "
+                    "one JSON record per run, the paper's tables (CSV, Markdown, PNG) with its numbers beside ours.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
                "  sbert-repro reproduce --profile local --data-root ../shared/data\n"
                "  sbert-repro reproduce --profile smoke --tables 1\n"
-               "  sbert-repro evaluate --model ./my-model --pooling mean\n"
+               "  sbert-repro evaluate --model ./my-model --tables 1,3,5\n"
                "  sbert-repro reproduce --profile paper --model-path bert-base-uncased=/models/bert-base-uncased\n",
     )
     ap.add_argument("--version", action="version", version=f"sbert-repro {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = _sub(sub, "reproduce", "profile", "seeds", "tables", "data_root", "results_dir", "tables_dir", "device",
-             "force", "model_path", "speed", help="run the pipelines of a profile and build the tables",
+             "force", "model_path", "speed", "rehearse", help="run the pipelines of a profile and build the tables",
              description="Run every table pipeline available for PROFILE (finished runs are skipped: a rerun resumes), "
                          "then rebuild the tables; an estimate first, a summary at the end. Exit status: 0 when every "
                          "selected table ran (rows not run by design, e.g. a model not reachable offline, and in a run "
@@ -164,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     executors.add_arguments(p)
     p.set_defaults(fn=_reproduce)
 
-    p = _sub(sub, "tables", "profile", "tables", "data_root", "results_dir", "tables_dir",
+    p = _sub(sub, "tables", "profile", "tables", "data_root", "results_dir", "tables_dir", "rehearse",
              help="rebuild tables from result records (no rerun)",
              description="Rebuild the tables of PROFILE from the JSON result records alone (nothing is rerun): for "
                          "each table a CSV (one line per row and column: ours, the paper's number, the difference, "
@@ -172,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "TABLES_DIR/<profile>/, and REPORT.md.")
     p.set_defaults(fn=_tables)
 
-    p = _sub(sub, "plan", "profile", "seeds", "tables", "data_root", "results_dir", "model_path", "json",
+    p = _sub(sub, "plan", "profile", "seeds", "tables", "data_root", "results_dir", "model_path", "json", "rehearse",
              help="list every configuration a profile runs, with its status here (seconds)",
              description="Every unit PROFILE would run, from the table declarations alone (no torch, nothing "
                          "loaded): each evaluation (row x column x seed) and each training run with what it depends "
@@ -183,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_plan)
 
     p = _sub(sub, "run", "profile", "seeds", "data_root", "results_dir", "device", "force", "model_path", "speed",
+             "rehearse",
              help="run one unit of the plan alone (by its id from `plan`)",
              description="Run the unit UNIT of PROFILE's plan (ids: `sbert-repro plan -v`): an evaluation writes its "
                          "record, a training run trains its folder (resumable). Prints the unit's main metric per "
@@ -293,7 +296,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; finished runs are saved as records, rerun the same command to resume", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

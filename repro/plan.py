@@ -150,6 +150,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
     from repro.cost import measured_speeds, stage_cost
 
     speeds = measured_speeds()
+    disk_memo: dict = {}
     units, seen = [], {}
     for t in wanted:
         spec = specs[t]
@@ -165,7 +166,7 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
             entry["protocol"] = unit_protocol(u)
             if u.what == "train":
                 entry["training"] = u.stage.to_dict()
-                entry["cost"] = stage_cost(u.stage, "cuda", speeds)
+                entry["cost"] = _local_disk(stage_cost(u.stage, "cuda", speeds), u.stage, disk_memo)
             status, why = _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile)
             entry.update(status=status, why=why)
             units.append(entry)
@@ -195,6 +196,20 @@ def build_plan(profile, store, *, tables=None, data_root=None) -> dict:
                                           "status": dict(Counter(e["status"] for e in units)), **_costs(units)},
             "cost_sources": sorted({e["cost"]["source"] for e in units if "cost" in e}), "unreadable": unreadable,
             "damaged": found.damaged}
+
+
+def _local_disk(cost: dict, stage, memo: dict) -> dict:
+    """``cost`` with the disk of the model the stage starts from when ``--model-path`` gives it (a rehearsal's tiny
+    models, a local copy): its folder's size, not its shape's."""
+    from repro.cost import _root_model
+    from repro.weights import _OVERRIDES, canonical_id
+
+    folder = _OVERRIDES.get(canonical_id(_root_model(stage)))
+    if folder is None:
+        return cost
+    if folder not in memo:
+        memo[folder] = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file()) / 1e9
+    return {**cost, "model_gb": memo[folder], "checkpoint_gb": 3 * memo[folder]}
 
 
 MODEL_MAX_SEQ_LENGTH = f"the model folder's (sentence-transformers config), else {MAX_SEQ_LENGTH}"
@@ -249,12 +264,24 @@ def _costs(entries) -> dict:
                                                                 default=0.0), 1)}
 
 
+def measured_in(record_profile: str, profile: str) -> bool:
+    """Whether a measurement filed under ``record_profile`` was made by ``profile``: its own name, or
+    ``<profile>-<preset>`` for one of the speed presets (:func:`repro.speed.presets.record_profile`); never another
+    profile whose name only starts the same (``paper-rehearsal``'s records are not the paper profile's)."""
+    from repro.speed.presets import PRESETS
+
+    if record_profile == profile:
+        return True
+    head, sep, preset = record_profile.rpartition("-")
+    return bool(sep) and head == profile and preset in PRESETS
+
+
 def _status(spec, u, records, ok_ids, runs_root, data_why, weights_why, profile):
     if u.what == "evaluate":
         if u.run is not None and u.run.id in ok_ids:
             return "done", None
         if u.run is None and any(r.status == "ok" and r.spec.table == spec.number
-                                 and r.spec.profile.split("-", 1)[0] == profile.name
+                                 and measured_in(r.spec.profile, profile.name)
                                  and spec.row_of(r, profile) == u.row for r in records):
             return "done", "measured on some hardware (a rerun measures this machine)"
     elif runs_root is not None and hasattr(u.stage, "kind") and hasattr(u.stage, "objective"):

@@ -58,6 +58,7 @@ def run_table(spec, profile, store: ResultStore, *, data_root=None, device: str 
     units = [u for u in spec.units(profile) if u.what == "evaluate"]  # bad rows / knobs fail here
     if only is not None:
         units = [u for u in units if u.id in set(only)]
+        ctx.units = units  # the task loads what these units read (a Table 5 unit: its own SentEval task)
     data = ev.load(spec, profile, ctx) if hasattr(ev, "load") else None
     echo(f"[table {spec.number}] {len(units)} runs")
     memo: dict = {}

@@ -68,6 +68,11 @@ REGISTRY: dict[str, list[str]] = {
         "tests/test_specs.py::test_committed_tables_regenerate_from_the_records_without_torch"],
     r"sbert-repro run UNIT-ID --profile (local|paper)": [
         "tests/test_specs.py::test_unit_ids_are_record_ids_and_run_one_unit"],
+    r"sbert-repro plan --profile paper --rehearse": [
+        "tests/test_rehearsal.py::test_sample_units_cover_every_kind"],  # builds the miniatures first (seconds)
+    r"sbert-repro reproduce --profile paper --rehearse --executor processes --workers 2": [
+        "tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],  # all of it: tox -e rehearse
+    r"tox -e rehearse": ["tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],
     r"sbert-repro reproduce --profile smoke --executor processes --workers 2": [
         "tests/test_grid.py::test_processes_two_workers_give_the_local_tables"],
     r"sbert-repro reproduce --profile paper --executor processes --gpus 0,1,2,3": [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -177,3 +178,72 @@ def test_every_registered_executor_follows_the_protocol():
     assert isinstance(get_executor("processes"), Executor)
     with pytest.raises(ConfigError, match="unknown --executor 'local'"):
         get_executor(IN_PROCESS)
+
+
+# ------------------------------------------------------------------------------------------ warm start
+@pytest.fixture
+def warm_module(tmp_path, monkeypatch):
+    """The journal unit as a module (``python -m warm_unit ...``: what the warm server forks), light preloads."""
+    from repro.executors import processes
+
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "warm_unit.py").write_text(
+        _UNIT.replace('note("start")', 'print("unit", uid, "says hello", flush=True); note("start")')
+        .replace('"task": os.environ.get("SLURM_ARRAY_TASK_ID")',
+                 '"task": os.environ.get("SLURM_ARRAY_TASK_ID"), "ppid": os.getppid(), "pid": os.getpid(), '
+                 '"threads": os.environ.get("OMP_NUM_THREADS")')
+        .replace("if fail:", "if fail and uid.startswith('crash'):\n    os.kill(os.getpid(), 9)\nif fail:"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "mods"), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(processes, "PRELOAD", ("json",))
+    for var in processes.THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+
+    def command(journal: Path, sleep=0.0, fail=()):
+        def command_for(u: Unit):
+            return [sys.executable, "-m", "warm_unit", str(journal), u.id, str(sleep), "1" if u.id in fail else "0"]
+        return command_for
+    return command
+
+
+def test_warm_units_keep_their_order_exit_codes_logs_and_environment(tmp_path, warm_module):
+    journal = tmp_path / "journal.jsonl"
+    ex = get_executor("processes", gpus=["0", "1"], log_dir=tmp_path / "logs", echo=lambda s: None)
+    out = ex.run(GRID, warm_module(journal, sleep=0.3, fail={"nli-1"}))
+    assert out.failed == {"nli-1": "exit 3"} and set(out.done) == {"nli-0", "stsb-after-nli-0"}
+    assert out.skipped == {"stsb-after-nli-1": "nli-1", "eval": "stsb-after-nli-1"}
+    j = _journal(journal)
+    assert {e["gpu"] for e in j} == {"0", "1"}
+    first = {e["id"]: e for e in j}
+    # forked by the warm server, not started by the executor; each unit a process of its own
+    assert all(e["ppid"] != os.getpid() for e in j) and len({e["pid"] for e in j}) == len(first)
+    assert {e["threads"] for e in j} == {str(max(1, (os.cpu_count() or 1) // 2))}
+    assert [e["id"] for e in j if e["what"] == "start"].index("stsb-after-nli-0") > 0
+    for uid in ("nli-0", "nli-1", "stsb-after-nli-0"):
+        assert f"unit {uid} says hello" in (tmp_path / "logs" / f"{uid}.log").read_text()
+
+
+def test_a_warm_unit_killed_takes_no_other_down(tmp_path, warm_module):
+    journal = tmp_path / "journal.jsonl"
+    units = [Unit("crash"), Unit("slow"), Unit("after-crash", deps=("crash",)), Unit("after-slow", deps=("slow",))]
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(
+        units, warm_module(journal, sleep=1.0, fail={"crash"}))
+    assert out.failed == {"crash": "exit -9"} and out.skipped == {"after-crash": "crash"}
+    assert sorted(out.done) == ["after-slow", "slow"]
+
+
+def test_cold_start_runs_every_unit_as_a_fresh_interpreter(tmp_path, warm_module):
+    journal = tmp_path / "journal.jsonl"
+    out = get_executor("processes", workers=2, warm=False, echo=lambda s: None).run(GRID, warm_module(journal))
+    assert out.ok and all(e["ppid"] == os.getpid() for e in _journal(journal))
+
+
+def test_units_start_cold_when_the_warm_server_is_gone(tmp_path, warm_module, monkeypatch):
+    """A server that ends before serving (as it does when CUDA was initialised by an import): every unit still
+    runs, each as a fresh interpreter."""
+    from repro.executors import processes
+
+    (tmp_path / "mods" / "die_on_import.py").write_text("import os\nos._exit(0)\n")
+    monkeypatch.setattr(processes, "PRELOAD", ("die_on_import",))
+    journal = tmp_path / "journal.jsonl"
+    out = get_executor("processes", workers=2, echo=lambda s: None).run(GRID, warm_module(journal))
+    assert out.ok and all(e["ppid"] == os.getpid() for e in _journal(journal))

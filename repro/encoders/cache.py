@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -52,11 +53,8 @@ def weights_fingerprint(encoder) -> str | None:
     if hasattr(encoder, "fingerprint"):
         fp = encoder.fingerprint()
         return None if fp is None else str(fp)
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
-    if not isinstance(encoder, torch.nn.Module):
+    torch = sys.modules.get("torch")  # an nn.Module exists only once torch is imported: never import it here
+    if torch is None or not isinstance(encoder, torch.nn.Module):  # (word vectors, tf-idf: no torch at all)
         return None
     h = hashlib.sha256()
     for name, tensor in encoder.state_dict().items():

@@ -300,8 +300,15 @@ def declared_profile(name: str):
     measurements with another preset); None for custom-* names."""
     if name in PROFILES:
         return PROFILES[name]
-    head = name.split("-", 1)[0]
-    return PROFILES.get(head) if head != "custom" else None
+    from repro.rehearsal.profile import is_rehearsal
+    from repro.speed.presets import PRESETS
+
+    if is_rehearsal(name):  # a rehearsal's records: its derived profile (same rows as the one it rehearses)
+        from repro.rehearsal import register
+
+        return register(name) if name[: -len("-rehearsal")] in PROFILES else None
+    head, sep, preset = name.rpartition("-")
+    return declared_profile(head) if sep and preset in PRESETS and head != "custom" else None
 
 
 def match_encoder_row(row: Row, record) -> bool:

@@ -39,6 +39,15 @@ class Context:
     echo: Callable = print
     progress: bool = True
     extra: dict = field(default_factory=dict)  # a task's own run options (speed: threads, report_dir, ...)
+    units: list | None = None  # the evaluation units this run covers (None: all of the table's); `load` reads theirs
+
+    def columns(self, default) -> list:
+        """The columns ``default`` lists that this run's units score (all of them without ``units``), in order: a
+        unit run alone loads its own column's data only."""
+        if self.units is None:
+            return list(default)
+        wanted = {u.column for u in self.units}
+        return [c for c in default if c in wanted]
 
     @property
     def knobs(self) -> dict:

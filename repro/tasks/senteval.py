@@ -35,7 +35,7 @@ class SentEvalTask(Task):
     def load(self, spec, profile, ctx):
         # A data problem stops here, before any model is loaded.
         return {t: load_senteval_task(t, root=ctx.data_root).head(ctx.knobs.get("limit"))
-                for t in ctx.knobs.get("tasks", spec.columns)}
+                for t in ctx.columns(ctx.knobs.get("tasks", spec.columns))}
 
     def build(self, row, data, ctx):
         return cached(row_encoder(row, ctx), enabled=ctx.knobs.get("cache", True))
