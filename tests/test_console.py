@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import shutil
 
+from pathlib import Path
+
 import pytest
 
 from repro.console import MAX_SUMMARY_LINES, Miss, exit_status, group, summary_lines
 from repro.errors import EXIT_NOT_RUN
+
+REPO = Path(__file__).resolve().parents[1]
 
 OFFLINE = ("{m}: not reachable offline (the model hub is not reachable from this machine) and not in the local "
            "Hugging Face cache. Download it where there is internet (`huggingface-cli download {m} --local-dir DIR`) "
@@ -87,7 +91,6 @@ def test_rebuild_from_records_ends_in_at_most_15_lines(tmp_path, data_root, caps
     """A rebuild of a table from the committed records: the estimate first, then a short summary naming REPORT.md;
     each row's reason only with --verbose."""
     from repro.cli import main
-    from tests.conftest import REPO
 
     shutil.copytree(REPO / "results", tmp_path / "r")
     argv = ["reproduce", "--profile", "local", "--tables", "1", "--data-root", str(data_root), "--results-dir",

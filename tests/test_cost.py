@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 
+from pathlib import Path
+
 import pytest
 
 from repro.cost import REFERENCE_STEPS_PER_S, measured_speeds, record_speed, stage_cost, stage_steps
 from repro.training.recipes import afs_stage, nli_stage, stsb_stage, triplet_stage
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_steps_follow_the_data_and_the_caps():
@@ -76,7 +80,6 @@ def test_estimate_counts_reused_units_and_scales_with_the_calibration(tmp_path):
     from repro.cost import REFERENCE_CPUS, estimate, speed_seconds
     from repro.results import ResultStore
     from repro.speed.presets import preset
-    from tests.conftest import REPO
 
     plan = _plan(store=ResultStore(REPO / "results"))  # the committed records: a rebuild
     ref = REFERENCE_CPUS["epyc-zen4"]["calibration_s"]
@@ -132,7 +135,6 @@ def test_force_estimates_every_unit_again():
     from repro.cost import REFERENCE_CPUS, estimate
     from repro.results import ResultStore
     from repro.speed.presets import preset
-    from tests.conftest import REPO
 
     plan = _plan(store=ResultStore(REPO / "results"))
     ref = REFERENCE_CPUS["epyc-zen4"]["calibration_s"]

@@ -145,19 +145,26 @@ def rehearsal(data_root, tmp_path_factory):
     from repro.rehearsal import activate
     from repro.results import ResultStore
 
+    from repro import weights
+    from repro.data.manifest import MINIATURES_ENV
+
     cache = tmp_path_factory.mktemp("rehearsal-cache")
     old = os.environ.get("SBERT_REPRO_CACHE")
+    old_miniatures, old_paths = os.environ.get(MINIATURES_ENV), dict(weights._OVERRIDES)
     os.environ["SBERT_REPRO_CACHE"] = str(cache)
     try:
         r = activate("paper", data_root=data_root, echo=lambda _: None)
         results = tmp_path_factory.mktemp("rehearsal-results")
         plan = build_plan(r.profile, ResultStore(results), data_root=r.data_root)
         yield {"r": r, "plan": plan, "results": results, "cache": cache}
-    finally:
-        if old is None:
-            os.environ.pop("SBERT_REPRO_CACHE", None)
-        else:
-            os.environ["SBERT_REPRO_CACHE"] = old
+    finally:  # the tiny models and the miniature root stay this module's: later tests see no rehearsal
+        weights._OVERRIDES.clear()
+        weights._OVERRIDES.update(old_paths)
+        for var, value in (("SBERT_REPRO_CACHE", old), (MINIATURES_ENV, old_miniatures)):
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def _run_units(rehearsal, ids, executor, tmp_path):

@@ -23,7 +23,7 @@ def dirs(tmp_path, data_root):
 
 
 def test_smoke_tables_2_and_6_end_to_end(dirs, tmp_path, capsys):
-    assert main(["reproduce", "--profile", "smoke", "--tables", "2,6", *dirs]) == 0
+    assert main(["-v", "reproduce", "--profile", "smoke", "--tables", "2,6", *dirs]) == 0  # -v: each unit's lines
     out = capsys.readouterr().out
     records = ResultStore(tmp_path / "res").load(profile="smoke")
     t2 = [r for r in records if r.spec.table == "2"]
