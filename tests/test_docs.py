@@ -73,6 +73,9 @@ REGISTRY: dict[str, list[str]] = {
     r"sbert-repro reproduce --profile paper --rehearse --executor processes --workers 2": [
         "tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],  # all of it: tox -e rehearse
     r"tox -e rehearse": ["tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],
+    r"tox -e rehearse-slurm": [  # all of it: the tox env (CI); a sample in tox -e py
+        "tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_through_slurm_in_bundles",
+        "tests/test_executors.py::test_slurm_bundles_units_and_names_each_failure"],
     r"sbert-repro reproduce --profile smoke --executor processes --workers 2": [
         "tests/test_grid.py::test_processes_two_workers_give_the_local_tables"],
     r"sbert-repro reproduce --profile paper --executor processes --gpus 0,1,2,3": [

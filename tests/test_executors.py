@@ -122,6 +122,28 @@ def test_slurm_failure_is_reported(slurm_cluster, tmp_path):
 
 
 @pytest.mark.slurm
+def test_slurm_bundles_units_and_names_each_failure(slurm_cluster, tmp_path):
+    """--units-per-task 2: the 5 units of GRID's levels run as fewer array tasks, still in dependency order; a
+    failing unit is named alone and the other unit of its bundle counts as done."""
+    journal = tmp_path / "j.jsonl"
+    lines: list[str] = []
+    ex = get_executor("slurm", log_dir=tmp_path / "logs", time_min=5, cpus_per_task=1, mem_gb=1, echo=lines.append,
+                      units_per_task=2)
+    units = [Unit("a"), Unit("b"), Unit("c"), Unit("d", deps=("a",))]
+    out = ex.run(units, _command(journal, fail={"b"}))
+    assert out.failed == {"b": "exit 3"} and sorted(out.done) == ["a", "c", "d"], (out, lines)
+    ev = _journal(journal)
+    t = {(e["id"], e["what"]): e["t"] for e in ev}
+    assert t[("d", "start")] >= t[("a", "end")]
+    tasks = {e["id"]: e["task"] for e in ev if e["what"] == "start"}
+    assert tasks["a"] == tasks["b"] != tasks["c"]  # a and b share one array task
+    assert any("2 task(s) of up to 2 units" in line for line in lines), lines
+    assert any("b failed: exit 3 (log:" in line for line in lines), lines
+    with pytest.raises(ConfigError, match="units_per_task=0"):
+        get_executor("slurm", units_per_task=0)
+
+
+@pytest.mark.slurm
 def test_slurm_requeued_task_runs_again(slurm_cluster, tmp_path):
     """A task that Slurm requeues (as on preemption) runs its command again; the unit's own checkpoint makes the
     second start resume (here: the journal shows two starts and one end)."""

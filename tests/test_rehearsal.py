@@ -167,7 +167,7 @@ def rehearsal(data_root, tmp_path_factory):
                 os.environ[var] = value
 
 
-def _run_units(rehearsal, ids, executor, tmp_path):
+def _run_units(rehearsal, ids, executor, tmp_path, results=None):
     by_id = {e["id"]: e for e in rehearsal["plan"]["units"]}
     units = [Unit(i, tuple(d for d in by_id[i]["needs"] if d in ids)) for i in ids]
     env_cache = {"SBERT_REPRO_CACHE": str(rehearsal["cache"])}
@@ -175,7 +175,7 @@ def _run_units(rehearsal, ids, executor, tmp_path):
     os.environ.update(env_cache)
     try:
         return executor.run(units, lambda u: unit_command(u.id, profile="paper-rehearsal",
-                                                          results_dir=rehearsal["results"],
+                                                          results_dir=results or rehearsal["results"],
                                                           data_root=rehearsal["r"].data_root))
     finally:
         for k, v in old.items():
@@ -234,6 +234,27 @@ def test_a_few_units_rehearsed_through_slurm(slurm_cluster, rehearsal, tmp_path)
     assert out.failed == {} and sorted(out.done) == sorted(ids), out.failed
     rec = json.loads(next(Path(rehearsal["results"]).rglob(f"*{ev['record']}.json")).read_text())
     assert rec["status"] == "ok"
+
+
+@pytest.mark.slurm
+def test_one_unit_of_every_kind_rehearsed_through_slurm_in_bundles(slurm_cluster, rehearsal, tmp_path):
+    """The sampled subset (each loader, objective and table evaluator, a released checkpoint, an NLI -> STSb
+    continuation) as Slurm job arrays with --units-per-task bundles (warm interpreters), into a results folder of
+    its own: every unit done, every evaluation's record finished (tox -e rehearse-slurm runs all 733)."""
+    from repro.results import ResultStore
+
+    plan = rehearsal["plan"]
+    ids = sample_units(plan, statuses=("ready",))
+    lines: list[str] = []
+    ex = get_executor("slurm", log_dir=tmp_path / "slurm-logs", time_min=20, cpus_per_task=1, mem_gb=2,
+                      units_per_task=10, env={"SBERT_REPRO_CACHE": str(rehearsal["cache"])}, echo=lines.append)
+    out = _run_units(rehearsal, ids, ex, tmp_path, results=tmp_path / "results")
+    assert out.failed == {} and sorted(out.done) == sorted(ids), (out.failed, lines)
+    assert any("task(s) of up to 10 units" in line for line in lines)
+    by_id = {e["id"]: e for e in plan["units"]}
+    wanted = {by_id[i]["record"] for i in ids if by_id[i]["what"] == "evaluate" and by_id[i]["record"]}
+    records, bad = ResultStore(tmp_path / "results").scan()
+    assert not bad and wanted <= {r.spec.id for r in records if r.status == "ok"}
 
 
 def test_prepare_names_the_missing_input_and_leaves_nothing(tmp_path):

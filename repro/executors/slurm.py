@@ -6,6 +6,13 @@ whole grid hanging on one failure). Every task runs ``command_for(unit)`` in a s
 preempted or reaches its time limit is requeued by submitit and reruns the same command, which resumes from the
 run's own checkpoint. Logs: ``log_dir/<job id>_<task>_log.{out,err}``. A last job (``final``) can run after
 everything, e.g. to build the tables.
+
+Many short units (evaluations of a few seconds, the paper profile's rehearsal: 722 units) would spend most of their
+time waiting for the scheduler and importing torch. ``units_per_task`` (``--units-per-task N``) bundles up to N units
+of one level into one array task (:class:`BundleTask`): it runs them one after another, each as its own process
+forked from one warm interpreter that imported torch once (:class:`repro.executors.processes.WarmStarter`), and
+reports each unit's exit status, so a failed unit is named alone and the others of its bundle still count as done.
+A requeued bundle runs all its commands again; those that finished find their record and return at once.
 """
 
 from __future__ import annotations
@@ -52,6 +59,45 @@ class UnitTask:
         return submitit.helpers.DelayedSubmission(UnitTask(self.argv, self.env))
 
 
+class BundleTask:
+    """The callable a Slurm task runs for a bundle of units: each command in turn, forked from a warm server where it
+    is a ``python -m`` command (else a plain subprocess); returns the exit status of each, in order. Requeued as a
+    whole on preemption / time-out (finished units then return at once from their records)."""
+
+    signal_grace_s = UnitTask.signal_grace_s
+
+    def __init__(self, argvs: list, env: dict | None = None, labels: list | None = None):
+        self.argvs, self.env = [list(a) for a in argvs], dict(env or {})
+        self.labels = list(labels or [" ".join(map(str, a[3:5])) for a in self.argvs])
+
+    def __call__(self) -> list:
+        from repro.executors.processes import THREAD_VARS, WarmStarter
+
+        env = {**os.environ, **self.env}
+        for var in THREAD_VARS:  # one unit at a time: all of the task's CPUs
+            env.setdefault(var, os.environ.get("SLURM_CPUS_PER_TASK", "1"))
+        starter = WarmStarter(lambda m: print(m, flush=True)) if any(map(WarmStarter.serves, self.argvs)) else None
+        codes: list[int] = []
+        try:
+            for i, (argv, label) in enumerate(zip(self.argvs, self.labels)):
+                print(f"== [{i + 1}/{len(self.argvs)}] {label}", flush=True)
+                proc = starter.start(argv, env, None) if starter is not None and starter.serves(argv) else None
+                rc = proc.wait() if proc is not None else subprocess.call(argv, env=env)
+                if rc < 0:  # a signal: Slurm preempting / requeueing this job (see UnitTask)
+                    time.sleep(self.signal_grace_s)
+                print(f"== [{i + 1}/{len(self.argvs)}] {label}: exit {rc}", flush=True)
+                codes.append(rc)
+        finally:
+            if starter is not None:
+                starter.close()
+        return codes
+
+    def checkpoint(self, *args, **kwargs):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(BundleTask(self.argvs, self.env, self.labels))
+
+
 class _NoAccountingNoise(logging.Filter):
     """Clusters without accounting (slurmdbd) make every ``sacct`` call of submitit's status watcher fail; it
     then falls back to the result files, which is all we need. Keep that one warning out of the logs."""
@@ -88,7 +134,10 @@ class SlurmExecutor:
         for flag, option, what in (("--time-min", "time_min", "time limit per task in minutes"),
                                    ("--gpus-per-task", "gpus_per_task", "GPUs per task"),
                                    ("--cpus-per-task", "cpus_per_task", "CPUs per task"),
-                                   ("--mem-gb", "mem_gb", "memory per task in GB")):
+                                   ("--mem-gb", "mem_gb", "memory per task in GB"),
+                                   ("--units-per-task", "units_per_task", "units of one level run one after another "
+                                    "in one array task, from one warm interpreter: for many short units, e.g. the "
+                                    "rehearsal or evaluation units")):
             default = default_of(cls, option)
             group.add_argument(flag, type=int, default=default, help=f"{what} (default {default})")
         group.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
@@ -105,14 +154,14 @@ class SlurmExecutor:
         env = {k: v for k, v in os.environ.items() if k.startswith(cls.env_prefixes)}
         return cls(log_dir=args.log_dir or default_of(cls, "log_dir"), partition=args.partition,
                    time_min=args.time_min, gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task,
-                   mem_gb=args.mem_gb, additional=extra, env=env, echo=echo)
+                   mem_gb=args.mem_gb, units_per_task=args.units_per_task, additional=extra, env=env, echo=echo)
 
     def __init__(self, log_dir="slurm-logs", partition: str | None = None, time_min: int = 240,
                  gpus_per_task: int = 0, cpus_per_task: int = 2, mem_gb: int = 16, array_parallelism: int = 64,
                  additional: dict | None = None, wait: bool = True, env: dict | None = None,
-                 echo: Callable[[str], None] = print, max_requeues: int = 3):
+                 echo: Callable[[str], None] = print, max_requeues: int = 3, units_per_task: int = 1):
         for name, value in (("time_min", time_min), ("cpus_per_task", cpus_per_task), ("mem_gb", mem_gb),
-                            ("array_parallelism", array_parallelism)):
+                            ("array_parallelism", array_parallelism), ("units_per_task", units_per_task)):
             if value < 1:
                 raise ConfigError(f"slurm {name}={value}: must be 1 or more")
         if gpus_per_task < 0:
@@ -126,7 +175,9 @@ class SlurmExecutor:
             self.params["gpus_per_node"] = gpus_per_task
         self.additional = dict(additional or {})
         self.wait, self.env, self.echo, self.max_requeues = wait, dict(env or {}), echo, max_requeues
+        self.units_per_task = units_per_task
         self.jobs: dict[str, object] = {}
+        self.bundles: dict[str, tuple[object, int]] = {}  # unit id -> (its bundle's job, its place in the bundle)
 
     def _executor(self, dependency: str | None):
         submitit = _submitit()
@@ -146,12 +197,24 @@ class SlurmExecutor:
         for i, level in enumerate(levels(units)):
             dep = ("afterany:" + ":".join(sorted({j.job_id.split("_")[0] for j in prev}))) if prev else None
             ex = self._executor(dep)
+            n = self.units_per_task
+            groups = [level[k:k + n] for k in range(0, len(level), n)]
             with ex.batch():
-                jobs = [ex.submit(UnitTask(command_for(u), self.env)) for u in level]
-            for u, j in zip(level, jobs):
-                self.jobs[u.id] = j
+                if n == 1:
+                    jobs = [ex.submit(UnitTask(command_for(u), self.env)) for u in level]
+                else:
+                    jobs = [ex.submit(BundleTask([command_for(u) for u in g], self.env,
+                                                 [f"{u.id} ({u.label})" if u.label else u.id for u in g]))
+                            for g in groups]
+            for g, j in zip(groups, jobs):
+                for k, u in enumerate(g):
+                    if n == 1:
+                        self.jobs[u.id] = j
+                    else:
+                        self.bundles[u.id] = (j, k)
             array = jobs[0].job_id.split("_")[0] if jobs else "-"
             self.echo(f"[slurm] level {i}: {len(level)} unit(s) as array {array}"
+                      + (f" ({len(jobs)} task(s) of up to {n} units)" if n > 1 else "")
                       + (f" after {dep.split(':', 1)[1]}" if dep else ""))
             prev, all_jobs = jobs, all_jobs + jobs
         if final is not None:
@@ -173,13 +236,27 @@ class SlurmExecutor:
         out = Outcome()
         if not self.wait:
             return out
-        failed_ids: set[str] = set()
+        results: dict = {}
+        for uid, (job, k) in self.bundles.items():  # a bundle: each unit's own exit status
+            log = getattr(getattr(job, "paths", None), "stdout", None)
+            try:
+                codes = results[id(job)] if id(job) in results else results.setdefault(id(job), job.result())
+            except Exception as e:
+                results[id(job)] = e
+                codes = e
+            if isinstance(codes, Exception):
+                out.failed[uid] = _failure_line(codes)
+            elif codes[k] == 0:
+                out.done.append(uid)
+                continue
+            else:
+                out.failed[uid] = f"exit {codes[k]}"
+            self.echo(f"[slurm] {uid} failed: {out.failed[uid]}" + (f" (log: {log})" if log else ""))
         for uid, job in self.jobs.items():
             try:
                 job.result()
                 out.done.append(uid)
             except Exception as e:
-                failed_ids.add(uid)
                 out.failed[uid] = _failure_line(e)
                 log = getattr(getattr(job, "paths", None), "stderr", None)
                 self.echo(f"[slurm] {uid} failed: {out.failed[uid]}" + (f" (log: {log})" if log else ""))
