@@ -24,9 +24,6 @@ INFERSENT_SUBSTITUTE = ("random LSTM weights and random 300-d vectors for the wo
                         "GloVe 840B-300d")
 
 
-USE_SUBSTITUTE = "TensorFlow Hub SavedModel, strings in (its own tokenisation), 512-d out, batches of the suite's size"
-
-
 def use_label(handle: str) -> str:
     """The model of the Universal Sentence Encoder's speed records (part of their identity): a TF-Hub handle
     without its host (``google/universal-sentence-encoder-large/3 (TF-Hub)``), a local folder by its name."""
