@@ -145,8 +145,8 @@ REFERENCE_CPUS = {
                         "Table 7's records (47.3 vs 26.5 sentences/s)"},
 }
 # Seconds per evaluation unit of the local profile, its share of training included: the committed local run from
-# an empty cache (README: per-table minutes on the Intel Xeon with AMX, 2026-12-02) over the evaluation units that
-# ran. Training already in the cache ($SBERT_REPRO_CACHE/runs) makes a rerun shorter than this.
+# an empty cache (docs/results.md: per-table minutes on the Intel Xeon with AMX, 2026-12-02) over the evaluation
+# units that ran. Training already in the cache ($SBERT_REPRO_CACHE/runs) makes a rerun shorter than this.
 LOCAL_UNIT_SECONDS = {"1": 1.3 * 60 / 3, "2": 4.9 * 60 / 5, "3": 19.7 * 60 / 9, "5": 11.2 * 60 / 14,
                       "6": 8.5 * 60 / 13}
 # Elsewhere (another profile, a table never run on a CPU here): training steps at the local run's rate (Tables 2

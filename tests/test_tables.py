@@ -94,6 +94,19 @@ def test_not_run_rows_keep_their_reason_and_paper_rows_stay_visible(tmp_path):
     assert "- (38.78)" in md  # paper number shown, ours missing
 
 
+def test_a_row_the_suite_cannot_produce_shows_its_reason_as_declared_now():
+    """A not-run record of a row declared ``unavailable`` is shown with the declaration's reason as it reads now
+    (rewording it reruns nothing); a not-run record of any other row keeps its own."""
+    from repro.specs.table1 import USE
+
+    old = RunSpec.make(table="1", model=USE.model, profile="local", task="sts", params=USE.encoder_params())
+    stale = ResultRecord(old, "not_run", reason="an older wording", details={"row": USE.describe()})
+    df = build_frame(TABLES["1"], [stale])
+    assert set(df[df.row == USE.label].reason) == {USE.not_run}
+    other = rec("Avg. BERT embeddings", "Avg. BERT embeddings", None, status="not_run", reason="its own reason")
+    assert set(build_frame(TABLES["1"], [other]).query("row == 'Avg. BERT embeddings'").reason) == {"its own reason"}
+
+
 def test_outputs_csv_markdown_png(tmp_path):
     paths = write_table(TABLES["1"], [rec("Mine", "SBERT-NLI-base", [75.0] * 7)], tmp_path)
     assert set(paths) == {"csv", "md", "png"}

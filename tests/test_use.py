@@ -312,6 +312,83 @@ def test_table1_and_table5_run_a_use_row(tf, use_dir, sts_data, tmp_path, monkey
     assert "Universal Sentence Encoder (test SavedModel)" in csv
 
 
+# ------------------------------------------------------------------------------------ Table 7: its speed
+def _table7_use(tmp_path, data_root, handle):
+    """The paper profile's Table 7 encode section with the smoke preset's tiny sizes and ``handle`` as its USE."""
+    from repro.profiles import get_profile
+    from repro.results import ResultStore
+    from repro.runner import run_table
+    from repro.specs import get_spec
+
+    paper = get_profile("paper").with_table("7", preset="smoke", use=str(handle), sections=("encode",),
+                                            n_sentences=24, repeats=2, warmup_sentences=4, peer=False,
+                                            infersent=False, retries=0)
+    store = ResultStore(tmp_path / "res")
+    recs = run_table(get_spec("7"), paper, store, data_root=data_root, device="cpu", echo=lambda m: None,
+                     progress=False, report_dir=tmp_path / "report")
+    return {r.label: r for r in recs}, store
+
+
+def test_table7_times_the_use_row(tf, use_dir, sts_data, tmp_path, monkeypatch):
+    """The paper profile's Table 7 USE unit: sentences/s of the SavedModel on the same sentences, in the same
+    interleaved rounds as SBERT, its ratio to smart batching, filed as the paper's USE row (C10b's rival)."""
+    from repro.specs import get_spec
+    from repro.tables.evidence import check_claims
+
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
+    by_row, store = _table7_use(tmp_path, sts_data, use_dir)
+    use, smart = by_row["Universal Sentence Encoder"], by_row["SBERT-base - smart batching"]
+    assert use.status == "ok", use.reason
+    assert use.metrics["CPU"]["value"] > 0 and use.spec.task == "speed-encode"
+    assert use.spec.param_dict["case"] == "use" and use.spec.model.startswith("tf2 (SavedModel) on ")
+    case = use.details["case"]
+    assert len(case["seconds"]) == len(smart.details["case"]["seconds"]) == 2  # the same rounds
+    assert case["per_second"] == pytest.approx(use.details["n"] / case["median_s"], rel=1e-6)
+    assert use.details["n"] == smart.details["n"] == 24  # the same sentences
+    assert use.metrics["vs smart batching"]["value"] == pytest.approx(
+        use.metrics["CPU"]["value"] / smart.metrics["CPU"]["value"])
+    assert "CPU vs peer" not in use.metrics
+    timed = use.details["model"]["use"]
+    # TensorFlow's threads: the suite's 2 where TensorFlow starts in the timing, else (it ran before in this process,
+    # as here) its own, recorded as None
+    assert timed["kind"] == "use" and timed["threads"] in (2, None) and "threads" in timed
+    md = (tmp_path / "report" / "table7_bench_smoke_cpu.md").read_text()
+    assert any(line.startswith("| use | ") for line in md.splitlines())  # the bench report lists it too
+    t7 = get_spec("7")
+    assert t7.row_of(use).label == "Universal Sentence Encoder" and t7.row_of(use).opt("case") == "use"
+    (c10b,) = [c for c in check_claims(store.load(table="7"), {"7": t7}) if c.id == "C10b"]
+    assert "GPU" in c10b.reason  # on the CPU the claim (a GPU statement) has no cell: it says which
+
+
+def test_table7_holds_a_fresh_tensorflow_to_the_suite_s_threads(tf, use_dir):
+    """In a process where TensorFlow has not run yet, the timed USE uses the speed suite's CPU threads."""
+    r = _python(f"""
+        from repro.speed.bench import load_timed_use
+        import tensorflow as tf
+        use = load_timed_use({str(use_dir)!r}, "cpu", 3)
+        assert use.threads == 3 == tf.config.threading.get_intra_op_parallelism_threads(), use.threads
+        assert tf.config.threading.get_inter_op_parallelism_threads() == 1
+        assert use.encode(["a b", "c"], batch_size=32).shape == (2, 512)
+    """)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_table7_use_row_without_tensorflow_says_what_to_install(sts_data, tmp_path, monkeypatch):
+    """Where TensorFlow is missing, the USE unit's record is not run and names the extra; SBERT's rows are timed."""
+    from repro.encoders import use as use_mod
+
+    def missing():
+        raise ConfigError(f"the Universal Sentence Encoder needs TensorFlow and TensorFlow Hub (tensorflow is not "
+                          f"installed); install the extra: {use_mod.INSTALL}")
+
+    monkeypatch.setattr(use_mod, "import_tensorflow", missing)
+    monkeypatch.setenv("SBERT_REPRO_CACHE", str(tmp_path / "cache"))
+    by_row, _ = _table7_use(tmp_path, sts_data, tmp_path / "no-such-use")
+    use = by_row["Universal Sentence Encoder"]
+    assert use.status == "not_run" and "pip install -e '.[use]'" in use.reason
+    assert by_row["SBERT-base - smart batching"].status == "ok"
+
+
 # ------------------------------------------------------------------------------------ declarations and plan
 def _python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
@@ -336,7 +413,10 @@ def test_paper_profile_plans_the_use_rows_without_importing_tensorflow():
     for u in by_table["1"] + by_table["5"]:
         assert u["model"] == PAPER_HANDLE and u["status"] == "needs weights", u
         assert ("pip install -e '.[use]'" in u["why"]) != HAVE_TF, u["why"]
-    assert [u["status"] for u in by_table["7"]] == ["not implemented"]
+    (t7,) = by_table["7"]  # timed in the encode section's rounds: needs TensorFlow and the handle, like the others
+    assert t7["id"] == "t7-paper-encode-use" and t7["status"] in ("needs weights", "needs data"), t7
+    if t7["status"] == "needs weights":
+        assert PAPER_HANDLE in t7["why"] and ("pip install -e '.[use]'" in t7["why"]) != HAVE_TF, t7["why"]
 
     from repro.profiles import get_profile
     from repro.specs import get_spec

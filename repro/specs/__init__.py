@@ -282,14 +282,17 @@ class TableSpec(TableDef):
 
     def row_words(self, record) -> dict:
         """Label, paper row and substitute of ``record``'s row (what the builder prints): from the declared row
-        it belongs to, else (no declaration speaks for it) what the record was run as."""
+        it belongs to, else (no declaration speaks for it) what the record was run as. A row the suite cannot
+        produce (kind ``unavailable``) also gives its reason as declared now (``not_run``), which a not-run record
+        of it is shown with (rewording it reruns nothing)."""
         row = self.row_of(record)
         if row is None:
             return super().row_words(record)
         own = (record.details or {}).get("row") or {}
         return {"label": row.label, "paper_row": row.paper_row,
                 "substitute": self.substitute_of(row, declared_profile(record.spec.profile)) or own.get("substitute"),
-                "faithful": row.faithful, "trained": self.trained_row(row)}
+                "faithful": row.faithful, "trained": self.trained_row(row),
+                "not_run": row.not_run if row.kind == "unavailable" else None}
 
     def trained_row(self, row: Row) -> bool:
         return bool(self.is_trained(row)) if self.is_trained is not None else row.kind in TRAINED_KINDS

@@ -1,9 +1,10 @@
 """Table 5: SentEval transfer tasks (MR, CR, SUBJ, MPQA, SST, TREC, MRPC), accuracy x 100 of a logistic
 regression on frozen sentence embeddings (protocol: :mod:`repro.evaluation.senteval`).
 
-Rows: the profile's Table 1 models that the paper also lists in Table 5, plus the averaged fastText row, which no
-model here provides. One record per (row, task), so a killed run resumes task by task; a row whose model cannot
-be had gets one ``not_run`` record (task ``all``). Knobs: ``limit`` (examples per class per split; smoke),
+Rows: the profile's Table 1 models that the paper also lists in Table 5, plus the averaged fastText row (the paper
+profile averages crawl-300d-2M.vec from the data root; smoke and local have no vectors and say so). One record
+per (row, task), so a killed run resumes task by task; a row whose model cannot be had gets one ``not_run`` record
+(task ``all``). Knobs: ``limit`` (examples per class per split; smoke),
 ``kfold`` (SentEval's 10), ``classifier`` (:data:`CLASSIFIERS`: sklearn | pytorch, SentEval's usepytorch=False |
 True; the paper profile: pytorch, as the paper), ``solver`` (liblinear | lbfgs) and ``n_jobs`` (sklearn only),
 ``cache`` (the embedding cache, default on).
@@ -26,7 +27,7 @@ SENTEVAL_SEED = 1111  # = repro.evaluation.senteval.SENTEVAL_SEED (tested)
 # SentEval's cross-validation moves a number by itself: GloVe 6B-50d scored with the fold seed 1111 and four others
 # (1-4), liblinear, 10-fold (2026-12-04, this suite): CR 72.29 vs 71.95 .. 72.64 (at most 0.35 from seed 1111),
 # MPQA 84.64 vs 84.43 .. 84.61 (at most 0.21); the cross-CPU drift of a regenerated record was 0.09 (MPQA,
-# README).
+# docs/results.md, What the local profile gives).
 CV_TOLERANCE = Tolerance(0.4, "SentEval's cross-validation: changing its fold seed moved CR by up to 0.35 (GloVe "
                          "6B-50d); the cross-CPU drift of a record was 0.09 (MPQA)")
 CLASSIFIERS = {"sklearn": "sklearn-LogReg", "pytorch": "pytorch-MLP-nhid0-adam-bs64"}
@@ -37,8 +38,9 @@ PAPER_ROWS = ("Avg. GloVe embeddings", "Avg. fast-text embeddings", "Avg. BERT e
               "InferSent - GloVe", "Universal Sentence Encoder", "SBERT-NLI-base", "SBERT-NLI-large")
 FASTTEXT = Row("Avg. fast-text embeddings", "fasttext-crawl-300d", kind="unavailable",
                paper_row="Avg. fast-text embeddings",
-               not_run="fastText vectors are not available here (no PyPI package ships them) and no loader for them "
-                       "is implemented in this suite")
+               not_run="this profile has no fastText vectors (crawl-300d-2M.vec, 4.5 GB; no PyPI package ships "
+                       "them); the paper profile averages them (--profile paper), after sbert-repro data fetch "
+                       "fasttext puts them in the data root")
 
 
 FASTTEXT_VECTORS = Row("Avg. fast-text embeddings", "fasttext-crawl-300d-2M", kind="wordvec",

@@ -10,7 +10,9 @@ and reference from this spec; the presets and the names of what is measured are 
 
 from __future__ import annotations
 
+from repro.encoders.use import INSTALL, PAPER_HANDLE
 from repro.specs import Row, TableSpec, Unit
+from repro.specs.table1 import USE_ELSEWHERE
 from repro.speed.presets import PRESETS, PROFILE_PRESET
 from repro.tables.claims import Claim, Missing, Paper, Test
 
@@ -39,14 +41,21 @@ MEASURED = (
     _m(E2E_ROW, E2E_ROW, "e2e", "plain", CLAIM),
     _m("SBERT fast path: seconds end to end", E2E_ROW, "e2e", "fast", CLAIM),
 )
+# The Universal Sentence Encoder: the paper profile times TensorFlow Hub's release in the encode section's rounds
+# (its knob `use`; the extra `use`, else the row's record says what to install); the other profiles keep the row
+# below, not run (their record identities stay as they are).
+USE_MEASURED = Row("Universal Sentence Encoder", PAPER_HANDLE, kind="measured", paper_row="Universal Sentence Encoder",
+                   options={"section": "encode", "case": "use", "group": ""})
 NOT_RUN = (
     Row("Universal Sentence Encoder", "Universal Sentence Encoder", kind="unavailable",
-        paper_row="Universal Sentence Encoder",
-        not_run="not implemented in this suite (TensorFlow-Hub universal-sentence-encoder-large/3)"),
+        paper_row="Universal Sentence Encoder", not_run=USE_ELSEWHERE.format(INSTALL)),
 )
+KNOBS = {"paper": {"use": PAPER_HANDLE}}
+"""Settings fields per profile over its preset (:func:`repro.speed.presets.settings_for`): the paper profile also
+times the Universal Sentence Encoder."""
 # A profile lists the plain end to end only where its preset times it (the local preset does not: e2e_plain=False).
-ROWS = {name: tuple(r for r in (*MEASURED, *NOT_RUN) if PRESETS[preset].e2e_plain
-                    or (r.opt("section"), r.opt("case")) != ("e2e", "plain"))
+ROWS = {name: tuple(r for r in (*MEASURED, *((USE_MEASURED,) if KNOBS.get(name, {}).get("use") else NOT_RUN))
+                    if PRESETS[preset].e2e_plain or (r.opt("section"), r.opt("case")) != ("e2e", "plain"))
         for name, preset in PROFILE_PRESET.items()}
 # The claim, from the paper's text (abstract, §1, §8), on the V100.
 CLAIM_REFERENCE = [(CROSS_ROW, "GPU", 65.0), (E2E_ROW, "GPU", 5.0)]
@@ -57,9 +66,12 @@ def make_units(spec: TableSpec, profile) -> list[Unit]:
     out = []
     for row in spec.rows_for(profile):
         what = f"{row.opt('section')}-{row.opt('case')}" if row.kind == "measured" else row.model
+        models = ()
+        if row.kind == "measured":  # the USE row loads its TF-Hub handle (plan: TensorFlow and the download)
+            models = ((row.model,) if row.opt("case") == "use"
+                      else ("bert-base-uncased (random weights unless present)",))
         out.append(Unit(table=spec.number, what="evaluate", row=row, uid=f"t7-{profile.name}-{what}",
-                        datasets=("stsb",) if row.kind == "measured" else (),
-                        models=() if row.kind != "measured" else ("bert-base-uncased (random weights unless present)",),
+                        datasets=("stsb",) if row.kind == "measured" else (), models=models,
                         not_implemented=row.not_run))
     return out
 
@@ -262,7 +274,12 @@ SPEC = TableSpec(
         "InferSent: v1's architecture (repro/encoders/infersent.py) with random weights, timed in the same "
         "interleaved rounds as SBERT; `vs smart batching` is its throughput divided by SBERT-base with smart "
         "batching in the same run (the paper: SBERT with smart batching about 9% faster than InferSent on the "
-        "GPU). The Universal Sentence Encoder is not re-run (TensorFlow Hub).",
+        "GPU).",
+        "Universal Sentence Encoder: the paper profile times TensorFlow Hub's universal-sentence-encoder-large/3 "
+        f"(the extra `use`: {INSTALL}; offline, --model-path HANDLE=DIR) on the same sentences in the same "
+        "interleaved rounds, batch 32, strings in (its own tokenisation included), on the CPU with the suite's "
+        "thread count or on the GPU; `vs smart batching` as for InferSent (the paper: SBERT with smart batching "
+        "about 55% faster on the GPU). The smoke and local profiles do not time it.",
         "Rows whose model ends in `quick setting` come from `reproduce`'s default on a machine without full Table 7 "
         "records (`--speed quick`, a few minutes: 128 sentences, 32 cross-encoder pairs; the 10,000-sentence search "
         "timed on 1,000 sentences and extrapolated, encoding x 10 and the search x 100, as the record says; rounds "
@@ -276,6 +293,7 @@ SPEC = TableSpec(
     datasets=("stsb",),
     evaluator="speed",
     rows=ROWS,
+    defaults=KNOBS,
     make_units=make_units,
     match=match,
 )

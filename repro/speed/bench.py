@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from repro.paths import atomic_path, atomic_write_text
-from repro.errors import ConfigError, ReproError, choose
+from repro.errors import ConfigError, ReproError, choose, must_fix
 from repro.paths import portable_path
 from repro.speed.presets import INFERSENT_LABEL, SECTIONS, Settings
 from repro.speed.timing import Timing, environment, hardware_label, loadavg, measure_interleaved
@@ -71,6 +71,27 @@ def torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 
+def load_timed_use(handle: str, device: str, threads: int | None):
+    """The Universal Sentence Encoder the encode section times (:func:`repro.encoders.use.load_use`), its TensorFlow
+    held to the suite's CPU threads (intra-op ``threads``, inter-op 1) where it is not started yet; ``.threads``
+    says what TensorFlow runs with (None: its own choice, e.g. on a GPU or when it was already started)."""
+    from repro.encoders.use import import_tensorflow, load_use
+    from repro.speed.presets import use_label
+
+    tf, _ = import_tensorflow()
+    applied = None
+    if torch.device(device).type == "cpu" and threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+            applied = int(threads)
+        except RuntimeError:  # TensorFlow already ran something in this process: its threads are fixed
+            applied = tf.config.threading.get_intra_op_parallelism_threads() or None
+    use = load_use(handle, name=use_label(handle), device=device)
+    use.threads = applied
+    return use
+
+
 def cosine_rows(a, b):
     """Faithfulness: the same embedding computed two ways; two zero vectors agree (repro.encoders.base)."""
     from repro.encoders.base import cosine_rows as cos
@@ -97,9 +118,10 @@ def _as_numpy(x) -> np.ndarray:
 
 # ============================================================================================ sections
 def measure_encode(encoder, peer, sentences: list[str], settings: Settings, device: str, echo=print,
-                   infersent=None) -> dict:
-    """The SBERT-base encoding rows (and InferSent's, when given), interleaved; returns per case sentences/s,
-    rounds, settings, faithfulness, and each case's ratio to smart batching."""
+                   infersent=None, use=None) -> dict:
+    """The SBERT-base encoding rows (and InferSent's and the Universal Sentence Encoder's, when given: another
+    model each, strings in), interleaved; returns per case sentences/s, rounds, settings, faithfulness, and each
+    case's ratio to smart batching."""
     from repro.encoders import fast
 
     bs = settings.batch_size
@@ -118,6 +140,8 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
     ibs = settings.infersent_batch_size
     if infersent is not None:
         cases["infersent"] = _Keep(lambda: infersent.encode(sentences, batch_size=ibs))
+    if use is not None:
+        cases["use"] = _Keep(lambda: use.encode(sentences, batch_size=bs))
     warm = sentences[: settings.warmup_sentences]
     warmup = {
         "plain": lambda: encoder.encode(warm, batch_size=bs, smart_batching=False),
@@ -126,6 +150,7 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
         "fast_fp32": lambda: encoder.encode(warm, fast=True, precision="fp32", token_budget=budget),
         "peer": lambda: peer.encode(warm, batch_size=bs),
         "infersent": lambda: infersent.encode(warm, batch_size=ibs),
+        "use": lambda: use.encode(warm, batch_size=bs),
     }
     echo(f"  encode: {len(sentences):,} sentences, {settings.repeats} rounds, cases {', '.join(cases)}")
     load0 = loadavg()
@@ -154,6 +179,7 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
         wl = np.array([len(infersent.words_of(s)) for s in sentences])
         worder = np.argsort(-wl, kind="stable")
         padded["infersent"] = fast.padded_fraction(wl, [worder[s : s + ibs] for s in range(0, len(wl), ibs)])
+    padded["use"] = None  # its own tokeniser inside the SavedModel: not known here
     desc = {
         "plain": dict(batch_size=bs, dtype="fp32", batching="corpus order, padded per batch"),
         "smart": dict(batch_size=bs, dtype="fp32", batching="sorted by token count, padded per batch"),
@@ -164,13 +190,14 @@ def measure_encode(encoder, peer, sentences: list[str], settings: Settings, devi
                           batching="tokenised ahead, sorted by token count, token-budget batches, fused stack"),
         "infersent": dict(batch_size=ibs, dtype="fp32",
                           batching="InferSent v1: words sorted by count, batches of 64, BiLSTM 2x2048, max pooling"),
+        "use": dict(batch_size=bs, dtype="fp32", batching="corpus order; strings in (TensorFlow, its own tokeniser)"),
     }
     peer_ps = timings["peer"].per_second if "peer" in timings else None
     smart_ps = timings["smart"].per_second
     for name, t in timings.items():
         emb = _as_numpy(cases[name].last)
         faithful = {}
-        if name != "infersent":  # another model: nothing to compare with
+        if name not in ("infersent", "use"):  # another model: nothing to compare with
             cos = cosine_rows(emb, ref)
             faithful = {"cosine_to_fp32_min": float(cos.min()), "cosine_to_fp32_mean": float(cos.mean()),
                         "max_abs_diff_to_fp32": float(np.abs(emb - ref).max())}
@@ -355,6 +382,15 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
                     peer = load_peer(model, device)
                 except ReproError as e:
                     not_run["encode/peer"] = str(e)
+            use = None
+            if settings.use:
+                try:
+                    use = load_timed_use(settings.use, device, threads)
+                    report["model"]["use"] = {**use.describe(), "threads": use.threads}
+                except ReproError as e:
+                    not_run["encode/use"] = str(e)
+                    if not must_fix(e):  # e.g. a handle not reachable offline: by design, not the user's to fix
+                        report.setdefault("by_design", []).append("encode/use")
             infersent = None
             if settings.infersent:
                 from repro.encoders.infersent import random_infersent, word_tokenize
@@ -363,8 +399,8 @@ def run_suite(settings: Settings, device: str = "cpu", *, data_root=None, thread
                 infersent = random_infersent(vocab, seed=settings.seed, device=device)
                 report["model"]["infersent"] = infersent.describe()
             report["sections"]["encode"] = measure_encode(encoder, peer, sents, settings, device, echo,
-                                                          infersent=infersent)
-            del peer, infersent
+                                                          infersent=infersent, use=use)
+            del peer, infersent, use
         if "glove" in sections and settings.glove and dev.type == "cpu":
             from repro.encoders.wordvec import AverageWordEmbeddings
 
@@ -396,6 +432,10 @@ def _fmt(x, d=1) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
     return f"{x:,.{d}f}"
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 def _rounds_text(c: dict) -> str:
@@ -440,7 +480,7 @@ def to_markdown(report: dict, command: str | None = None, paper: Paper | None = 
             batch = c.get("batch_size") or f"{c.get('token_budget')} tokens"
             lines.append(f"| {name} | {_fmt(c['per_second'])} | {_fmt(c['vs_peer'], 2)} | {_fmt(c['median_s'], 3)} "
                          f"| {_rounds_text(c)} | {batch} | {c['dtype']} | "
-                         f"{c['padded_fraction']:.1%} | {_fmt(c.get('cosine_to_fp32_min'), 6)} |")
+                         f"{_pct(c['padded_fraction'])} | {_fmt(c.get('cosine_to_fp32_min'), 6)} |")
         lines += ["", f"load average before/after: {e['loadavg_before']} / {e['loadavg_after']}; * = a round "
                       "during which other processes kept more than half a core busy (not used for the median)", ""]
         warned = [(n, c["warning"]) for n, c in e["cases"].items() if c.get("warning")]

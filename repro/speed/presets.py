@@ -24,6 +24,14 @@ INFERSENT_SUBSTITUTE = ("random LSTM weights and random 300-d vectors for the wo
                         "GloVe 840B-300d")
 
 
+def use_label(handle: str) -> str:
+    """The model of the Universal Sentence Encoder's speed records (part of their identity): a TF-Hub handle
+    without its host (``google/universal-sentence-encoder-large/3 (TF-Hub)``), a local folder by its name."""
+    if "://" in handle:
+        return handle.split("://", 1)[1].split("/", 1)[-1].rstrip("/") + " (TF-Hub)"
+    return f"{handle.rstrip('/').rsplit('/', 1)[-1]} (SavedModel)"
+
+
 def glove_substitute(name: str) -> str:
     """What stands in for the paper's GloVe 840B-300d when ``name``'s vectors are averaged."""
     if name == "glove-6B-50d":
@@ -50,6 +58,7 @@ class Settings:
     peer: bool = True
     infersent: bool = True  # time InferSent v1's shape (random weights) in the encode section
     infersent_batch_size: int = 64  # the release's default bsize
+    use: str | None = None  # a Universal Sentence Encoder (TF-Hub handle or SavedModel folder) timed too (None: not)
     batch_size: int = PAPER_BATCH_SIZE
     precision: str | None = None  # fast path precision (None: the hardware's default)
     token_budget: int | None = None  # fast path token budget (None: the device default)

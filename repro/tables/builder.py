@@ -43,7 +43,7 @@ def build_frame(tdef: TableDef, records: list[ResultRecord]) -> pd.DataFrame:
         ok = [r for r in recs if r.status == "ok"]
         spec = _Labelled(recs[0].spec, words[key])
         if not ok:
-            reason = "; ".join(sorted({r.reason or r.status for r in recs}))
+            reason = "; ".join(sorted({reason_of(r, words[key]) for r in recs}))
             status = "failed" if any(r.status == "failed" for r in recs) else "not_run"
             for col in tdef.columns:
                 pv, ps = ref_map.get((group, spec.paper_row, col), (np.nan, np.nan))
@@ -99,12 +99,22 @@ class _Labelled:
         return getattr(self._spec, name)
 
 
+def reason_of(record, words: dict) -> str:
+    """Why ``record`` has no number: a not-run record of a row the declaration says the suite cannot produce
+    gives the declaration's reason as it reads now (``words["not_run"]``), any other its own."""
+    if record.status == "not_run" and words.get("not_run"):
+        return words["not_run"]
+    return record.reason or record.status
+
+
 class LabelledRecord:
     """A record whose ``spec`` also answers ``row``, ``paper_row`` and ``substitute`` (its table row's words,
-    ``TableDef.row_words``); everything else is the record's own (for code that reads cells by row label)."""
+    ``TableDef.row_words``) and whose ``reason`` is :func:`reason_of`; everything else is the record's own (for
+    code that reads cells by row label)."""
 
     def __init__(self, record, words: dict):
         self._record, self.spec = record, _Labelled(record.spec, words)
+        self.reason = reason_of(record, words) if record.status != "ok" else record.reason
 
     def __getattr__(self, name):
         return getattr(self._record, name)
