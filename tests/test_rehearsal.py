@@ -167,6 +167,19 @@ def rehearsal(data_root, tmp_path_factory):
                 os.environ[var] = value
 
 
+def _sample(plan):
+    """One unit of every kind that can run here. Table 7 is measured in one unit that includes the USE row: without
+    TensorFlow that unit exits 3 naming the `use` extra (as the paper profile does), so it is left out there
+    (`tox -e rehearse` installs the extra and runs it)."""
+    import importlib.util
+
+    ids = sample_units(plan, statuses=("ready",))
+    if importlib.util.find_spec("tensorflow") is None:
+        by_id = {e["id"]: e for e in plan["units"]}
+        ids = [i for i in ids if by_id[i]["table"] != "7"]
+    return ids
+
+
 def _run_units(rehearsal, ids, executor, tmp_path, results=None):
     by_id = {e["id"]: e for e in rehearsal["plan"]["units"]}
     units = [Unit(i, tuple(d for d in by_id[i]["needs"] if d in ids)) for i in ids]
@@ -190,7 +203,7 @@ def test_one_unit_of_every_kind_rehearsed_with_processes(rehearsal, tmp_path):
     from repro.results import ResultStore
 
     plan = rehearsal["plan"]
-    ids = sample_units(plan, statuses=("ready",))
+    ids = _sample(plan)
     out = _run_units(rehearsal, ids, get_executor("processes", workers=2, log_dir=tmp_path / "logs",
                                                   echo=lambda _: None), tmp_path)
     assert out.failed == {} and out.skipped == {} and sorted(out.done) == sorted(ids)
@@ -244,7 +257,7 @@ def test_one_unit_of_every_kind_rehearsed_through_slurm_in_bundles(slurm_cluster
     from repro.results import ResultStore
 
     plan = rehearsal["plan"]
-    ids = sample_units(plan, statuses=("ready",))
+    ids = _sample(plan)
     lines: list[str] = []
     ex = get_executor("slurm", log_dir=tmp_path / "slurm-logs", time_min=20, cpus_per_task=1, mem_gb=2,
                       units_per_task=10, env={"SBERT_REPRO_CACHE": str(rehearsal["cache"])}, echo=lines.append)
