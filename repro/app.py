@@ -624,12 +624,8 @@ def evaluate(model: str, *, tables: str | Sequence[str] | None = None, kind: str
                            failed=r.status == "failed") for r in recs if r.status != "ok"]
     unpinned: set[str] = set()
     if tables is None and any(m.must_fix for m in misses):  # as `reproduce` over all tables: Table 4's data
-        import tempfile
-
         lacking = sorted({m.table for m in misses if m.must_fix})
-        with tempfile.TemporaryDirectory(prefix="sbert-repro-evaluate-") as empty:  # every unit counts, none done
-            unpinned = _unpinned_tables(build_plan(get_profile(profile), ResultStore(empty), tables=lacking,
-                                                   data_root=data_root), data_root)
+        unpinned = _unpinned_tables(_fresh_plan(get_profile(profile), lacking, data_root), data_root)
     status, line = console.exit_status(misses, explicit=tables is not None, unpinned=unpinned)
     echo(line)
     return status
@@ -672,6 +668,14 @@ def profiles() -> int:
     return 0
 
 
+def _fresh_plan(prof, numbers, data_root) -> dict:
+    """The plan of ``prof``'s tables ``numbers`` as on an empty results folder: every unit counts, none is done."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sbert-repro-plan-") as empty:
+        return build_plan(prof, ResultStore(Path(empty) / "results"), tables=numbers, data_root=data_root)
+
+
 def data_to_fix(the_plan, skip_tables=()) -> list[str]:
     """What makes ``reproduce`` exit 3 for data: one line per dataset the plan's units still need and the data root
     lacks (naming a missing file and the command that gets it), each once. ``reproduce --dry-run`` and
@@ -701,8 +705,6 @@ def verify_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=
     """``sbert-repro data verify``: the datasets ``reproduce --profile PROFILE --tables TABLES`` reads on a fresh
     results folder (``datasets``: these instead), checked against the sha256 manifests. One line per missing or
     broken dataset with the command that fixes it; exit 3 (as ``reproduce``) when there is any, else 0."""
-    import tempfile
-
     from repro.data.fetch import FETCH_COMMAND
     from repro.specs import load_specs
 
@@ -712,9 +714,7 @@ def verify_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=
         missing = [p for p in (dataset_problem(n, root) for n in names) if p]
     else:
         numbers = _table_list(tables, load_specs())
-        with tempfile.TemporaryDirectory(prefix="sbert-repro-verify-") as empty:  # every unit counts, none is done
-            the_plan = build_plan(_profile(profile), ResultStore(Path(empty) / "results"), tables=numbers,
-                                  data_root=root)
+        the_plan = _fresh_plan(_profile(profile), numbers, root)
         skip = set() if tables is not None else _unpinned_tables(the_plan, root)
         names, missing = needed_datasets(the_plan, models=False), data_to_fix(the_plan, skip_tables=skip)
         echo(f"profile '{profile}', tables {', '.join(numbers)}: {len(names)} dataset(s) under {root}")
@@ -756,11 +756,7 @@ def fetch_data(datasets: Sequence[str] = (), *, profile: str = "local", tables=N
         raise ReproError(f"--from-archive {from_archive}: name the dataset(s) it holds, e.g. "
                          f"`sbert-repro data fetch stsb --from-archive {from_archive}`")
     prof, numbers = _profile(profile), _table_list(tables, load_specs())
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="sbert-repro-fetch-") as empty:
-        _fetch_missing(build_plan(prof, ResultStore(Path(empty) / "r"), tables=numbers, data_root=data_root),
-                       data_root)
+    _fetch_missing(_fresh_plan(prof, numbers, data_root), data_root)
     return verify_data(profile=profile, tables=tables, data_root=data_root)
 
 

@@ -68,7 +68,7 @@ class BundleTask:
 
     def __init__(self, argvs: list, env: dict | None = None, labels: list | None = None):
         self.argvs, self.env = [list(a) for a in argvs], dict(env or {})
-        self.labels = list(labels or [" ".join(map(str, a[3:5])) for a in self.argvs])
+        self.labels = list(labels or [" ".join(map(str, a)) for a in self.argvs])
 
     def __call__(self) -> list:
         from repro.executors.processes import THREAD_VARS, WarmStarter
@@ -236,21 +236,19 @@ class SlurmExecutor:
         out = Outcome()
         if not self.wait:
             return out
-        results: dict = {}
-        for uid, (job, k) in self.bundles.items():  # a bundle: each unit's own exit status
-            log = getattr(getattr(job, "paths", None), "stdout", None)
-            try:
-                codes = results[id(job)] if id(job) in results else results.setdefault(id(job), job.result())
-            except Exception as e:
-                results[id(job)] = e
-                codes = e
-            if isinstance(codes, Exception):
-                out.failed[uid] = _failure_line(codes)
-            elif codes[k] == 0:
+        codes_of: dict[int, object] = {}  # each bundle's exit statuses, or why its whole task failed (read once)
+        for uid, (job, k) in self.bundles.items():
+            if id(job) not in codes_of:
+                try:
+                    codes_of[id(job)] = job.result()
+                except Exception as e:
+                    codes_of[id(job)] = e
+            codes = codes_of[id(job)]
+            if not isinstance(codes, Exception) and codes[k] == 0:
                 out.done.append(uid)
                 continue
-            else:
-                out.failed[uid] = f"exit {codes[k]}"
+            out.failed[uid] = _failure_line(codes) if isinstance(codes, Exception) else f"exit {codes[k]}"
+            log = getattr(getattr(job, "paths", None), "stdout", None)
             self.echo(f"[slurm] {uid} failed: {out.failed[uid]}" + (f" (log: {log})" if log else ""))
         for uid, job in self.jobs.items():
             try:
