@@ -72,8 +72,10 @@ REGISTRY: dict[str, list[str]] = {
         "tests/test_rehearsal.py::test_sample_units_cover_every_kind"],  # builds the miniatures first (seconds)
     r"sbert-repro reproduce --profile paper --rehearse --executor processes --workers 2": [
         "tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],  # all of it: tox -e rehearse
-    r"tox -e rehearse": ["tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes"],
+    r"tox -e rehearse": ["tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_with_processes",
+                         "ci:.ci/run:tox -e rehearse"],
     r"tox -e rehearse-slurm": [  # all of it: the tox env (CI); a sample in tox -e py
+        "ci:.ci/run:tox -e rehearse-slurm",
         "tests/test_rehearsal.py::test_one_unit_of_every_kind_rehearsed_through_slurm_in_bundles",
         "tests/test_executors.py::test_slurm_bundles_units_and_names_each_failure"],
     r"sbert-repro reproduce --profile smoke --executor processes --workers 2": [
